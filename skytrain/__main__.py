@@ -1,0 +1,3 @@
+from skytrain.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""`skytrain render`: the scheduler objects for one environment, to stdout or a folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from skytrain.commands.common import add_service_arguments, add_target_argument, load_apps, targets_for
+from skytrain.errors import EXIT_OK, UsageError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "render",
+        help="print the Marathon app JSON or Kubernetes manifests for one environment",
+        description="Render one environment: Kubernetes as a YAML stream, Marathon as app JSON.",
+    )
+    add_service_arguments(parser)
+    parser.add_argument("--env", required=True, help="environment to render")
+    add_target_argument(parser)
+    parser.add_argument("-o", "--output-dir", type=Path, metavar="DIR", help="write one file per object here instead of stdout")
+    parser.set_defaults(run=run)
+
+
+def to_yaml_stream(objects: list[dict[str, Any]]) -> str:
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return "---\n".join(yaml.dump(o, Dumper=dumper, sort_keys=False, default_flow_style=False) for o in objects)
+
+
+def to_json(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    from skytrain.render import render
+
+    app = load_apps(args.service, args.environments, args.env)[args.env]
+    targets = targets_for(app, args.target)
+    if args.output_dir is None and len(targets) > 1:
+        raise UsageError(
+            f"{app.name} runs on both schedulers in {app.environment.name}; pick one with --target, "
+            "or write both with -o DIR"
+        )
+    rendered = {target: render(app, target) for target in targets}
+    if args.output_dir is None:
+        target, objects = next(iter(rendered.items()))
+        sys.stdout.write(to_json(objects[0]) if target == "marathon" else to_yaml_stream(objects))
+        return EXIT_OK
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    for target, objects in rendered.items():
+        for obj in objects:
+            if target == "marathon":
+                path = args.output_dir / f"{app.name}.marathon.json"
+                path.write_text(to_json(obj))
+            else:
+                path = args.output_dir / f"{obj['metadata']['name']}.{obj['kind'].lower()}.yaml"
+                path.write_text(to_yaml_stream([obj]))
+            print(path)
+    return EXIT_OK

@@ -1,0 +1,25 @@
+"""The pure front half of skytrain: a service's files in, validated App models out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from skytrain.config.build import ServiceFiles, build_apps, read_service
+from skytrain.config.environments import Environments, find_environments_file, load_environments
+from skytrain.config.model import App
+
+__all__ = ["App", "Environments", "ServiceFiles", "load_service"]
+
+
+def load_service(
+    directory: Path,
+    environments_file: str | None = None,
+    only: list[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Environments, dict[str, App]]:
+    """Every environment's App for the service in `directory` (or just `only`)."""
+    environ = os.environ if environ is None else environ
+    environments = load_environments(find_environments_file(environments_file, directory, environ))
+    return environments, build_apps(read_service(directory), environments, only, environ)

@@ -1,0 +1,237 @@
+"""From a service's files to one validated App per environment.
+
+load → merge overlay → interpolate → schema → semantic checks → App, collecting every
+error of every environment before giving up, so one run shows them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from skytrain.config import checks, schemas
+from skytrain.config.environments import Environment, Environments
+from skytrain.config.interpolate import interpolate
+from skytrain.config.merge import merge_documents
+from skytrain.config.model import (
+    App,
+    DeployStrategy,
+    Dependency,
+    HealthCheck,
+    Maintainer,
+    Resources,
+    SecretRef,
+    frozen,
+)
+from skytrain.config.yamlfile import YamlDocument, parse_yaml
+from skytrain.errors import ConfigError, ConfigErrors, Location, UsageError
+
+BASE_FILE = "application.yml"
+DEPLOY_DIR = "deploy"
+
+
+@dataclass(frozen=True)
+class ServiceFiles:
+    """A service's deploy/ folder, parsed: the base and one overlay per environment."""
+
+    directory: str
+    base: YamlDocument
+    overlays: Mapping[str, YamlDocument]
+
+    def overlay_names(self) -> list[str]:
+        return sorted(self.overlays)
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def parse_service(directory: str, texts: Mapping[str, str]) -> ServiceFiles:
+    """Parse deploy/ contents given as {file name: text}: from disk, or from a git ref."""
+    prefix = f"{directory}/{DEPLOY_DIR}" if directory not in ("", ".") else DEPLOY_DIR
+    base_name = f"{prefix}/{BASE_FILE}"
+    errors: list[ConfigError] = []
+    if BASE_FILE not in texts:
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    Location(base_name, 1, 1),
+                    "(top level)",
+                    f"missing base file: every service needs {DEPLOY_DIR}/{BASE_FILE} with at least "
+                    "name, image, scheduler and port (overlays alone are not enough)",
+                )
+            ]
+        )
+    documents: dict[str, YamlDocument] = {}
+    for file_name, text in sorted(texts.items()):
+        try:
+            documents[file_name] = parse_yaml(text, f"{prefix}/{file_name}")
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+    for file_name, document in documents.items():
+        if document.data is not None and not isinstance(document.data, dict):
+            where = document.positions.of_value(())
+            errors.append(ConfigError(where, "(top level)", "this file must be a mapping of fields (name: ..., image: ...)"))
+        elif document.data is None and file_name == BASE_FILE:
+            errors.append(ConfigError(Location(document.file, 1, 1), "(top level)", "the base file is empty"))
+    if errors:
+        raise ConfigErrors(errors)
+    base = documents.pop(BASE_FILE)
+    overlays = {name.rsplit(".", 1)[0]: doc for name, doc in documents.items()}
+    return ServiceFiles(directory, base, overlays)
+
+
+def read_service(directory: Path) -> ServiceFiles:
+    if not directory.is_dir():
+        raise UsageError(f"{directory} is not a directory; give the path of a service repository")
+    deploy = directory / DEPLOY_DIR
+    texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(deploy.glob("*.yml")) if p.is_file()}
+    return parse_service(display_path(directory), texts)
+
+
+def build_apps(
+    files: ServiceFiles,
+    environments: Environments,
+    only: list[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, App]:
+    """One App per environment (all overlays present, or `only` those); every error at once."""
+    environ = os.environ if environ is None else environ
+    errors: list[ConfigError] = _unknown_environments(files, environments)
+    names = files.overlay_names()
+    if not names:
+        errors.append(
+            ConfigError(
+                files.base.positions.of_value(()),
+                "(top level)",
+                f"no environment overlays next to this file; add one per environment the service deploys to "
+                f"(e.g. {DEPLOY_DIR}/staging.yml, empty if nothing differs); known environments: "
+                f"{', '.join(environments.names())}",
+            )
+        )
+    for name in only or []:
+        if name not in files.overlays:
+            raise UsageError(
+                f"{files.directory} has no {DEPLOY_DIR}/{name}.yml; its environments are: {', '.join(names) or 'none'}"
+            )
+    apps: dict[str, App] = {}
+    for name in only or names:
+        if name not in environments:
+            continue
+        try:
+            apps[name] = build_app(files, environments[name], environments, environ)
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return apps
+
+
+def _unknown_environments(files: ServiceFiles, environments: Environments) -> list[ConfigError]:
+    errors = []
+    for name in files.overlay_names():
+        if name not in environments:
+            close = difflib.get_close_matches(name, environments.names(), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            errors.append(
+                ConfigError(
+                    Location(files.overlays[name].file, 1, 1),
+                    "(top level)",
+                    f"this is an overlay for environment '{name}', which {environments.file} does not define "
+                    f"(known: {', '.join(environments.names())}){hint}",
+                )
+            )
+    return errors
+
+
+def build_app(files: ServiceFiles, environment: Environment, environments: Environments, environ: Mapping[str, str]) -> App:
+    merged = merge_documents(files.base, files.overlays.get(environment.name))
+    errors = checks.inline_secrets(merged)
+    data = interpolate(merged.data, merged.positions, environ, errors)
+    document = YamlDocument(merged.file, data, merged.positions)
+    errors += schemas.check(document, schemas.APPLICATION)
+    if errors:
+        raise ConfigErrors(errors)
+    errors = checks.consistency(document, environment, environments)
+    if errors:
+        raise ConfigErrors(errors)
+    return _app(document, environment)
+
+
+def _memory_mib(text: str) -> int:
+    number = int(text.rstrip("MiG"))
+    return number * 1024 if text.rstrip("i").endswith("G") else number
+
+
+def _cpu(value: float | str) -> float:
+    return int(value[:-1]) / 1000 if isinstance(value, str) else float(value)
+
+
+def _app(document: YamlDocument, environment: Environment) -> App:
+    data: dict[str, Any] = document.data
+    resources = data.get("resources") or {}
+    health = data.get("healthCheck")
+    deploy = data.get("deploy") or {}
+    routing = data.get("routing") or {}
+    default_namespace = environment.kubernetes.namespace if environment.kubernetes else "default"
+    namespace = routing.get("namespace", default_namespace)
+    scheduler = data["scheduler"]
+    return App(
+        name=data["name"],
+        environment=environment,
+        image=data["image"],
+        schedulers=("marathon", "kubernetes") if scheduler == "both" else (scheduler,),
+        port=data["port"],
+        replicas=data.get("replicas", 1),
+        resources=Resources(_cpu(resources.get("cpu", 0.1)), _memory_mib(resources.get("memory", "128Mi"))),
+        name_nice=data.get("nameNice", data["name"]),
+        description=data.get("description", ""),
+        maintainers=tuple(Maintainer(m["name"], m["email"]) for m in data.get("maintainers", [])),
+        command=tuple(data["command"]) if "command" in data else None,
+        args=tuple(data["args"]) if "args" in data else None,
+        env=MappingProxyType({k: _env_value(v) for k, v in sorted((data.get("env") or {}).items())}),
+        secrets=tuple(SecretRef(k, v["secret"], v["key"]) for k, v in sorted((data.get("secrets") or {}).items())),
+        health_check=HealthCheck(
+            path=health["path"],
+            grace_period_seconds=health.get("gracePeriodSeconds", 60),
+            interval_seconds=health.get("intervalSeconds", 10),
+            timeout_seconds=health.get("timeoutSeconds", 5),
+            consecutive_failures=health.get("consecutiveFailures", 3),
+        )
+        if health
+        else None,
+        dependencies=tuple(
+            Dependency(d, default_namespace) if isinstance(d, str) else Dependency(d["name"], d.get("namespace", default_namespace))
+            for d in data.get("dependencies", [])
+        ),
+        mesh=routing.get("mesh", True),
+        namespace=namespace,
+        deploy=DeployStrategy(
+            minimum_healthy_capacity=float(deploy.get("minimumHealthyCapacity", 1.0)),
+            maximum_over_capacity=float(deploy.get("maximumOverCapacity", 0.25)),
+            gate_timeout_seconds=deploy.get("gateTimeoutSeconds", 300),
+            rollback_on_failure=deploy.get("rollbackOnFailure", True),
+        ),
+        marathon_overrides=frozen(data.get("marathon") or {}),
+        kubernetes_overrides=frozen(data.get("kubernetes") or {}),
+        origins=MappingProxyType(
+            {
+                "(top level)": Location(document.file, 1, 1),
+                **{key: document.positions.of_key((key,)) for key in ("marathon", "kubernetes") if key in data},
+            }
+        ),
+    )
+
+
+def _env_value(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,90 @@
+"""Rules a JSON Schema cannot say well: secrets written inline, impossible rollouts, a
+scheduler the environment does not have. Each returns errors at the offending spot."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from skytrain.config.environments import Environment, Environments
+from skytrain.config.yamlfile import YamlDocument
+from skytrain.errors import ConfigError, field_path
+
+_SECRET_NAME = re.compile(
+    r"(^|_)(PASSWORD|PASSWD|PWD|SECRET|SECRET_KEY|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?)$",
+    re.IGNORECASE,
+)
+_PASSWORD_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+
+
+def inline_secrets(document: YamlDocument) -> list[ConfigError]:
+    env = document.data.get("env") if isinstance(document.data, dict) else None
+    if not isinstance(env, dict):
+        return []
+    errors = []
+    for name, value in env.items():
+        path = ("env", name)
+        if value in (None, ""):
+            continue
+        if _SECRET_NAME.search(name):
+            errors.append(
+                ConfigError(
+                    document.positions.of_value(path),
+                    field_path(path),
+                    f"{name} looks like a secret written inline; secrets never go in these files. Put the value in "
+                    f"the secret store and reference it: secrets: {{{name}: {{secret: <name>, key: <key>}}}}",
+                )
+            )
+        elif isinstance(value, str) and _PASSWORD_IN_URL.search(value):
+            errors.append(
+                ConfigError(
+                    document.positions.of_value(path),
+                    field_path(path),
+                    "this URL has a password in it; move the credentials to a secret and reference it under secrets:",
+                )
+            )
+    return errors
+
+
+def consistency(document: YamlDocument, environment: Environment, environments: Environments) -> list[ConfigError]:
+    data: dict[str, Any] = document.data
+    where = document.positions.of_value
+    errors = []
+    scheduler = data.get("scheduler")
+    wanted = {"marathon": ["marathon"], "kubernetes": ["kubernetes"], "both": ["marathon", "kubernetes"]}.get(scheduler, [])
+    for target in wanted:
+        if getattr(environment, target) is None:
+            errors.append(
+                ConfigError(
+                    where(("scheduler",)),
+                    "scheduler",
+                    f"'{scheduler}' needs {target.capitalize()}, but environment '{environment.name}' has no "
+                    f"{target} entry in {environments.file}; deploy there with another scheduler or ask the platform team",
+                )
+            )
+    env_names = set(data.get("env") or {})
+    for name in sorted(env_names & set(data.get("secrets") or {})):
+        errors.append(
+            ConfigError(
+                where(("secrets", name)),
+                field_path(("secrets", name)),
+                f"{name} is set both under env and under secrets; keep it in one place",
+            )
+        )
+    for index, dependency in enumerate(data.get("dependencies") or []):
+        dep_name = dependency.get("name") if isinstance(dependency, dict) else dependency
+        if dep_name == data.get("name"):
+            errors.append(
+                ConfigError(where(("dependencies", index)), field_path(("dependencies", index)), "a service cannot depend on itself")
+            )
+    deploy = data.get("deploy") or {}
+    if deploy.get("minimumHealthyCapacity", 1) == 1 and deploy.get("maximumOverCapacity", 0.25) == 0:
+        errors.append(
+            ConfigError(
+                where(("deploy", "maximumOverCapacity")),
+                "deploy.maximumOverCapacity",
+                "with minimumHealthyCapacity 1 and maximumOverCapacity 0 a rollout can neither stop an old copy nor "
+                "start a new one; raise maximumOverCapacity (e.g. 0.25) or lower minimumHealthyCapacity",
+            )
+        )
+    return errors

@@ -1,0 +1,132 @@
+"""The platform team's environments file: what 'staging' means for Marathon, Kubernetes and the mesh.
+
+It never holds credentials; those come from the process environment or kubeconfig.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from skytrain.config import schemas
+from skytrain.config.yamlfile import read_yaml
+from skytrain.errors import ConfigErrors, UsageError
+
+ENV_VAR = "SKYTRAIN_ENVIRONMENTS"
+FILE_NAME = "skytrain-environments.yml"
+SYSTEM_PATH = Path("/etc/skytrain/environments.yml")
+DEFAULT_MARATHON_VERSION = "1.7"
+DEFAULT_KUBERNETES_VERSION = "1.33"
+
+
+@dataclass(frozen=True)
+class MarathonCluster:
+    url: str
+    version: str = DEFAULT_MARATHON_VERSION
+
+    @property
+    def legacy_networking(self) -> bool:
+        """Marathon 1.4 and older only know the pre-`networks` app form."""
+        return int(self.version.split(".")[1]) < 5
+
+
+@dataclass(frozen=True)
+class KubernetesCluster:
+    context: str | None = None
+    namespace: str = "default"
+    version: str = DEFAULT_KUBERNETES_VERSION
+
+
+@dataclass(frozen=True)
+class Mesh:
+    mesos_agents: tuple[str, ...] = ()
+    kubernetes_workers: tuple[str, ...] = ()
+    sdb_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    marathon: MarathonCluster | None = None
+    kubernetes: KubernetesCluster | None = None
+    mesh: Mesh = Mesh()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Environments:
+    file: str
+    by_name: Mapping[str, Environment]
+
+    def __getitem__(self, name: str) -> Environment:
+        return self.by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.by_name
+
+    def names(self) -> list[str]:
+        return list(self.by_name)
+
+
+def find_environments_file(explicit: str | None, start: Path, environ: Mapping[str, str] = os.environ) -> Path:
+    """--environments, then $SKYTRAIN_ENVIRONMENTS, then skytrain-environments.yml in the
+    service directory or any parent (a fleet checkout), then /etc/skytrain/environments.yml."""
+    if explicit:
+        chosen = Path(explicit)
+    elif environ.get(ENV_VAR):
+        chosen = Path(environ[ENV_VAR])
+    else:
+        for folder in [start.resolve(), *start.resolve().parents]:
+            if (folder / FILE_NAME).is_file():
+                return folder / FILE_NAME
+        chosen = SYSTEM_PATH
+        if not chosen.is_file():
+            raise UsageError(
+                f"no environments file: pass --environments FILE, set ${ENV_VAR}, or put {FILE_NAME} "
+                f"in the service directory or a parent (the platform team owns it)"
+            )
+    if not chosen.is_file():
+        raise UsageError(f"the environments file {chosen} does not exist")
+    return chosen
+
+
+def load_environments(path: Path) -> Environments:
+    document = read_yaml(path, _display(path))
+    errors = schemas.check(document, schemas.ENVIRONMENTS)
+    if errors:
+        raise ConfigErrors(errors)
+    by_name = {name: _environment(name, raw or {}) for name, raw in document.data["environments"].items()}
+    return Environments(document.file, by_name)
+
+
+def _environment(name: str, raw: dict) -> Environment:
+    marathon = raw.get("marathon")
+    kubernetes = raw.get("kubernetes")
+    mesh = raw.get("mesh") or {}
+    return Environment(
+        name=name,
+        description=raw.get("description", ""),
+        marathon=MarathonCluster(marathon["url"], marathon.get("version", DEFAULT_MARATHON_VERSION)) if marathon else None,
+        kubernetes=KubernetesCluster(
+            kubernetes.get("context"),
+            kubernetes.get("namespace", "default"),
+            kubernetes.get("version", DEFAULT_KUBERNETES_VERSION),
+        )
+        if kubernetes is not None
+        else None,
+        mesh=Mesh(
+            tuple(mesh.get("mesosAgents", ())),
+            tuple(mesh.get("kubernetesWorkers", ())),
+            tuple(mesh.get("sdbHosts", ())),
+        ),
+    )
+
+
+def _display(path: Path) -> str:
+    """Paths in messages are relative to where the user stands, when that is shorter."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

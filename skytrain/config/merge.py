@@ -1,0 +1,60 @@
+"""The overlay merge rules of DESIGN.md, and where each merged value came from.
+
+Mappings merge key by key, scalars and lists replace, an explicit null removes a key.
+The merged document keeps, for every value, the position in the file that supplied it,
+so an error in a value an overlay set points into the overlay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skytrain.config.yamlfile import Positions, YamlDocument, YamlPath
+
+
+def merge_values(base: Any, overlay: Any) -> Any:
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        merged = dict(base)
+        for key, value in overlay.items():
+            if value is None:
+                merged.pop(key, None)
+            elif key in merged:
+                merged[key] = merge_values(merged[key], value)
+            else:
+                merged[key] = _without_nulls(value)
+        return merged
+    return _without_nulls(overlay)
+
+
+def _without_nulls(value: Any) -> Any:
+    """A null inside a newly added mapping also means 'absent'."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def merge_documents(base: YamlDocument, overlay: YamlDocument | None) -> YamlDocument:
+    if overlay is None or overlay.data is None:
+        return base
+    if not isinstance(base.data, dict):
+        return base
+    if not isinstance(overlay.data, dict):
+        return overlay
+    data = merge_values(base.data, overlay.data)
+    positions = Positions()
+    _collect(data, (), base.positions, overlay.positions, positions)
+    return YamlDocument(overlay.file, data, positions)
+
+
+def _collect(value: Any, path: YamlPath, base: Positions, overlay: Positions, out: Positions) -> None:
+    source = overlay if path in overlay.values else base
+    out.values[path] = source.values.get(path) or base.of_value(path)
+    if path in overlay.keys or path in base.keys:
+        out.keys[path] = overlay.keys.get(path) or base.keys[path]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _collect(item, (*path, key), base, overlay, out)
+    elif isinstance(value, list):
+        # a list is replaced whole, so all its items come from the file that wrote it
+        for index, item in enumerate(value):
+            _collect(item, (*path, index), source, source, out)

@@ -1,0 +1,123 @@
+"""The App model: one service in one environment, typed, immutable, scheduler-neutral.
+
+Built only from a document that passed the schema and the semantic checks, so every
+renderer can trust it without checking again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from skytrain.config.environments import Environment
+from skytrain.errors import Location
+
+SCHEDULERS = ("marathon", "kubernetes")
+SKYLINE_PORT = 5040
+SERVICE_PORT = 8080
+
+
+def frozen(value: Any) -> Any:
+    """Deep read-only copy of plain data, so a renderer cannot mutate the model by accident."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(frozen(v) for v in value)
+    return value
+
+
+def thawed(value: Any) -> Any:
+    """A mutable deep copy of frozen data, for renderers building their output."""
+    if isinstance(value, Mapping):
+        return {k: thawed(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thawed(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Maintainer:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu: float
+    memory_mib: int
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    path: str
+    grace_period_seconds: int = 60
+    interval_seconds: int = 10
+    timeout_seconds: int = 5
+    consecutive_failures: int = 3
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    env_name: str
+    secret: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    namespace: str
+
+    @property
+    def env_name(self) -> str:
+        return self.name.upper().replace("-", "_") + "_URL"
+
+    def skyline_url(self) -> str:
+        return f"http://localhost:{SKYLINE_PORT}/service/{self.name}/"
+
+    def cluster_url(self) -> str:
+        return f"http://{self.name}.{self.namespace}.svc.cluster.local:{SERVICE_PORT}/"
+
+
+@dataclass(frozen=True)
+class DeployStrategy:
+    minimum_healthy_capacity: float = 1.0
+    maximum_over_capacity: float = 0.25
+    gate_timeout_seconds: int = 300
+    rollback_on_failure: bool = True
+
+
+@dataclass(frozen=True)
+class App:
+    name: str
+    environment: Environment
+    image: str
+    schedulers: tuple[str, ...]
+    port: int
+    replicas: int = 1
+    resources: Resources = Resources(0.1, 128)
+    name_nice: str = ""
+    description: str = ""
+    maintainers: tuple[Maintainer, ...] = ()
+    command: tuple[str, ...] | None = None
+    args: tuple[str, ...] | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    secrets: tuple[SecretRef, ...] = ()
+    health_check: HealthCheck | None = None
+    dependencies: tuple[Dependency, ...] = ()
+    mesh: bool = True
+    namespace: str = "default"
+    deploy: DeployStrategy = DeployStrategy()
+    marathon_overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    kubernetes_overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # where each escape hatch was written, so a schema failure they cause is reported there
+    origins: Mapping[str, Location] = field(default_factory=lambda: MappingProxyType({}))
+
+    def runs_on(self, scheduler: str) -> bool:
+        return scheduler in self.schedulers
+
+    @property
+    def secret_env_names(self) -> frozenset[str]:
+        return frozenset(s.env_name for s in self.secrets)

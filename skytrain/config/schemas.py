@@ -1,0 +1,177 @@
+"""Check documents against skytrain's JSON Schemas and say what is wrong like a person would.
+
+Every error is reported (never only jsonschema's "best match"), at the line and column
+of the offending key or value, with what was expected and, for a misspelt key or enum
+value, the nearest known one. A subschema may carry `x-error`, the sentence to show
+when its pattern or type does not match; editors ignore that keyword.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+
+from skytrain.config.yamlfile import Positions, YamlDocument
+from skytrain.errors import ConfigError, field_path
+from skytrain.resources import schema_path
+
+APPLICATION = "application.schema.json"
+OVERLAY = "overlay.schema.json"
+ENVIRONMENTS = "environments.schema.json"
+
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    if name == OVERLAY:
+        return overlay_schema(load_schema(APPLICATION))
+    return json.loads(schema_path(name).read_text(encoding="utf-8"))
+
+
+def overlay_schema(application: dict[str, Any]) -> dict[str, Any]:
+    """The overlay schema is the application schema with nothing required and null allowed
+    everywhere (null removes a key). Generated, so the two can never drift apart."""
+    schema = copy.deepcopy(application)
+    schema["$id"] = schema["$id"].replace(APPLICATION, OVERLAY)
+    schema["title"] = "skytrain deploy/<env>.yml overlay"
+    schema["description"] = (
+        "Per-environment overlay on deploy/application.yml: every field optional; mappings merge "
+        "key by key, scalars and lists replace, null removes a key."
+    )
+
+    def relax(node: Any) -> None:
+        if isinstance(node, dict):
+            node.pop("required", None)
+            for key, sub in list(node.get("properties", {}).items()):
+                relax(sub)
+                node["properties"][key] = {"anyOf": [{"type": "null"}, sub], "description": sub.get("description", "")}
+            for key, sub in node.items():
+                if key != "properties":
+                    relax(sub)
+        elif isinstance(node, list):
+            for sub in node:
+                relax(sub)
+
+    relax(schema)
+    return schema
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    schema = load_schema(name)
+    registry = Registry().with_resource(schema["$id"], Resource.from_contents(schema))
+    return Draft202012Validator(schema, registry=registry)
+
+
+def check(document: YamlDocument, schema_name: str) -> list[ConfigError]:
+    return [
+        error
+        for raw in validator(schema_name).iter_errors(document.data)
+        for error in _translate(raw, document.positions)
+    ]
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _expected_types(schema_type: str | list[str]) -> str:
+    types = [schema_type] if isinstance(schema_type, str) else schema_type
+    return " or ".join(_TYPE_NAMES.get(t, t) for t in types)
+
+
+def _got(value: Any) -> str:
+    kind = {dict: "a mapping", list: "a list", bool: "a boolean", type(None): "null"}.get(type(value))
+    return kind or _shown(value)
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; expected one of: {', '.join(sorted(choices))}" if choices else ""
+
+
+def _first_sentence(text: str) -> str:
+    return text.split(". ")[0].rstrip(".")
+
+
+def _translate(error: ValidationError, positions: Positions) -> list[ConfigError]:
+    path = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    custom = schema.get("x-error")
+    kind = error.validator
+    value = error.instance
+
+    if "propertyNames" in error.relative_schema_path:
+        key_path = (*path, value)
+        choices = schema.get("enum")
+        if kind == "enum" and choices:
+            message = f"unknown kind '{value}'{_suggest(value, choices)}"
+        else:
+            message = f"{custom or 'this key is not allowed'}; got '{value}'"
+        return [ConfigError(positions.of_key(key_path), field_path(key_path), message)]
+
+    if kind == "additionalProperties":
+        known = list(schema.get("properties", {}))
+        extras = [k for k in value if k not in known]
+        return [
+            ConfigError(
+                positions.of_key((*path, key)),
+                field_path((*path, key)),
+                f"unknown field '{key}'{_suggest(key, known)}",
+            )
+            for key in extras
+        ]
+
+    if kind == "required":
+        missing = [k for k in error.validator_value if k not in value]
+        out = []
+        for key in missing:
+            about = schema.get("properties", {}).get(key, {}).get("description", "")
+            hint = f" ({_first_sentence(about)})" if about else ""
+            out.append(ConfigError(positions.of_value(path), field_path(path), f"missing required field '{key}'{hint}"))
+        return out
+
+    where = positions.of_value(path)
+    name = field_path(path)
+    if kind == "type":
+        expected = _expected_types(error.validator_value)
+        message = f"{custom}; got {_got(value)}" if custom else f"expected {expected}, got {_got(value)}"
+    elif kind == "enum":
+        choices = [str(c) for c in error.validator_value]
+        message = f"got {_shown(value)}{_suggest(str(value), choices)}"
+    elif kind == "pattern":
+        message = f"{custom}; got {_shown(value)}" if custom else f"{_shown(value)} does not match {error.validator_value}"
+    elif kind in {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"}:
+        relation = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most", "exclusiveMaximum": "less than"}[kind]
+        message = f"must be {relation} {error.validator_value}; got {_shown(value)}"
+    elif kind in {"minLength", "maxLength"}:
+        relation = "at least" if kind == "minLength" else "at most"
+        message = f"must be {relation} {error.validator_value} characters long; got {len(value)}"
+    elif kind in {"minItems", "minProperties"}:
+        message = f"must have at least {error.validator_value} entr{'y' if error.validator_value == 1 else 'ies'}"
+    elif kind == "uniqueItems":
+        message = "lists the same entry twice; keep each once"
+    elif kind in {"anyOf", "oneOf"}:
+        message = f"{custom}; got {_got(value)}" if custom else error.message
+    else:
+        message = error.message
+    return [ConfigError(where, name, message)]

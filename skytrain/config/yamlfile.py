@@ -1,0 +1,134 @@
+"""Read a YAML file into plain data plus the line and column of every key and value.
+
+PyYAML's composer (the C one when available) gives nodes with marks; we build the data
+ourselves so that every error later on can point at the exact spot, and so that a
+duplicate key, which YAML silently collapses, becomes an error instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from skytrain.errors import ConfigError, ConfigErrors, Location, field_path
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+YamlPath = tuple[str | int, ...]
+
+
+@dataclass
+class Positions:
+    """Where each value (and each mapping key) of a document was written."""
+
+    values: dict[YamlPath, Location] = field(default_factory=dict)
+    keys: dict[YamlPath, Location] = field(default_factory=dict)
+
+    def of_value(self, path: YamlPath) -> Location:
+        """The value's own spot, else its key's, else the nearest enclosing one."""
+        for end in range(len(path), -1, -1):
+            sub = path[:end]
+            if sub in self.values:
+                return self.values[sub]
+            if sub in self.keys:
+                return self.keys[sub]
+        raise KeyError(path)
+
+    def of_key(self, path: YamlPath) -> Location:
+        return self.keys.get(path) or self.of_value(path)
+
+
+@dataclass
+class YamlDocument:
+    file: str
+    data: Any
+    positions: Positions
+
+
+def _location(file: str, mark: yaml.Mark) -> Location:
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str):
+        self.file = file
+        self.positions = Positions()
+        self.errors: list[ConfigError] = []
+        self._scalars = yaml.constructor.SafeConstructor()
+
+    def build(self, node: yaml.Node, path: YamlPath) -> Any:
+        self.positions.values[path] = _location(self.file, node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        value = self._scalars.construct_object(node, deep=True)
+        if not isinstance(value, str | int | float | bool | type(None)):
+            # dates and binary: keep the text as written, the schema decides if a string is fine
+            return node.value
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
+        self._scalars.flatten_mapping(node)
+        out: dict[str, Any] = {}
+        first_seen: dict[str, Location] = {}
+        for key_node, value_node in node.value:
+            where = _location(self.file, key_node.start_mark)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.errors.append(ConfigError(where, field_path(path), "a key must be a plain name, not a list or mapping"))
+                continue
+            key = key_node.value
+            if key in first_seen:
+                self.errors.append(
+                    ConfigError(
+                        where,
+                        field_path((*path, key)),
+                        f"duplicate key '{key}' (first written at line {first_seen[key].line}); "
+                        "YAML would silently keep only the last one, so remove one of them",
+                    )
+                )
+                continue
+            first_seen[key] = where
+            self.positions.keys[(*path, key)] = where
+            out[key] = self.build(value_node, (*path, key))
+        return out
+
+
+def parse_yaml(text: str, file: str) -> YamlDocument:
+    """Parse one YAML document; raise ConfigErrors naming file:line:col on any problem."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = _location(file, mark) if mark else Location(file, 1, 1)
+        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise ConfigErrors([ConfigError(where, "(top level)", f"this is not valid YAML: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigErrors([ConfigError(Location(file, 1, 1), "(top level)", f"this is not valid YAML: {exc}")]) from None
+    if len(nodes) > 1:
+        where = _location(file, nodes[1].start_mark)
+        raise ConfigErrors(
+            [ConfigError(where, "(top level)", "found a second YAML document ('---'); keep one document per file")]
+        )
+    if not nodes:
+        return YamlDocument(file, None, Positions({(): Location(file, 1, 1)}))
+    builder = _Builder(file)
+    data = builder.build(nodes[0], ())
+    if builder.errors:
+        raise ConfigErrors(builder.errors)
+    return YamlDocument(file, data, builder.positions)
+
+
+def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigErrors([ConfigError(Location(name, 1, 1), "(top level)", f"the file is not UTF-8 text ({exc.reason})")]) from None
+    return parse_yaml(text, name)

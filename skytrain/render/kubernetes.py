@@ -1,0 +1,163 @@
+"""Render an App as Kubernetes manifests: ConfigMap (when there is env), Deployment, Service.
+
+Objects carry the labels skytrain finds its own objects by (`app.kubernetes.io/name`,
+`app.kubernetes.io/managed-by: skytrain`, `skytrain.io/environment`) and the config hash
+as an annotation. The hash also sits on the pod template, so an env change (which lives
+in the ConfigMap) rolls the pods, while a replica change does not.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from skytrain.config.model import SERVICE_PORT, App, thawed
+from skytrain.render.hashing import HASH_ANNOTATION, digest
+from skytrain.render.patch import apply_patch
+
+NAME_LABEL = "app.kubernetes.io/name"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+ENVIRONMENT_LABEL = "skytrain.io/environment"
+MAINTAINERS_ANNOTATION = "skytrain.io/maintainers"
+MANAGER = "skytrain"
+PORT_NAME = "http"
+
+# the order an apply must follow (krane's): config before the workloads that read it
+KIND_ORDER = ("ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment")
+
+
+def env_configmap_name(app: App) -> str:
+    return f"{app.name}-env"
+
+
+def owner_labels(app: App) -> dict[str, str]:
+    return {NAME_LABEL: app.name, MANAGED_BY_LABEL: MANAGER, ENVIRONMENT_LABEL: app.environment.name}
+
+
+def selector(app: App) -> dict[str, str]:
+    return {NAME_LABEL: app.name}
+
+
+def render_kubernetes(app: App) -> list[dict[str, Any]]:
+    objects = [o for o in (_configmap(app), _deployment(app), _service(app)) if o is not None]
+    patches = thawed(app.kubernetes_overrides)
+    objects = [apply_patch(o, patches[o["kind"]], merge_named_lists=True) if o["kind"] in patches else o for o in objects]
+    config_hash = kubernetes_config_hash(objects)
+    for obj in objects:
+        obj["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = config_hash
+        if obj["kind"] == "Deployment":
+            obj["spec"]["template"]["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = config_hash
+    return sorted(objects, key=lambda o: KIND_ORDER.index(o["kind"]) if o["kind"] in KIND_ORDER else len(KIND_ORDER))
+
+
+def kubernetes_config_hash(objects: list[dict[str, Any]]) -> str:
+    """The pod template and the env ConfigMap's data (see render/hashing.py)."""
+    parts = []
+    for obj in objects:
+        if obj["kind"] == "Deployment":
+            template = thawed(obj["spec"]["template"])
+            template["metadata"].get("annotations", {}).pop(HASH_ANNOTATION, None)
+            parts.append(template)
+        elif obj["kind"] == "ConfigMap":
+            parts.append(obj.get("data", {}))
+    return digest(*parts)
+
+
+def _metadata(app: App, name: str) -> dict[str, Any]:
+    return {"name": name, "namespace": app.namespace, "labels": owner_labels(app)}
+
+
+def _configmap(app: App) -> dict[str, Any] | None:
+    data = dict(app.env)
+    data.update({d.env_name: d.cluster_url() for d in app.dependencies})
+    if not data:
+        return None
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(app, env_configmap_name(app)), "data": dict(sorted(data.items()))}
+
+
+def _percent(share: float) -> str:
+    return f"{round(share * 100)}%"
+
+
+def _deployment(app: App) -> dict[str, Any]:
+    metadata = _metadata(app, app.name)
+    if app.maintainers:
+        metadata["annotations"] = {MAINTAINERS_ANNOTATION: ", ".join(m.email for m in app.maintainers)}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata,
+        "spec": {
+            "replicas": app.replicas,
+            "selector": {"matchLabels": selector(app)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {
+                    "maxUnavailable": _percent(1 - app.deploy.minimum_healthy_capacity),
+                    "maxSurge": _percent(app.deploy.maximum_over_capacity),
+                },
+            },
+            "progressDeadlineSeconds": app.deploy.gate_timeout_seconds,
+            "revisionHistoryLimit": 10,
+            "template": {
+                "metadata": {"labels": {**selector(app), ENVIRONMENT_LABEL: app.environment.name}},
+                "spec": {"containers": [_container(app)]},
+            },
+        },
+    }
+
+
+def _container(app: App) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": app.name, "image": app.image}
+    if app.command:
+        container["command"] = list(app.command)
+    if app.args is not None:
+        container["args"] = list(app.args)
+    container["ports"] = [{"name": PORT_NAME, "containerPort": app.port, "protocol": "TCP"}]
+    if app.env or app.dependencies:
+        container["envFrom"] = [{"configMapRef": {"name": env_configmap_name(app)}}]
+    if app.secrets:
+        container["env"] = [
+            {"name": s.env_name, "valueFrom": {"secretKeyRef": {"name": s.secret, "key": s.key}}} for s in app.secrets
+        ]
+    memory = f"{app.resources.memory_mib}Mi"
+    container["resources"] = {
+        "requests": {"cpu": f"{round(app.resources.cpu * 1000)}m", "memory": memory},
+        "limits": {"memory": memory},
+    }
+    if app.health_check:
+        container.update(_probes(app))
+    return container
+
+
+def _probes(app: App) -> dict[str, Any]:
+    """Marathon's grace period (failures ignored until the first success) is a startup probe."""
+    check = app.health_check
+    assert check is not None
+
+    def probe(failure_threshold: int) -> dict[str, Any]:
+        return {
+            "httpGet": {"path": check.path, "port": PORT_NAME},
+            "periodSeconds": check.interval_seconds,
+            "timeoutSeconds": check.timeout_seconds,
+            "failureThreshold": failure_threshold,
+        }
+
+    startup_attempts = max(1, math.ceil(check.grace_period_seconds / check.interval_seconds))
+    return {
+        "startupProbe": probe(startup_attempts),
+        "readinessProbe": probe(check.consecutive_failures),
+        "livenessProbe": probe(check.consecutive_failures),
+    }
+
+
+def _service(app: App) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(app, app.name),
+        "spec": {
+            "selector": selector(app),
+            "ports": [{"name": PORT_NAME, "port": SERVICE_PORT, "targetPort": PORT_NAME, "protocol": "TCP"}],
+        },
+    }

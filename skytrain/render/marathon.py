@@ -1,0 +1,94 @@
+"""Render an App as a Marathon app definition (the body of PUT /v2/apps/{id}).
+
+The 1.5+ form (`networks`, `container.portMappings`) by default; the 1.4 form
+(`container.docker.network`) when the environment's Marathon is 1.4, because a 1.5+
+server answers in its own form and a 1.4 server does not know it (API-NOTES §9).
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from skytrain.config.model import App, thawed
+from skytrain.render.hashing import HASH_LABEL_MARATHON, digest
+from skytrain.render.patch import apply_patch
+
+CONTAINER_PORT_NAME = "http"
+
+
+def app_id(app: App) -> str:
+    return f"/{app.name}"
+
+
+def render_marathon(app: App) -> dict[str, Any]:
+    legacy = app.environment.marathon is not None and app.environment.marathon.legacy_networking
+    definition: dict[str, Any] = {
+        "id": app_id(app),
+        "instances": app.replicas,
+        "cpus": app.resources.cpu,
+        "mem": app.resources.memory_mib,
+        "disk": 0,
+        "container": _container(app, legacy),
+        **_command(app),
+        "env": _env(app),
+        "upgradeStrategy": {
+            "minimumHealthCapacity": app.deploy.minimum_healthy_capacity,
+            "maximumOverCapacity": app.deploy.maximum_over_capacity,
+        },
+        "labels": {"SKYTRAIN_APP": app.name, "SKYTRAIN_ENV": app.environment.name, "SKYTRAIN_MANAGED_BY": "skytrain"},
+    }
+    if not legacy:
+        definition["networks"] = [{"mode": "container/bridge"}]
+    if app.secrets:
+        definition["secrets"] = {s.env_name: {"source": f"{s.secret}/{s.key}"} for s in app.secrets}
+    if app.health_check:
+        check = app.health_check
+        definition["healthChecks"] = [
+            {
+                "protocol": "MESOS_HTTP",
+                "path": check.path,
+                "portIndex": 0,
+                "gracePeriodSeconds": check.grace_period_seconds,
+                "intervalSeconds": check.interval_seconds,
+                "timeoutSeconds": check.timeout_seconds,
+                "maxConsecutiveFailures": check.consecutive_failures,
+            }
+        ]
+    definition = apply_patch(definition, thawed(app.marathon_overrides))
+    definition["labels"][HASH_LABEL_MARATHON] = marathon_config_hash(definition)
+    return definition
+
+
+def marathon_config_hash(definition: dict[str, Any]) -> str:
+    """Everything but the instance count and the hash itself (see render/hashing.py)."""
+    labels = {k: v for k, v in definition.get("labels", {}).items() if k != HASH_LABEL_MARATHON}
+    return digest({**{k: v for k, v in definition.items() if k != "instances"}, "labels": labels})
+
+
+def _container(app: App, legacy: bool) -> dict[str, Any]:
+    port_mappings = [{"containerPort": app.port, "hostPort": 0, "protocol": "tcp", "name": CONTAINER_PORT_NAME}]
+    docker: dict[str, Any] = {"image": app.image, "forcePullImage": False}
+    container: dict[str, Any] = {"type": "DOCKER", "docker": docker}
+    if legacy:
+        docker["network"] = "BRIDGE"
+        docker["portMappings"] = port_mappings
+    else:
+        container["portMappings"] = port_mappings
+    return container
+
+
+def _command(app: App) -> dict[str, Any]:
+    """Marathon has no entrypoint override: a command becomes `cmd`, run by the shell."""
+    if app.command:
+        return {"cmd": shlex.join([*app.command, *(app.args or ())])}
+    if app.args is not None:
+        return {"args": list(app.args)}
+    return {}
+
+
+def _env(app: App) -> dict[str, Any]:
+    env: dict[str, Any] = dict(app.env)
+    env.update({d.env_name: d.skyline_url() for d in app.dependencies})
+    env.update({s.env_name: {"secret": s.env_name} for s in app.secrets})
+    return dict(sorted(env.items()))
