@@ -13,7 +13,9 @@ from skytrain.render import TARGETS
 
 def add_service_arguments(parser: argparse.ArgumentParser, many: bool = False) -> None:
     if many:
-        parser.add_argument("services", nargs="+", type=Path, metavar="SERVICE_DIR", help="service repositories")
+        parser.add_argument(
+            "services", nargs="+", type=Path, metavar="SERVICE_DIR", help="service repositories"
+        )
     else:
         parser.add_argument("service", type=Path, metavar="SERVICE_DIR", help="the service repository")
     parser.add_argument(
@@ -25,7 +27,9 @@ def add_service_arguments(parser: argparse.ArgumentParser, many: bool = False) -
 
 
 def add_target_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", choices=TARGETS, help="scheduler (default: every scheduler the service runs on)")
+    parser.add_argument(
+        "--target", choices=TARGETS, help="scheduler (default: every scheduler the service runs on)"
+    )
 
 
 def load_apps(directory: Path, environments_file: str | None, env: str | None) -> dict[str, App]:
@@ -33,7 +37,9 @@ def load_apps(directory: Path, environments_file: str | None, env: str | None) -
     return apps
 
 
-def load_many(directories: list[Path], environments_file: str | None, env: str | None) -> dict[Path, dict[str, App]]:
+def load_many(
+    directories: list[Path], environments_file: str | None, env: str | None
+) -> dict[Path, dict[str, App]]:
     """Every service's apps, collecting config errors across all of them before failing."""
     loaded: dict[Path, dict[str, App]] = {}
     errors: list[ConfigError] = []

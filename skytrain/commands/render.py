@@ -23,13 +23,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_service_arguments(parser)
     parser.add_argument("--env", required=True, help="environment to render")
     add_target_argument(parser)
-    parser.add_argument("-o", "--output-dir", type=Path, metavar="DIR", help="write one file per object here instead of stdout")
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        type=Path,
+        metavar="DIR",
+        help="write one file per object here instead of stdout",
+    )
     parser.set_defaults(run=run)
 
 
 def to_yaml_stream(objects: list[dict[str, Any]]) -> str:
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return "---\n".join(yaml.dump(o, Dumper=dumper, sort_keys=False, default_flow_style=False) for o in objects)
+    return "---\n".join(
+        yaml.dump(o, Dumper=dumper, sort_keys=False, default_flow_style=False) for o in objects
+    )
 
 
 def to_json(obj: dict[str, Any]) -> str:

@@ -7,7 +7,11 @@ import json
 
 from skytrain.errors import EXIT_OK
 
-NAMES = {"application": "application.schema.json", "overlay": "overlay.schema.json", "environments": "environments.schema.json"}
+NAMES = {
+    "application": "application.schema.json",
+    "overlay": "overlay.schema.json",
+    "environments": "environments.schema.json",
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

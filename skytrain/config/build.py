@@ -20,8 +20,8 @@ from skytrain.config.interpolate import interpolate
 from skytrain.config.merge import merge_documents
 from skytrain.config.model import (
     App,
-    DeployStrategy,
     Dependency,
+    DeployStrategy,
     HealthCheck,
     Maintainer,
     Resources,
@@ -79,7 +79,11 @@ def parse_service(directory: str, texts: Mapping[str, str]) -> ServiceFiles:
     for file_name, document in documents.items():
         if document.data is not None and not isinstance(document.data, dict):
             where = document.positions.of_value(())
-            errors.append(ConfigError(where, "(top level)", "this file must be a mapping of fields (name: ..., image: ...)"))
+            errors.append(
+                ConfigError(
+                    where, "(top level)", "this file must be a mapping of fields (name: ..., image: ...)"
+                )
+            )
         elif document.data is None and file_name == BASE_FILE:
             errors.append(ConfigError(Location(document.file, 1, 1), "(top level)", "the base file is empty"))
     if errors:
@@ -152,7 +156,9 @@ def _unknown_environments(files: ServiceFiles, environments: Environments) -> li
     return errors
 
 
-def build_app(files: ServiceFiles, environment: Environment, environments: Environments, environ: Mapping[str, str]) -> App:
+def build_app(
+    files: ServiceFiles, environment: Environment, environments: Environments, environ: Mapping[str, str]
+) -> App:
     merged = merge_documents(files.base, files.overlays.get(environment.name))
     errors = checks.inline_secrets(merged)
     data = interpolate(merged.data, merged.positions, environ, errors)
@@ -198,7 +204,9 @@ def _app(document: YamlDocument, environment: Environment) -> App:
         command=tuple(data["command"]) if "command" in data else None,
         args=tuple(data["args"]) if "args" in data else None,
         env=MappingProxyType({k: _env_value(v) for k, v in sorted((data.get("env") or {}).items())}),
-        secrets=tuple(SecretRef(k, v["secret"], v["key"]) for k, v in sorted((data.get("secrets") or {}).items())),
+        secrets=tuple(
+            SecretRef(k, v["secret"], v["key"]) for k, v in sorted((data.get("secrets") or {}).items())
+        ),
         health_check=HealthCheck(
             path=health["path"],
             grace_period_seconds=health.get("gracePeriodSeconds", 60),
@@ -209,7 +217,9 @@ def _app(document: YamlDocument, environment: Environment) -> App:
         if health
         else None,
         dependencies=tuple(
-            Dependency(d, default_namespace) if isinstance(d, str) else Dependency(d["name"], d.get("namespace", default_namespace))
+            Dependency(d, default_namespace)
+            if isinstance(d, str)
+            else Dependency(d["name"], d.get("namespace", default_namespace))
             for d in data.get("dependencies", [])
         ),
         mesh=routing.get("mesh", True),
@@ -225,7 +235,11 @@ def _app(document: YamlDocument, environment: Environment) -> App:
         origins=MappingProxyType(
             {
                 "(top level)": Location(document.file, 1, 1),
-                **{key: document.positions.of_key((key,)) for key in ("marathon", "kubernetes") if key in data},
+                **{
+                    key: document.positions.of_key((key,))
+                    for key in ("marathon", "kubernetes")
+                    if key in data
+                },
             }
         ),
     )

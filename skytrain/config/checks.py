@@ -46,12 +46,16 @@ def inline_secrets(document: YamlDocument) -> list[ConfigError]:
     return errors
 
 
-def consistency(document: YamlDocument, environment: Environment, environments: Environments) -> list[ConfigError]:
+def consistency(
+    document: YamlDocument, environment: Environment, environments: Environments
+) -> list[ConfigError]:
     data: dict[str, Any] = document.data
     where = document.positions.of_value
     errors = []
     scheduler = data.get("scheduler")
-    wanted = {"marathon": ["marathon"], "kubernetes": ["kubernetes"], "both": ["marathon", "kubernetes"]}.get(scheduler, [])
+    wanted = {"marathon": ["marathon"], "kubernetes": ["kubernetes"], "both": ["marathon", "kubernetes"]}.get(
+        scheduler, []
+    )
     for target in wanted:
         if getattr(environment, target) is None:
             errors.append(
@@ -75,7 +79,11 @@ def consistency(document: YamlDocument, environment: Environment, environments: 
         dep_name = dependency.get("name") if isinstance(dependency, dict) else dependency
         if dep_name == data.get("name"):
             errors.append(
-                ConfigError(where(("dependencies", index)), field_path(("dependencies", index)), "a service cannot depend on itself")
+                ConfigError(
+                    where(("dependencies", index)),
+                    field_path(("dependencies", index)),
+                    "a service cannot depend on itself",
+                )
             )
     deploy = data.get("deploy") or {}
     if deploy.get("minimumHealthyCapacity", 1) == 1 and deploy.get("maximumOverCapacity", 0.25) == 0:

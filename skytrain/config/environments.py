@@ -70,7 +70,9 @@ class Environments:
         return list(self.by_name)
 
 
-def find_environments_file(explicit: str | None, start: Path, environ: Mapping[str, str] = os.environ) -> Path:
+def find_environments_file(
+    explicit: str | None, start: Path, environ: Mapping[str, str] = os.environ
+) -> Path:
     """--environments, then $SKYTRAIN_ENVIRONMENTS, then skytrain-environments.yml in the
     service directory or any parent (a fleet checkout), then /etc/skytrain/environments.yml."""
     if explicit:
@@ -108,7 +110,9 @@ def _environment(name: str, raw: dict) -> Environment:
     return Environment(
         name=name,
         description=raw.get("description", ""),
-        marathon=MarathonCluster(marathon["url"], marathon.get("version", DEFAULT_MARATHON_VERSION)) if marathon else None,
+        marathon=MarathonCluster(marathon["url"], marathon.get("version", DEFAULT_MARATHON_VERSION))
+        if marathon
+        else None,
         kubernetes=KubernetesCluster(
             kubernetes.get("context"),
             kubernetes.get("namespace", "default"),

@@ -27,7 +27,7 @@ _UNDEFINED = re.compile(r"'([^']+)' is undefined")
 def _environment_global(environ: Mapping[str, str]):
     def environment(prefix: str = "") -> dict[str, str]:
         """envtpl's `environment(prefix)`: variables starting with prefix, prefix removed."""
-        return {k[len(prefix):]: v for k, v in environ.items() if k.startswith(prefix)}
+        return {k[len(prefix) :]: v for k, v in environ.items() if k.startswith(prefix)}
 
     return environment
 
@@ -45,7 +45,11 @@ def _template(source: str) -> jinja2.Template:
 
 
 def interpolate(
-    data: Any, positions: Positions, environ: Mapping[str, str], errors: list[ConfigError], path: YamlPath = ()
+    data: Any,
+    positions: Positions,
+    environ: Mapping[str, str],
+    errors: list[ConfigError],
+    path: YamlPath = (),
 ) -> Any:
     if isinstance(data, dict):
         return {k: interpolate(v, positions, environ, errors, (*path, k)) for k, v in data.items()}
@@ -69,7 +73,9 @@ def interpolate(
             )
         )
     except jinja2.TemplateSyntaxError as exc:
-        errors.append(ConfigError(where, field_path(path), f"template error: {exc.message}; check the {{{{ }}}} braces"))
+        errors.append(
+            ConfigError(where, field_path(path), f"template error: {exc.message}; check the {{{{ }}}} braces")
+        )
     except Exception as exc:  # a filter raising on bad input, e.g. from_json on non-JSON
         errors.append(ConfigError(where, field_path(path), f"template failed: {exc}"))
     return data

@@ -60,7 +60,10 @@ def overlay_schema(application: dict[str, Any]) -> dict[str, Any]:
             node.pop("required", None)
             for key, sub in list(node.get("properties", {}).items()):
                 relax(sub)
-                node["properties"][key] = {"anyOf": [{"type": "null"}, sub], "description": sub.get("description", "")}
+                node["properties"][key] = {
+                    "anyOf": [{"type": "null"}, sub],
+                    "description": sub.get("description", ""),
+                }
             for key, sub in node.items():
                 if key != "properties":
                     relax(sub)
@@ -147,7 +150,11 @@ def _translate(error: ValidationError, positions: Positions) -> list[ConfigError
         for key in missing:
             about = schema.get("properties", {}).get(key, {}).get("description", "")
             hint = f" ({_first_sentence(about)})" if about else ""
-            out.append(ConfigError(positions.of_value(path), field_path(path), f"missing required field '{key}'{hint}"))
+            out.append(
+                ConfigError(
+                    positions.of_value(path), field_path(path), f"missing required field '{key}'{hint}"
+                )
+            )
         return out
 
     where = positions.of_value(path)
@@ -159,15 +166,26 @@ def _translate(error: ValidationError, positions: Positions) -> list[ConfigError
         choices = [str(c) for c in error.validator_value]
         message = f"got {_shown(value)}{_suggest(str(value), choices)}"
     elif kind == "pattern":
-        message = f"{custom}; got {_shown(value)}" if custom else f"{_shown(value)} does not match {error.validator_value}"
+        message = (
+            f"{custom}; got {_shown(value)}"
+            if custom
+            else f"{_shown(value)} does not match {error.validator_value}"
+        )
     elif kind in {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"}:
-        relation = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most", "exclusiveMaximum": "less than"}[kind]
+        relation = {
+            "minimum": "at least",
+            "exclusiveMinimum": "more than",
+            "maximum": "at most",
+            "exclusiveMaximum": "less than",
+        }[kind]
         message = f"must be {relation} {error.validator_value}; got {_shown(value)}"
     elif kind in {"minLength", "maxLength"}:
         relation = "at least" if kind == "minLength" else "at most"
         message = f"must be {relation} {error.validator_value} characters long; got {len(value)}"
     elif kind in {"minItems", "minProperties"}:
-        message = f"must have at least {error.validator_value} entr{'y' if error.validator_value == 1 else 'ies'}"
+        message = (
+            f"must have at least {error.validator_value} entr{'y' if error.validator_value == 1 else 'ies'}"
+        )
     elif kind == "uniqueItems":
         message = "lists the same entry twice; keep each once"
     elif kind in {"anyOf", "oneOf"}:

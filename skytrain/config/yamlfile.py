@@ -81,7 +81,9 @@ class _Builder:
         for key_node, value_node in node.value:
             where = _location(self.file, key_node.start_mark)
             if not isinstance(key_node, yaml.ScalarNode):
-                self.errors.append(ConfigError(where, field_path(path), "a key must be a plain name, not a list or mapping"))
+                self.errors.append(
+                    ConfigError(where, field_path(path), "a key must be a plain name, not a list or mapping")
+                )
                 continue
             key = key_node.value
             if key in first_seen:
@@ -110,11 +112,17 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
         raise ConfigErrors([ConfigError(where, "(top level)", f"this is not valid YAML: {what}")]) from None
     except yaml.YAMLError as exc:
-        raise ConfigErrors([ConfigError(Location(file, 1, 1), "(top level)", f"this is not valid YAML: {exc}")]) from None
+        raise ConfigErrors(
+            [ConfigError(Location(file, 1, 1), "(top level)", f"this is not valid YAML: {exc}")]
+        ) from None
     if len(nodes) > 1:
         where = _location(file, nodes[1].start_mark)
         raise ConfigErrors(
-            [ConfigError(where, "(top level)", "found a second YAML document ('---'); keep one document per file")]
+            [
+                ConfigError(
+                    where, "(top level)", "found a second YAML document ('---'); keep one document per file"
+                )
+            ]
         )
     if not nodes:
         return YamlDocument(file, None, Positions({(): Location(file, 1, 1)}))
@@ -130,5 +138,7 @@ def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigErrors([ConfigError(Location(name, 1, 1), "(top level)", f"the file is not UTF-8 text ({exc.reason})")]) from None
+        raise ConfigErrors(
+            [ConfigError(Location(name, 1, 1), "(top level)", f"the file is not UTF-8 text ({exc.reason})")]
+        ) from None
     return parse_yaml(text, name)

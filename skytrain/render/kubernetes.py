@@ -41,13 +41,18 @@ def selector(app: App) -> dict[str, str]:
 def render_kubernetes(app: App) -> list[dict[str, Any]]:
     objects = [o for o in (_configmap(app), _deployment(app), _service(app)) if o is not None]
     patches = thawed(app.kubernetes_overrides)
-    objects = [apply_patch(o, patches[o["kind"]], merge_named_lists=True) if o["kind"] in patches else o for o in objects]
+    objects = [
+        apply_patch(o, patches[o["kind"]], merge_named_lists=True) if o["kind"] in patches else o
+        for o in objects
+    ]
     config_hash = kubernetes_config_hash(objects)
     for obj in objects:
         obj["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = config_hash
         if obj["kind"] == "Deployment":
             obj["spec"]["template"]["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = config_hash
-    return sorted(objects, key=lambda o: KIND_ORDER.index(o["kind"]) if o["kind"] in KIND_ORDER else len(KIND_ORDER))
+    return sorted(
+        objects, key=lambda o: KIND_ORDER.index(o["kind"]) if o["kind"] in KIND_ORDER else len(KIND_ORDER)
+    )
 
 
 def kubernetes_config_hash(objects: list[dict[str, Any]]) -> str:
@@ -72,7 +77,12 @@ def _configmap(app: App) -> dict[str, Any] | None:
     data.update({d.env_name: d.cluster_url() for d in app.dependencies})
     if not data:
         return None
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(app, env_configmap_name(app)), "data": dict(sorted(data.items()))}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(app, env_configmap_name(app)),
+        "data": dict(sorted(data.items())),
+    }
 
 
 def _percent(share: float) -> str:
@@ -118,7 +128,8 @@ def _container(app: App) -> dict[str, Any]:
         container["envFrom"] = [{"configMapRef": {"name": env_configmap_name(app)}}]
     if app.secrets:
         container["env"] = [
-            {"name": s.env_name, "valueFrom": {"secretKeyRef": {"name": s.secret, "key": s.key}}} for s in app.secrets
+            {"name": s.env_name, "valueFrom": {"secretKeyRef": {"name": s.secret, "key": s.key}}}
+            for s in app.secrets
         ]
     memory = f"{app.resources.memory_mib}Mi"
     container["resources"] = {

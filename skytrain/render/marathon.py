@@ -36,7 +36,11 @@ def render_marathon(app: App) -> dict[str, Any]:
             "minimumHealthCapacity": app.deploy.minimum_healthy_capacity,
             "maximumOverCapacity": app.deploy.maximum_over_capacity,
         },
-        "labels": {"SKYTRAIN_APP": app.name, "SKYTRAIN_ENV": app.environment.name, "SKYTRAIN_MANAGED_BY": "skytrain"},
+        "labels": {
+            "SKYTRAIN_APP": app.name,
+            "SKYTRAIN_ENV": app.environment.name,
+            "SKYTRAIN_MANAGED_BY": "skytrain",
+        },
     }
     if not legacy:
         definition["networks"] = [{"mode": "container/bridge"}]
@@ -67,7 +71,9 @@ def marathon_config_hash(definition: dict[str, Any]) -> str:
 
 
 def _container(app: App, legacy: bool) -> dict[str, Any]:
-    port_mappings = [{"containerPort": app.port, "hostPort": 0, "protocol": "tcp", "name": CONTAINER_PORT_NAME}]
+    port_mappings = [
+        {"containerPort": app.port, "hostPort": 0, "protocol": "tcp", "name": CONTAINER_PORT_NAME}
+    ]
     docker: dict[str, Any] = {"image": app.image, "forcePullImage": False}
     container: dict[str, Any] = {"type": "DOCKER", "docker": docker}
     if legacy:

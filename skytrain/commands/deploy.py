@@ -1,0 +1,45 @@
+"""`skytrain deploy`: apply, gate, and roll back on failure."""
+
+from __future__ import annotations
+
+import argparse
+
+from skytrain.commands.operate import (
+    add_operation_arguments,
+    deploy_options,
+    plan_operations,
+    print_results,
+    run_concurrently,
+)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "deploy",
+        help="deploy one environment and wait until it is healthy, or roll back",
+        description="Validate, render and apply; then gate until healthy, failing fast on what cannot heal "
+        "and rolling back (unless --no-rollback). Several services deploy concurrently.",
+    )
+    add_operation_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from skytrain.backends import backend_for
+    from skytrain.progress import make_reporter
+    from skytrain.render import render
+
+    operations = plan_operations(args)
+    rendered = {(app.name, target): render(app, target) for app, target in operations}
+    options = deploy_options(args)
+    reporter = make_reporter(args.output)
+    try:
+        results = run_concurrently(
+            operations,
+            lambda app, target: backend_for(target, app.environment).deploy(
+                app, rendered[(app.name, target)], options, reporter
+            ),
+        )
+    finally:
+        reporter.close()
+    return print_results(results, args.output)
