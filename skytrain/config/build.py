@@ -232,6 +232,7 @@ def _app(document: YamlDocument, environment: Environment) -> App:
         ),
         marathon_overrides=frozen(data.get("marathon") or {}),
         kubernetes_overrides=frozen(data.get("kubernetes") or {}),
+        positions=document.positions,
         origins=MappingProxyType(
             {
                 "(top level)": Location(document.file, 1, 1),

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from skytrain.config.environments import Environment
+from skytrain.config.yamlfile import Positions
 from skytrain.errors import Location
 
 SCHEDULERS = ("marathon", "kubernetes")
@@ -114,6 +115,15 @@ class App:
     kubernetes_overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # where each escape hatch was written, so a schema failure they cause is reported there
     origins: Mapping[str, Location] = field(default_factory=lambda: MappingProxyType({}))
+    # where every field of the merged config was written, so a scheduler's refusal of a
+    # rendered field can be reported at the line in application.yml or the overlay
+    positions: Positions | None = field(default=None, compare=False, repr=False)
+
+    def location_of(self, path: tuple[str | int, ...]) -> Location:
+        """The file:line:col of a config field (or of its nearest written parent)."""
+        if self.positions is None:
+            return self.origins["(top level)"]
+        return self.positions.of_value(path)
 
     def runs_on(self, scheduler: str) -> bool:
         return scheduler in self.schedulers
