@@ -172,7 +172,7 @@ class MarathonClient:
         return sorted(self._call("GET", f"/v2/apps{_path(app_id)}/versions")["versions"], reverse=True)
 
     def version(self, app_id: str, version: str) -> dict[str, Any]:
-        return self._call("GET", f"/v2/apps{_path(app_id)}/versions/{quote(version, safe=":")}")
+        return self._call("GET", f"/v2/apps{_path(app_id)}/versions/{quote(version, safe=':')}")
 
     def deployments(self) -> list[dict[str, Any]]:
         return self._call("GET", "/v2/deployments")
