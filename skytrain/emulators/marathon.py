@@ -58,6 +58,7 @@ LOCKED_MESSAGE = (
     "App is locked by one or more deployments. Override with the option '?force=true'. "
     "View details at '/v2/deployments/<DEPLOYMENT_ID>'."
 )
+MIN_CPUS = 0.001
 HEALTH_KILL_MESSAGE = "Task was killed since health check failed. Reason: {cause}"
 _JSON_TYPES = {
     "number": "jsnumber",
@@ -282,7 +283,9 @@ class MarathonEmulator:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.emulator = self
         self._scheduler = _Scheduler()
-        threading.Thread(target=self._server.serve_forever, name="marathon-emulator", daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="marathon-emulator", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -502,7 +505,7 @@ class MarathonEmulator:
         if not restore:
             self._validate(body)
         existing = self.apps.get(app_id)
-        definition = _copy(body) if restore else self._canonical(body)
+        definition = _copy(body) if restore else self._canonical(body, existing)
         old = _config(existing.definition) if existing else None
         new = _config(definition)
         now = self._clock.now()
@@ -551,6 +554,10 @@ class MarathonEmulator:
             ]
         else:
             semantic = []
+        cpus = body.get("cpus")
+        if isinstance(cpus, (int, float)) and cpus < MIN_CPUS:
+            # the RAML's minimum, which the published JSON Schema (minimum 0) misses
+            semantic.append(("/cpus", [f"got {cpus}, expected {MIN_CPUS} or more"]))
         type_errors = [e for e in errors if e.validator in ("type", "enum")]
         if type_errors:
             details = [(_marathon_path(e.absolute_path), [_type_error(e)]) for e in type_errors]
@@ -561,7 +568,7 @@ class MarathonEmulator:
         if found:
             raise ApiError(422, _invalid(found))
 
-    def _canonical(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _canonical(self, body: dict[str, Any], existing: AppRecord | None) -> dict[str, Any]:
         """The definition as the server stores and answers it, defaults filled in."""
         app = _copy(body)
         defaults: dict[str, Any] = {
@@ -603,9 +610,9 @@ class MarathonEmulator:
                 app.setdefault(key, [])
             app.setdefault("ipAddress", None)
             return app
-        return self._modernise(app)
+        return self._modernise(app, existing.definition if existing else {})
 
-    def _modernise(self, app: dict[str, Any]) -> dict[str, Any]:
+    def _modernise(self, app: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
         """1.5+ accepts the 1.4 networking form and answers in its own (API-NOTES §9)."""
         container = app.get("container") or {}
         docker = container.get("docker") or {}
@@ -623,12 +630,18 @@ class MarathonEmulator:
         host = app["networks"][0].get("mode") == "host"
         if host and not app.get("portDefinitions"):
             app["portDefinitions"] = [{"port": 0, "name": "default", "protocol": "tcp"}]
-        for definition in app.get("portDefinitions", []):
+        # service ports are assigned once and kept by later updates that ask for "any" (0)
+        old_definitions = before.get("portDefinitions", [])
+        for index, definition in enumerate(app.get("portDefinitions", [])):
             if definition.get("port") == 0:
-                definition["port"] = next(self._service_ports)
-        for mapping in container.get("portMappings", []):
+                kept = old_definitions[index]["port"] if index < len(old_definitions) else None
+                definition["port"] = kept or next(self._service_ports)
+        old_mappings = (before.get("container") or {}).get("portMappings", [])
+        for index, mapping in enumerate(container.get("portMappings", [])):
             mapping.setdefault("hostPort", 0)
-            mapping.setdefault("servicePort", next(self._service_ports))
+            if not mapping.get("servicePort"):
+                kept = old_mappings[index].get("servicePort") if index < len(old_mappings) else None
+                mapping["servicePort"] = kept or next(self._service_ports)
         app.pop("ipAddress", None)
         return _drop_nulls(app)
 

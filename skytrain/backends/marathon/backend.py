@@ -32,7 +32,6 @@ from skytrain.backends.marathon.client import (
 from skytrain.backends.marathon.fields import refusal_errors
 from skytrain.backends.marathon.gate import Gate, GateTarget
 from skytrain.config.model import App
-from skytrain.errors import ConfigErrors
 from skytrain.progress import Reporter
 from skytrain.render.hashing import HASH_LABEL_MARATHON
 from skytrain.render.marathon import app_id as marathon_app_id
@@ -90,7 +89,11 @@ class MarathonBackend:
                 return result
             return self._gate_and_recover(app, ref, live, options, reporter, result)
         except Invalid as exc:
-            raise ConfigErrors(refusal_errors(app, exc.details, str(exc))) from None
+            # a refusal after sending: exit 1 (DESIGN.md), but said like a config error
+            result.outcome = Outcome.FAILED
+            result.messages.extend(str(e) for e in sorted(refusal_errors(app, exc.details, str(exc))))
+            result.messages.append(f"Marathon refused the app (HTTP {exc.status}); nothing was changed.")
+            return result
         except MarathonError as exc:
             return self._refused(result, exc)
 
