@@ -48,6 +48,12 @@ def emulator() -> Iterator[MarathonEmulator]:
 
 
 @pytest.fixture
+def image() -> Callable[[str], str]:
+    """The image reference a service written by `service(tag=...)` runs."""
+    return lambda tag: f"{IMAGE}:{tag}"
+
+
+@pytest.fixture
 def reporter() -> RecordingReporter:
     return RecordingReporter()
 
@@ -57,7 +63,7 @@ def write_environments(path: Path, url: str, version: str = "1.7") -> Path:
         "environments:\n"
         + "".join(
             f"  {name}:\n    marathon:\n      url: {url}\n      version: '{version}'\n"
-            for name in ("staging", "production")
+            for name in ("staging",)
         )
     )
     return path
@@ -103,6 +109,7 @@ def service(tmp_path: Path, emulator: MarathonEmulator) -> Callable[..., App]:
     """Write deploy/application.yml with these settings and load the staging App."""
     directory = tmp_path / "shop"
     (directory / "deploy").mkdir(parents=True)
+    (directory / "deploy" / "staging.yml").write_text("{}\n")
     environments = write_environments(tmp_path / "environments.yml", emulator.url)
 
     def make(**settings: object) -> App:

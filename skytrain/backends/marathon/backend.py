@@ -110,7 +110,7 @@ class MarathonBackend:
         supersede it (None: gave up waiting, the result says why). When the answer is lost
         in a timeout, `recover` finds out from the app what happened."""
         try:
-            return send(options.force)
+            return send(False)
         except Locked as exc:
             others = ", ".join(exc.deployments)
             if options.force:

@@ -6,8 +6,8 @@ standard library to revive it. This client covers only what skytrain calls, foll
 shared/reference/marathon/API-NOTES.md, and turns every answer into a typed result or
 one of the exceptions below.
 
-Safe calls (GET, and anything the caller marks idempotent) are retried with back-off
-on 5xx, connection errors and timeouts. Credentials come from the process environment
+Reads are retried with back-off on 5xx, connection errors and timeouts; changes only
+when Marathon cannot have seen them (no connection, 502/503/504). Credentials come from the process environment
 (MARATHON_USER + MARATHON_PASSWORD, or MARATHON_TOKEN) and never reach a message.
 """
 
@@ -138,7 +138,6 @@ class MarathonClient:
             f"/v2/apps{_path(app_id)}",
             params={"partialUpdate": _bool(partial), "force": _bool(force)},
             body=definition,
-            idempotent=True,
         )
         return DeploymentRef(answer["deploymentId"], answer["version"])
 
@@ -148,7 +147,6 @@ class MarathonClient:
             f"/v2/apps{_path(app_id)}",
             params={"partialUpdate": "true", "force": _bool(force)},
             body={"instances": instances},
-            idempotent=True,
         )
         return DeploymentRef(answer["deploymentId"], answer["version"])
 
@@ -159,7 +157,6 @@ class MarathonClient:
             f"/v2/apps{_path(app_id)}",
             params={"force": _bool(force)},
             body={"version": version},
-            idempotent=True,
         )
         return DeploymentRef(answer["deploymentId"], answer["version"])
 
@@ -190,11 +187,12 @@ class MarathonClient:
         path: str,
         params: dict[str, str] | None = None,
         body: Any = None,
-        idempotent: bool = False,
     ) -> Any:
-        """One call with retries where safe: GETs and idempotent calls on connection errors
-        and 5xx; a non-idempotent call only on errors that show nothing was sent."""
-        safe = method == "GET" or idempotent
+        """One call with retries where safe: a GET on connection errors, timeouts and 5xx;
+        a change only when nothing reached Marathon (no connection, 502/503/504). A change
+        whose answer timed out raises Unreachable(timed_out=True): the caller reads the
+        app back to learn what happened instead of sending it twice."""
+        safe = method == "GET"
         what = f"{method} {path}"
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
@@ -209,7 +207,7 @@ class MarathonClient:
                         f"Marathon at {self.display_url} did not answer {what}: {_reason(exc)}", False
                     ) from None
             except requests.Timeout:
-                if last or method != "GET":
+                if last or not safe:
                     raise Unreachable(
                         f"Marathon at {self.display_url} did not answer {what} within {self.timeout[1]:g}s",
                         True,

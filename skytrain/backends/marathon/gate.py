@@ -178,7 +178,7 @@ class Gate:
             return None
         last = failure or next(reversed(watch.failures.values()))
         health_kill = last.get("state") == "TASK_KILLED" and "health" in last.get("message", "").lower()
-        why = "killed for failing their health checks" if health_kill else "failing"
+        why = "being killed for failing their health checks" if health_kill else "failing"
         return FailureReport(
             f"app {target.app_id}",
             f"tasks of the new version keep {why} ({len(watch.failures)} so far); "
