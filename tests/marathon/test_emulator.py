@@ -256,3 +256,15 @@ def test_injected_failures_hit_only_matching_requests(manual):
     assert requests.get(f"{manual.url}/v2/deployments").status_code == 503
     assert requests.get(f"{manual.url}/v2/deployments").status_code == 503
     assert requests.get(f"{manual.url}/v2/deployments").status_code == 200
+
+
+def test_a_held_deployment_stays_listed_until_finished(manual):
+    change = put(manual, APP).json()["deploymentId"]
+    manual.hold_deployment(change)
+    for task in manual.tasks("/giphy"):
+        manual.set_task_state(task.id, RUNNING)
+        manual.report_health(task.id, True)
+    assert [d["id"] for d in requests.get(f"{manual.url}/v2/deployments").json()] == [change]
+    manual.finish_deployment(change)
+    assert requests.get(f"{manual.url}/v2/deployments").json() == []
+    assert manual.events[-1] == {**manual.events[-1], "eventType": "deployment_success", "id": change}

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from skytrain.backends.base import DeployOptions, Outcome
-from skytrain.emulators.marathon import Behaviour
+from skytrain.backends.marathon.backend import MarathonBackend
+from skytrain.backends.marathon.client import MarathonClient
+from skytrain.backends.marathon.gate import Gate
+from skytrain.config import load_service
+from skytrain.emulators.marathon import Behaviour, MarathonEmulator
 from skytrain.render import render
 
 
@@ -113,3 +117,20 @@ def test_live_objects_are_the_definitions_without_read_only_keys(emulator, servi
     (live,) = backend.live_objects([service()])["shop"]
     assert live["id"] == "/shop" and live["instances"] == 2
     assert not {"tasks", "version", "deployments", "tasksHealthy"} & set(live)
+
+
+def test_marathon_1_4_gets_the_1_4_form_and_stays_unchanged(tmp_path, service, reporter):
+    service()
+    with MarathonEmulator(flavour="1.4", behaviour=Behaviour.healthy(0.02)) as legacy:
+        environments = tmp_path / "legacy.yml"
+        environments.write_text(
+            f"environments:\n  staging:\n    marathon:\n      url: {legacy.url}\n      version: '1.4'\n"
+        )
+        _, apps = load_service(tmp_path / "shop", str(environments), ["staging"], environ={})
+        client = MarathonClient(legacy.url, environ={}, timeout=1)
+        backend = MarathonBackend(client, Gate(client, poll_seconds=0.02))
+        first = deploy(backend, apps["staging"], reporter)
+        again = deploy(backend, apps["staging"], reporter)
+        client.close()
+        assert (first.outcome, again.outcome) == (Outcome.DEPLOYED, Outcome.UNCHANGED)
+        assert legacy.app("/shop")["container"]["docker"]["network"] == "BRIDGE"
