@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from skytrain.render.upstream import marathon_validator
+from skytrain.emulators.marathon_forms import ApiError, AppForms, copy, drop_nulls, invalid, parse
 
 RUNNING = "TASK_RUNNING"
 STAGING = "TASK_STAGING"
@@ -58,25 +58,7 @@ LOCKED_MESSAGE = (
     "App is locked by one or more deployments. Override with the option '?force=true'. "
     "View details at '/v2/deployments/<DEPLOYMENT_ID>'."
 )
-MIN_CPUS = 0.001
 HEALTH_KILL_MESSAGE = "Task was killed since health check failed. Reason: {cause}"
-_JSON_TYPES = {
-    "number": "jsnumber",
-    "integer": "jsnumber",
-    "string": "jsstring",
-    "boolean": "jsboolean",
-    "object": "jsobject",
-    "array": "jsarray",
-}
-
-
-class ApiError(Exception):
-    """An HTTP error answer: status and JSON body (None for an empty body)."""
-
-    def __init__(self, status: int, body: dict[str, Any] | None):
-        super().__init__(status)
-        self.status = status
-        self.body = body
 
 
 @dataclass(frozen=True)
@@ -268,7 +250,7 @@ class MarathonEmulator:
         self._lock = threading.RLock()
         self._clock = _Clock()
         self._task_ids = itertools.count(1)
-        self._service_ports = itertools.count(10000)
+        self.forms = AppForms(self.legacy)
         self.apps: dict[str, AppRecord] = {}
         self.deployments: dict[str, Deployment] = {}
         self.events: list[dict[str, Any]] = []
@@ -331,7 +313,7 @@ class MarathonEmulator:
         """The app as GET /v2/apps/{id} answers it (None when there is none)."""
         with self._lock:
             record = self.apps.get(_absolute(app_id))
-            return _copy(self._app_info(record)) if record else None
+            return copy(self._app_info(record)) if record else None
 
     def tasks(self, app_id: str) -> list[Task]:
         with self._lock:
@@ -429,7 +411,7 @@ class MarathonEmulator:
         if path == "/v2/apps" and method == "GET":
             return 200, {}, {"apps": [self._app_info(r, with_tasks=False) for r in self.apps.values()]}
         if path == "/v2/apps" and method == "POST":
-            return self._create(_parse(body, self.legacy), force)
+            return self._create(parse(body, self.legacy), force)
         match = re.fullmatch(r"/v2/apps/(.+?)/versions(?:/([^/]+))?", path)
         if match and method == "GET":
             return self._versions(_absolute(match.group(1)), match.group(2))
@@ -446,7 +428,7 @@ class MarathonEmulator:
                 partial = method == "PATCH" or _flag(query, "partialUpdate", True)
                 if method == "PATCH" and app_id not in self.apps:
                     raise _unknown_app(app_id)
-                return self._update(app_id, _parse(body, self.legacy), partial, force)
+                return self._update(app_id, parse(body, self.legacy), partial, force)
             if method == "DELETE":
                 return self._delete_app(app_id, _flag(query, "force", True))
         return 404, {}, {"message": f"no such resource: {method} {path}"}
@@ -455,13 +437,13 @@ class MarathonEmulator:
 
     def _create(self, body: Any, force: bool):
         if not isinstance(body, dict) or "id" not in body:
-            raise ApiError(422, _invalid([("/id", ["error.path.missing"])]))
+            raise ApiError(422, invalid([("/id", ["error.path.missing"])]))
         app_id = _absolute(str(body["id"]))
         if app_id in self.apps:
             raise ApiError(409, {"message": f"An app with id [{app_id}] already exists."})
         deployment = self._store(app_id, {**body, "id": app_id}, force)
         info = {
-            **_copy(self.apps[app_id].definition),
+            **copy(self.apps[app_id].definition),
             "tasksStaged": 0,
             "tasksRunning": 0,
             "tasksHealthy": 0,
@@ -473,16 +455,16 @@ class MarathonEmulator:
 
     def _update(self, app_id: str, body: Any, partial: bool, force: bool):
         if not isinstance(body, dict):
-            raise ApiError(422, _invalid([("/", ["error.expected.jsobject"])]))
+            raise ApiError(422, invalid([("/", ["error.expected.jsobject"])]))
         existing = self.apps.get(app_id)
         if "version" in body and partial:
             if set(body) - {"id", "version"}:
                 raise ApiError(
-                    422, _invalid([("/", ["The 'version' field may only be combined with the 'id' field."])])
+                    422, invalid([("/", ["The 'version' field may only be combined with the 'id' field."])])
                 )
             if existing is None or body["version"] not in existing.versions:
                 raise _unknown_app(app_id)
-            target = _copy(existing.versions[body["version"]])
+            target = copy(existing.versions[body["version"]])
             deployment = self._store(app_id, target, force, restore=True)
         else:
             body = {k: v for k, v in body.items() if k not in READ_ONLY_KEYS}
@@ -503,13 +485,15 @@ class MarathonEmulator:
         config change like any other: Marathon gives it a new version and restarts the
         tasks (GroupVersioningUtil), so the gate sees tasks of a fresh version."""
         if not restore:
-            self._validate(body)
+            self.forms.validate(body)
         existing = self.apps.get(app_id)
-        definition = _copy(body) if restore else self._canonical(body, existing)
+        definition = (
+            copy(body) if restore else self.forms.canonical(body, existing.definition if existing else {})
+        )
         old = _config(existing.definition) if existing else None
         new = _config(definition)
         now = self._clock.now()
-        previous = _copy(existing.definition) if existing else None
+        previous = copy(existing.definition) if existing else None
         if existing is not None and old == new:
             # a PUT that changes nothing: fresh id and version, no steps, gone at once
             return Deployment(str(uuid.uuid4()), now, app_id, "RestartApplication", previous)
@@ -529,7 +513,7 @@ class MarathonEmulator:
         )
         record = existing or AppRecord(definition)
         record.definition = definition
-        record.versions[now] = _copy(definition)
+        record.versions[now] = copy(definition)
         self.apps[app_id] = record
         deployment = Deployment(str(uuid.uuid4()), now, app_id, action, previous)
         self.deployments[deployment.id] = deployment
@@ -545,113 +529,13 @@ class MarathonEmulator:
             self.deployments.pop(deployment.id)
             self._event("deployment_failed", deployment)
 
-    def _validate(self, body: dict[str, Any]) -> None:
-        errors = list(marathon_validator(self.legacy).iter_errors(body))
-        if "cmd" in body and "args" in body:
-            errors = [e for e in errors if e.validator != "not"]
-            semantic = [
-                ("/", ["AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."])
-            ]
-        else:
-            semantic = []
-        cpus = body.get("cpus")
-        if isinstance(cpus, (int, float)) and cpus < MIN_CPUS:
-            # the RAML's minimum, which the published JSON Schema (minimum 0) misses
-            semantic.append(("/cpus", [f"got {cpus}, expected {MIN_CPUS} or more"]))
-        type_errors = [e for e in errors if e.validator in ("type", "enum")]
-        if type_errors:
-            details = [(_marathon_path(e.absolute_path), [_type_error(e)]) for e in type_errors]
-            raise ApiError(
-                400 if self.legacy else 422, {"message": "Invalid JSON", "details": _details(details)}
-            )
-        found = semantic + [(_marathon_path(e.absolute_path), [e.message]) for e in errors]
-        if found:
-            raise ApiError(422, _invalid(found))
-
-    def _canonical(self, body: dict[str, Any], existing: AppRecord | None) -> dict[str, Any]:
-        """The definition as the server stores and answers it, defaults filled in."""
-        app = _copy(body)
-        defaults: dict[str, Any] = {
-            "instances": 1,
-            "cpus": 1,
-            "mem": 128,
-            "disk": 0,
-            "gpus": 0,
-            "env": {},
-            "labels": {},
-            "constraints": [],
-            "healthChecks": [],
-            "backoffSeconds": 1,
-            "backoffFactor": 1.15,
-            "maxLaunchDelaySeconds": 3600,
-            "upgradeStrategy": {"minimumHealthCapacity": 1, "maximumOverCapacity": 1},
-            "killSelection": "YOUNGEST_FIRST",
-            "unreachableStrategy": {"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0},
-            "requirePorts": False,
-            "executor": "",
-        }
-        for key, value in defaults.items():
-            app.setdefault(key, value)
-        delay = 2 if self.legacy else 15
-        app["healthChecks"] = [
-            {
-                "protocol": "HTTP",
-                "gracePeriodSeconds": 300,
-                "intervalSeconds": 60,
-                "timeoutSeconds": 20,
-                "maxConsecutiveFailures": 3,
-                **({"delaySeconds": delay} if check.get("protocol", "HTTP").startswith("MESOS") else {}),
-                **check,
-            }
-            for check in app["healthChecks"]
-        ]
-        if self.legacy:
-            for key in ("ports", "uris", "storeUrls"):
-                app.setdefault(key, [])
-            app.setdefault("ipAddress", None)
-            return app
-        return self._modernise(app, existing.definition if existing else {})
-
-    def _modernise(self, app: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
-        """1.5+ accepts the 1.4 networking form and answers in its own (API-NOTES §9)."""
-        container = app.get("container") or {}
-        docker = container.get("docker") or {}
-        network = docker.pop("network", None)
-        if "portMappings" in docker:
-            container["portMappings"] = docker.pop("portMappings")
-        if network and "networks" not in app:
-            mode = {"BRIDGE": "container/bridge", "USER": "container"}.get(network, "host")
-            app["networks"] = [{"mode": mode}]
-        app.setdefault("networks", [{"mode": "host"}])
-        if "uris" in app:
-            app.setdefault("fetch", [{"uri": u} for u in app.pop("uris")])
-        if "ports" in app:
-            app.setdefault("portDefinitions", [{"port": p} for p in app.pop("ports")])
-        host = app["networks"][0].get("mode") == "host"
-        if host and not app.get("portDefinitions"):
-            app["portDefinitions"] = [{"port": 0, "name": "default", "protocol": "tcp"}]
-        # service ports are assigned once and kept by later updates that ask for "any" (0)
-        old_definitions = before.get("portDefinitions", [])
-        for index, definition in enumerate(app.get("portDefinitions", [])):
-            if definition.get("port") == 0:
-                kept = old_definitions[index]["port"] if index < len(old_definitions) else None
-                definition["port"] = kept or next(self._service_ports)
-        old_mappings = (before.get("container") or {}).get("portMappings", [])
-        for index, mapping in enumerate(container.get("portMappings", [])):
-            mapping.setdefault("hostPort", 0)
-            if not mapping.get("servicePort"):
-                kept = old_mappings[index].get("servicePort") if index < len(old_mappings) else None
-                mapping["servicePort"] = kept or next(self._service_ports)
-        app.pop("ipAddress", None)
-        return _drop_nulls(app)
-
     def _versions(self, app_id: str, version: str | None):
         record = self._record(app_id)
         if version is None:
             return 200, {}, {"versions": list(reversed(record.versions))}
         if version not in record.versions:
             raise ApiError(404, {"message": f"App '{app_id}' does not exist in version {version}"})
-        return 200, {}, _copy(record.versions[version])
+        return 200, {}, copy(record.versions[version])
 
     def _delete_app(self, app_id: str, force: bool):
         record = self._record(app_id)
@@ -827,7 +711,7 @@ class MarathonEmulator:
         tasks = list(record.tasks.values())
         healths = [t.health for t in tasks if t.health is not None]
         info = {
-            **_copy(record.definition),
+            **copy(record.definition),
             "tasksStaged": sum(t.state == STAGING for t in tasks),
             "tasksRunning": sum(t.state == RUNNING for t in tasks),
             "tasksHealthy": sum(h.alive for h in healths),
@@ -872,7 +756,7 @@ class MarathonEmulator:
             answer["healthCheckResults"] = []
         if self.legacy and not answer["servicePorts"]:
             answer.pop("servicePorts")
-        return answer if self.legacy else _drop_nulls(answer)
+        return answer if self.legacy else drop_nulls(answer)
 
 
 # ---- helpers ----------------------------------------------------------------------------
@@ -887,62 +771,12 @@ def _flag(query: dict[str, list[str]], name: str, default: bool) -> bool:
     return default if not values else values[-1].lower() == "true"
 
 
-def _copy(value: Any) -> Any:
-    return json.loads(json.dumps(value))
-
-
 def _config(definition: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in definition.items() if k not in READ_ONLY_KEYS}
 
 
 def _without_instances(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k != "instances"}
-
-
-def _drop_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
-    return value
-
-
-def _parse(body: bytes, legacy: bool) -> Any:
-    if not body.strip():
-        raise ApiError(400, {"message": "Please specify data in JSON format", "details": "No content"})
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise ApiError(400, {"message": "Invalid JSON", "details": str(exc)}) from None
-
-
-def _marathon_path(path: Any) -> str:
-    """jsonschema's path → Marathon's: `/healthChecks(0)/path`, map keys with / quoted."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"({part})"
-        else:
-            out += "/" + (f'"{part}"' if "/" in part or "." in part else part)
-    return out or "/"
-
-
-def _type_error(error: Any) -> str:
-    if error.validator == "enum":
-        return "error.unknown.enum.literal"
-    expected = error.validator_value if isinstance(error.validator_value, str) else error.validator_value[0]
-    return f"error.expected.{_JSON_TYPES.get(expected, 'jsvalue')}"
-
-
-def _details(found: list[tuple[str, list[str]]]) -> list[dict[str, Any]]:
-    by_path: dict[str, list[str]] = {}
-    for path, messages in found:
-        by_path.setdefault(path, []).extend(messages)
-    return [{"path": p, "errors": m} for p, m in by_path.items()]
-
-
-def _invalid(found: list[tuple[str, list[str]]]) -> dict[str, Any]:
-    return {"message": "Object is not valid", "details": _details(found)}
 
 
 def _unknown_app(app_id: str) -> ApiError:
