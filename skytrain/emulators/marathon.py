@@ -240,7 +240,9 @@ class MarathonEmulator:
         credentials: tuple[str, str] | None = None,
         token: str | None = None,
         grace_scale: float = 1.0,
+        port: int = 0,
     ):
+        self.port = port  # 0: any free port
         self.legacy = int(flavour.split(".")[1]) < 5
         self.default_behaviour = behaviour
         self.behaviours: dict[str, Behaviour] = {}
@@ -262,7 +264,7 @@ class MarathonEmulator:
     # ---- lifecycle -------------------------------------------------------------------
 
     def start(self) -> MarathonEmulator:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", self.port), _Handler)
         self._server.emulator = self
         self._scheduler = _Scheduler()
         threading.Thread(
@@ -813,3 +815,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the emulator in the foreground, e.g. for the demo:
+    `python -m skytrain.emulators.marathon --port 8080 --healthy-after 0.5`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="An emulated Marathon on 127.0.0.1, for demos and tests.")
+    parser.add_argument("--port", type=int, default=0, help="port (default: any free one)")
+    parser.add_argument("--flavour", default="1.7", help="Marathon version to act as (1.4 or 1.5+)")
+    parser.add_argument("--healthy-after", type=float, default=0.5, metavar="SECONDS")
+    args = parser.parse_args(argv)
+    emulator = MarathonEmulator(args.flavour, Behaviour.healthy(args.healthy_after), port=args.port).start()
+    print(f"Marathon {args.flavour} emulator on {emulator.url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

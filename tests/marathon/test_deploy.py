@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import threading
 
+import requests
+
 from skytrain.backends.base import DeployOptions, Outcome
+from skytrain.backends.marathon.backend import MarathonBackend
+from skytrain.backends.marathon.client import MarathonClient
 from skytrain.backends.marathon.gate import Gate
 from skytrain.emulators.marathon import Behaviour
 from skytrain.render import render
@@ -212,3 +216,34 @@ def test_a_read_timeout_is_retried(emulator, service, backend, reporter):
     emulator.inject(status=None, count=1, method="GET", delay=0.8)
     result = deploy(backend, service(), reporter)
     assert result.outcome == Outcome.DEPLOYED
+
+
+def test_marathon_down_is_a_clear_failure_without_the_url_password(service, reporter):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = MarathonClient(f"http://ops:pa55word@127.0.0.1:{port}", environ={}, backoff=0.01)
+    result = deploy(MarathonBackend(client), service(), reporter)
+    assert result.outcome == Outcome.FAILED
+    assert result.messages == [
+        f"Marathon at http://127.0.0.1:{port} did not answer GET /v2/apps/shop: connection refused"
+    ]
+
+
+def test_the_emulator_runs_standalone_for_the_demo():
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "skytrain.emulators.marathon", "--healthy-after", "0.01"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = process.stdout.readline().split(" on ")[1].strip()
+        assert requests.get(f"{url}/v2/apps", timeout=5).json() == {"apps": []}
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
