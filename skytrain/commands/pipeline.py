@@ -35,11 +35,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(or a yes on a terminal); resume with --from <stage> --yes. Exit 1 when a stage failed.",
     )
     add_service_arguments(run)
-    run.add_argument("--from", dest="first", metavar="STAGE", help="start at this stage (validate, or an environment)")
+    run.add_argument(
+        "--from", dest="first", metavar="STAGE", help="start at this stage (validate, or an environment)"
+    )
     run.add_argument("--until", dest="last", metavar="STAGE", help="stop after this stage")
     run.add_argument("--yes", action="store_true", help="approve every approval stage of this run")
     run.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report here")
-    run.add_argument("--output", choices=("text", "json"), default="text", help="json: the whole run as one object")
+    run.add_argument(
+        "--output", choices=("text", "json"), default="text", help="json: the whole run as one object"
+    )
     run.set_defaults(run=run_pipeline_command)
 
 
@@ -50,7 +54,11 @@ def run_show(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(pipeline.to_json(), indent=2))
         return EXIT_OK
-    origin = "from deploy/application.yml" if pipeline.custom else "default; change it with pipeline: in deploy/application.yml"
+    origin = (
+        "from deploy/application.yml"
+        if pipeline.custom
+        else "default; change it with pipeline: in deploy/application.yml"
+    )
     print(f"{pipeline.service} pipeline ({origin})")
     width = max(len(n) for n in pipeline.names())
     print(f"  1. {'validate':<{width}}  render and check every environment and target")

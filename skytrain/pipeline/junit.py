@@ -8,17 +8,31 @@ checks it.
 
 from __future__ import annotations
 
+import argparse
 import socket
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from skytrain.config.build import BASE_FILE, DEPLOY_DIR, display_path
-from skytrain.errors import ConfigErrors
+from skytrain.errors import ConfigError, ConfigErrors
 from skytrain.pipeline.redact import redact
-from skytrain.pipeline.steps import Status, Step, validation_steps
+from skytrain.pipeline.steps import Status, Step, deploy_steps, validation_steps
+
+if TYPE_CHECKING:
+    from skytrain.backends.base import DeployResult
+
+
+def add_junit_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--junit",
+        type=Path,
+        metavar="FILE",
+        help="also write a JUnit XML report here (for Jenkins' junit step); secrets are masked",
+    )
 
 
 def service_files(directory: Path, environments: Sequence[str] | None = None) -> list[str]:
@@ -91,3 +105,30 @@ def config_errors_reported(path: Path | None, suite: str, files: Sequence[str]) 
         if path is not None:
             write_junit(path, {suite: validation_steps(files, exc.errors)})
         raise
+
+
+def write_validation_report(
+    path: Path, directories: Sequence[Path], environment: str | None, errors: Sequence[ConfigError]
+) -> None:
+    """One suite per service, one case per file; an error in a file of no service (the
+    environments file) is reported in the first service's suite."""
+    files = {d: service_files(d, [environment] if environment else None) for d in directories}
+    claimed = {f for names in files.values() for f in names}
+    suites: dict[str, list[Step]] = {}
+    for index, (directory, names) in enumerate(files.items()):
+        mine = [
+            e for e in errors if e.location.file in names or (index == 0 and e.location.file not in claimed)
+        ]
+        suites[f"skytrain.validate.{directory.resolve().name}"] = validation_steps(names, mine)
+    write_junit(path, suites)
+
+
+def write_deploy_report(path: Path, results: Sequence[DeployResult]) -> None:
+    """One suite per service, a deploy and a gate case per environment and target."""
+    suites: dict[str, list[Step]] = {}
+    for result in results:
+        seconds = result.gate.seconds if result.gate else 0.0
+        suites.setdefault(f"skytrain.deploy.{result.app}", []).extend(
+            deploy_steps(result.environment, result, seconds)
+        )
+    write_junit(path, suites)

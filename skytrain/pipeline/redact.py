@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from skytrain.config.checks import _PASSWORD_IN_URL, _SECRET_NAME
 
@@ -31,3 +32,15 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     if _PASSWORD_IN_URL.search(text):
         text = _USERINFO.sub(rf"\g<1>{MASK}@", text)
     return text
+
+
+def redact_data(value: Any, secrets: list[str] | None = None) -> Any:
+    """`redact` applied to every string in plain data (a result's JSON form)."""
+    secrets = secret_values() if secrets is None else secrets
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, Mapping):
+        return {k: redact_data(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_data(v, secrets) for v in value]
+    return value

@@ -17,7 +17,7 @@ from skytrain.config.environments import Environment
 from skytrain.config.model import App
 from skytrain.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, ConfigErrors
 from skytrain.pipeline.definition import Pipeline, Stage
-from skytrain.pipeline.redact import redact
+from skytrain.pipeline.redact import redact, redact_data
 from skytrain.pipeline.steps import Status, Step, deploy_steps, validation_steps
 from skytrain.progress import NullReporter, Reporter
 
@@ -181,7 +181,7 @@ def _run_stage(
                         result.target,
                         Status.PASSED if back.ok else Status.FAILED,
                         redact(format_result(back)),
-                        result=back.to_json(),
+                        result=redact_data(back.to_json()),
                     )
                 )
     reporter.note(f"stage {stage.name}: failed; later stages will not run")

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from skytrain.errors import ConfigError
-from skytrain.pipeline.redact import redact
+from skytrain.pipeline.redact import redact, redact_data
 
 if TYPE_CHECKING:
     from skytrain.backends.base import DeployResult
@@ -87,7 +87,7 @@ def deploy_steps(stage: str, result: DeployResult, seconds: float) -> list[Step]
             Status.PASSED if applied else Status.FAILED,
             "" if applied else message,
             seconds,
-            result.to_json(),
+            redact_data(result.to_json()),
         )
     ]
     if applied:
