@@ -103,11 +103,11 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
         reporter.close()
     if args.junit is not None:
         write_junit(args.junit, {suite: run.steps})
-    if run.errors:
-        raise ConfigErrors(run.errors)
     if args.output == "json":
         print(json.dumps(run.to_json(), indent=2, default=str))
-    else:
+    if run.errors:
+        raise ConfigErrors(run.errors)
+    if args.output == "text":
         print_summary(run)
     if run.exit_code == EXIT_AWAITING_APPROVAL:
         message = next(s.message for s in run.steps if s.kind == "approval" and s.stage == run.resume_from)
