@@ -77,7 +77,7 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     from skytrain.pipeline.definition import build_pipeline
     from skytrain.pipeline.junit import config_errors_reported, service_files, write_junit
     from skytrain.pipeline.run import EXIT_AWAITING_APPROVAL, run_pipeline
-    from skytrain.progress import make_reporter
+    from skytrain.progress import PlainReporter, make_reporter
 
     files = service_files(args.service)
     suite = f"skytrain.pipeline.{args.service.resolve().name}"
@@ -88,7 +88,9 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     if not validates:
         files = service_files(args.service, [stage.environment for stage in stages])
     suite = f"skytrain.pipeline.{pipeline.service}"
-    reporter = make_reporter(args.output)
+    # a live view redrawing over the approval question would hide it: plain lines when asking
+    asks = interactive(args) and any(stage.approval for stage in stages)
+    reporter = PlainReporter() if asks else make_reporter(args.output)
     try:
         run = run_pipeline(
             pipeline,
@@ -115,11 +117,16 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     return run.exit_code
 
 
+def interactive(args: argparse.Namespace) -> bool:
+    """A person at a terminal, who can answer an approval question."""
+    return not args.yes and args.output == "text" and sys.stdin.isatty() and sys.stderr.isatty()
+
+
 def approver(args: argparse.Namespace):
     """--yes approves; a person at a terminal is asked; anyone else (Jenkins) gets exit 4."""
     if args.yes:
         return lambda stage: True
-    if args.output == "text" and sys.stdin.isatty() and sys.stderr.isatty():
+    if interactive(args):
 
         def ask(stage) -> bool:
             print(f"Deploy to {stage.name}? [y/N] ", end="", file=sys.stderr, flush=True)

@@ -158,9 +158,6 @@ def _unknown_environments(files: ServiceFiles, environments: Environments) -> li
     return errors
 
 
-SERVICE_WIDE_FIELDS = ("pipeline",)
-
-
 def _service_wide_fields(files: ServiceFiles) -> list[ConfigError]:
     """Fields that describe the service as a whole may not differ per environment."""
     return [
@@ -171,7 +168,7 @@ def _service_wide_fields(files: ServiceFiles) -> list[ConfigError]:
         )
         for overlay in files.overlays.values()
         if isinstance(overlay.data, dict)
-        for key in SERVICE_WIDE_FIELDS
+        for key in schemas.service_wide_fields(schemas.load_schema(schemas.APPLICATION))
         if key in overlay.data
     ]
 

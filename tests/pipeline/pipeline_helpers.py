@@ -15,6 +15,16 @@ EXAMPLES = ROOT / "examples"
 ENVIRONMENTS = EXAMPLES / "skytrain-environments.yml"
 
 
+def require_tool(name: str) -> str:
+    """The tool's path; a skip when it is missing, but a failure under CI=true (CI installs it)."""
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is not installed; CI must install it (apt-get install {name})")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "SKYTRAIN_ENVIRONMENTS"}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")

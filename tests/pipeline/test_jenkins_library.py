@@ -7,27 +7,16 @@ Skips without groovy, except under CI=true, where groovy is required."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-from pipeline_helpers import EXAMPLES, ROOT, skytrain
+from pipeline_helpers import EXAMPLES, ROOT, require_tool, skytrain
 
 JAVA_HOME = "/usr/lib/jvm/java-17-openjdk-amd64"  # Debian's default-java path does not work for groovy
 
 
-def groovy() -> str:
-    found = shutil.which("groovy")
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("groovy is not installed; CI must install it (apt-get install groovy)")
-        pytest.skip("groovy is not installed")
-    return found
-
-
 def test_library_call_sequences(tmp_path: Path) -> None:
-    command = groovy()
+    command = require_tool("groovy")
     shown = skytrain("pipeline", "show", EXAMPLES / "giphy", "--format", "json")
     assert shown.returncode == 0, shown.stderr
     pipeline_json = tmp_path / "giphy-pipeline.json"

@@ -10,7 +10,7 @@ import pytest
 from pipeline_helpers import ENVIRONMENTS, EXAMPLES, ROOT
 
 from skytrain.config import load_service
-from skytrain.config.schemas import OVERLAY, load_schema
+from skytrain.config.schemas import APPLICATION, OVERLAY, load_schema
 from skytrain.errors import ConfigErrors, UsageError
 from skytrain.pipeline.definition import Pipeline, build_pipeline
 
@@ -128,7 +128,8 @@ def test_from_and_until_select_stages_in_order() -> None:
         pipeline.select("production", "dev")
 
 
-def test_published_overlay_schema_is_generated_from_the_application_schema() -> None:
+def test_published_overlay_schema_is_generated_and_leaves_the_pipeline_to_application_yml() -> None:
     published = json.loads((ROOT / "schemas" / "overlay.schema.json").read_text())
     assert published == load_schema(OVERLAY)
-    assert "pipeline" in published["properties"]
+    assert "pipeline" in load_schema(APPLICATION)["properties"]
+    assert "pipeline" not in published["properties"]

@@ -92,3 +92,27 @@ def test_deploy_junit_reports_config_errors_without_contacting_a_scheduler(
     failure = next(c.find("failure") for n, c in found.items() if n.endswith("dev.yml"))
     assert "looks like a secret written inline" in failure.text
     assert "hunter22" not in report.read_text()
+
+
+def test_deploy_report_has_a_deploy_and_a_gate_case_per_target(tmp_path: Path) -> None:
+    from skytrain.backends.base import DeployResult, GateResult, Outcome
+    from skytrain.pipeline.junit import write_deploy_report
+
+    refused = DeployResult(
+        "giphy", "staging", "marathon", Outcome.FAILED, messages=["Marathon said 422: bad cpus"]
+    )
+    passed = DeployResult(
+        "giphy", "staging", "kubernetes", Outcome.DEPLOYED, "3", "2", GateResult(True, seconds=4.2)
+    )
+    report = tmp_path / "deploy.xml"
+    write_deploy_report(report, [refused, passed])
+    found = cases(parsed(report.read_bytes()))
+    assert sorted(found) == [
+        "staging: deploy kubernetes",
+        "staging: deploy marathon",
+        "staging: gate kubernetes",
+    ]
+    failure = found["staging: deploy marathon"].find("failure")
+    assert failure.get("type") == "skytrain.deploy"
+    assert "Marathon said 422: bad cpus" in failure.text
+    assert found["staging: gate kubernetes"].get("time") == "4.200"

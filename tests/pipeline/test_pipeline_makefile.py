@@ -13,9 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import ROOT, cli_env
+from pipeline_helpers import EXAMPLES, ROOT, cli_env, require_tool
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+@pytest.fixture(autouse=True)
+def make_installed() -> None:
+    require_tool("make")
+
 
 RECORDER = """#!/bin/sh
 printf '%s\\n' "$*" >> "{log}"
@@ -163,3 +167,12 @@ def test_make_fails_when_skytrain_fails(repo: Path, recorder: tuple[Path, Path])
     done = make(repo, f"SKYTRAIN={script}", "validate")
     assert done.returncode != 0
     assert "deploy/staging.yml:1:11: error: replicas: must be at least 0" in done.stderr
+
+
+@pytest.mark.parametrize("example", ["giphy", "organization", "media"])
+def test_each_example_makefile_includes_the_base(example: str, recorder: tuple[Path, Path]) -> None:
+    script, log = recorder
+    done = make(EXAMPLES / example, f"SKYTRAIN={script}", "help", "validate", "deploy-k8s-staging")
+    assert done.returncode == 0, done.stderr
+    assert "environments: dev production staging" in done.stdout
+    assert log.read_text().splitlines() == ["validate .", "deploy . --env staging --target kubernetes"]
