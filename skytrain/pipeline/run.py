@@ -15,7 +15,7 @@ from typing import Any
 from skytrain.backends.base import Backend, DeployOptions, DeployResult, Outcome
 from skytrain.config.environments import Environment
 from skytrain.config.model import App
-from skytrain.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, ConfigErrors
+from skytrain.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, ConfigErrors, OperationFailed
 from skytrain.pipeline.definition import Pipeline, Stage
 from skytrain.pipeline.redact import redact, redact_data
 from skytrain.pipeline.steps import Status, Step, deploy_steps, validation_steps
@@ -157,12 +157,14 @@ def _run_stage(
     reporter.note(f"stage {stage.name}: deploying to {' and '.join(stage.targets)}")
     backends = {target: backend_factory(target, app.environment) for target in stage.targets}
     started = time.monotonic()
-    results: list[DeployResult] = run_concurrently(
-        [(app, target) for target in stage.targets],
-        lambda a, target: backends[target].deploy(
-            a, rendered[(stage.environment, target)], options, reporter
-        ),
-    )
+
+    def deploy(app: App, target: str) -> DeployResult:
+        try:
+            return backends[target].deploy(app, rendered[(stage.environment, target)], options, reporter)
+        except OperationFailed as exc:  # e.g. the scheduler could not be reached: a failed stage, not a crash
+            return DeployResult(app.name, stage.environment, target, Outcome.FAILED, messages=[str(exc)])
+
+    results: list[DeployResult] = run_concurrently([(app, target) for target in stage.targets], deploy)
     seconds = time.monotonic() - started
     for result in results:
         run.steps.extend(deploy_steps(stage.name, result, seconds))

@@ -18,6 +18,7 @@ from pipeline_helpers import ENVIRONMENTS, EXAMPLES, skytrain
 
 from skytrain.backends.base import DeployOptions, DeployResult, FailureReport, GateResult, Outcome
 from skytrain.config import load_service
+from skytrain.errors import OperationFailed
 from skytrain.pipeline.definition import build_pipeline
 from skytrain.pipeline.junit import service_files
 from skytrain.pipeline.run import EXIT_AWAITING_APPROVAL, PipelineRun, run_pipeline
@@ -29,15 +30,24 @@ TOKEN = "s3cr3t-t0ken-value"
 class ScriptedBackend:
     """Answers deploys as `failing` says and records (call, environment, target, options)."""
 
-    def __init__(self, target: str, calls: list[tuple[Any, ...]], failing: set[tuple[str, str]]):
+    def __init__(
+        self,
+        target: str,
+        calls: list[tuple[Any, ...]],
+        failing: set[tuple[str, str]],
+        unreachable: set[tuple[str, str]],
+    ):
         self.target = target
         self.calls = calls
         self.failing = failing
+        self.unreachable = unreachable
 
     def deploy(self, app, objects, options: DeployOptions, reporter) -> DeployResult:
         env = app.environment.name
         self.calls.append(("deploy", env, self.target, options.timeout_seconds, options.rollback))
         assert objects, "the pipeline passes the rendered objects"
+        if (env, self.target) in self.unreachable:
+            raise OperationFailed(f"could not reach {self.target} for {env}: connection refused")
         if (env, self.target) in self.failing:
             gate = GateResult(
                 passed=False,
@@ -67,6 +77,7 @@ class ScriptedBackend:
 def run(
     directory: Path = EXAMPLES / "giphy",
     failing: frozenset[tuple[str, str]] = frozenset(),
+    unreachable: frozenset[tuple[str, str]] = frozenset(),
     approve: bool = False,
     **select: str,
 ) -> tuple[PipelineRun, list[tuple[Any, ...]]]:
@@ -79,7 +90,9 @@ def run(
         first=select.get("first"),
         last=select.get("last"),
         approve=lambda stage: approve,
-        backend_factory=lambda target, environment: ScriptedBackend(target, calls, set(failing)),
+        backend_factory=lambda target, environment: ScriptedBackend(
+            target, calls, set(failing), set(unreachable)
+        ),
     )
     return result, calls
 
@@ -111,6 +124,16 @@ def test_failed_gate_in_staging_stops_before_production_and_rolls_the_whole_stag
     assert "CrashLoopBackOff" in gate.message and "rolled-back" in gate.message
     skipped = [s for s in result.steps if s.stage == "production"]
     assert [(s.kind, s.status) for s in skipped] == [("deploy", Status.SKIPPED)]
+
+
+def test_unreachable_scheduler_fails_the_stage_with_the_reason() -> None:
+    result, calls = run(unreachable=frozenset({("dev", "kubernetes")}))
+    assert result.exit_code == 1
+    failed = next(s for s in result.steps if s.status is Status.FAILED)
+    assert (failed.stage, failed.kind, failed.name) == ("dev", "deploy", "kubernetes")
+    assert "could not reach kubernetes for dev: connection refused" in failed.message
+    assert ("rollback", "dev", "marathon", "1") in calls
+    assert not any(c[1] == "staging" for c in calls)
 
 
 def test_failure_messages_never_carry_secret_values(monkeypatch: pytest.MonkeyPatch) -> None:
