@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from skytrain.commands.common import add_service_arguments, load_apps
 from skytrain.errors import EXIT_OK
+from skytrain.pipeline.junit import add_junit_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--until", dest="last", metavar="STAGE", help="stop after this stage")
     run.add_argument("--yes", action="store_true", help="approve every approval stage of this run")
-    run.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report here")
+    add_junit_argument(run)
     run.add_argument(
         "--output", choices=("text", "json"), default="text", help="json: the whole run as one object"
     )
