@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from skytrain.backends.base import Backend, DeployOptions, DeployResult, Outcome
@@ -123,6 +124,24 @@ def run_pipeline(
             _skip(run, stages[index + 1 :])
             return run
     return run
+
+
+def run_service(
+    directory: Path,
+    environments_file: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **options: Any,
+) -> PipelineRun:
+    """Load a service, build its pipeline and run it: `skytrain pipeline run` without the
+    terminal. `options` are run_pipeline's (first, last, approve, backend_factory, reporter);
+    end-to-end tests pass a backend factory aimed at their emulators."""
+    from skytrain.config import load_service
+    from skytrain.pipeline.definition import build_pipeline
+    from skytrain.pipeline.junit import service_files
+
+    _, apps = load_service(directory, environments_file, environ=environ)
+    return run_pipeline(build_pipeline(str(directory), apps), apps, service_files(directory), **options)
 
 
 def _approval_message(stage: Stage, run: PipelineRun) -> str:

@@ -17,11 +17,8 @@ import pytest
 from pipeline_helpers import ENVIRONMENTS, EXAMPLES, skytrain
 
 from skytrain.backends.base import DeployOptions, DeployResult, FailureReport, GateResult, Outcome
-from skytrain.config import load_service
 from skytrain.errors import OperationFailed
-from skytrain.pipeline.definition import build_pipeline
-from skytrain.pipeline.junit import service_files
-from skytrain.pipeline.run import EXIT_AWAITING_APPROVAL, PipelineRun, run_pipeline
+from skytrain.pipeline.run import EXIT_AWAITING_APPROVAL, PipelineRun, run_service
 from skytrain.pipeline.steps import Status
 
 TOKEN = "s3cr3t-t0ken-value"
@@ -81,12 +78,11 @@ def run(
     approve: bool = False,
     **select: str,
 ) -> tuple[PipelineRun, list[tuple[Any, ...]]]:
-    _, apps = load_service(directory, str(ENVIRONMENTS), environ={})
     calls: list[tuple[Any, ...]] = []
-    result = run_pipeline(
-        build_pipeline(str(directory), apps),
-        apps,
-        service_files(directory),
+    result = run_service(
+        directory,
+        str(ENVIRONMENTS),
+        environ={},
         first=select.get("first"),
         last=select.get("last"),
         approve=lambda stage: approve,
