@@ -76,7 +76,7 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     from skytrain.errors import ConfigErrors
     from skytrain.pipeline.definition import build_pipeline
     from skytrain.pipeline.junit import config_errors_reported, service_files, write_junit
-    from skytrain.pipeline.run import EXIT_AWAITING_APPROVAL, run_pipeline
+    from skytrain.pipeline.run import EXIT_AWAITING_APPROVAL, checked_files, run_pipeline
     from skytrain.progress import PlainReporter, make_reporter
 
     files = service_files(args.service)
@@ -84,9 +84,8 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     with config_errors_reported(args.junit, suite, files):
         apps = load_apps(args.service, args.environments, None)
         pipeline = build_pipeline(str(args.service), apps)
-    validates, stages = pipeline.select(args.first, args.last)  # a bad --from/--until: exit 2 at once
-    if not validates:
-        files = service_files(args.service, [stage.environment for stage in stages])
+    files = checked_files(args.service, pipeline, args.first, args.last)  # a bad --from/--until: exit 2 now
+    _, stages = pipeline.select(args.first, args.last)
     suite = f"skytrain.pipeline.{pipeline.service}"
     # a live view redrawing over the approval question would hide it: plain lines when asking
     asks = interactive(args) and any(stage.approval for stage in stages)

@@ -138,10 +138,20 @@ def run_service(
     end-to-end tests pass a backend factory aimed at their emulators."""
     from skytrain.config import load_service
     from skytrain.pipeline.definition import build_pipeline
-    from skytrain.pipeline.junit import service_files
 
     _, apps = load_service(directory, environments_file, environ=environ)
-    return run_pipeline(build_pipeline(str(directory), apps), apps, service_files(directory), **options)
+    pipeline = build_pipeline(str(directory), apps)
+    files = checked_files(directory, pipeline, options.get("first"), options.get("last"))
+    return run_pipeline(pipeline, apps, files, **options)
+
+
+def checked_files(directory: Path, pipeline: Pipeline, first: str | None, last: str | None) -> list[str]:
+    """The files a run validates: all of them with the validate stage, else the base and
+    the overlays of the stages it runs."""
+    from skytrain.pipeline.junit import service_files
+
+    validates, stages = pipeline.select(first, last)
+    return service_files(directory, None if validates else [stage.environment for stage in stages])
 
 
 def _approval_message(stage: Stage, run: PipelineRun) -> str:
