@@ -11,6 +11,7 @@ from skytrain.commands.operate import (
     print_results,
     run_concurrently,
 )
+from skytrain.pipeline.junit import add_junit_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,16 +22,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "and rolling back (unless --no-rollback). Several services deploy concurrently.",
     )
     add_operation_arguments(parser)
+    add_junit_argument(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from skytrain.backends import backend_for
+    from skytrain.pipeline.junit import config_errors_reported, service_files, write_deploy_report
     from skytrain.progress import make_reporter
     from skytrain.render import render
 
-    operations = plan_operations(args)
-    rendered = {(app.name, target): render(app, target) for app, target in operations}
+    files = [f for service in args.services for f in service_files(service, [args.env])]
+    with config_errors_reported(args.junit, "skytrain.deploy", files):
+        operations = plan_operations(args)
+        rendered = {(app.name, target): render(app, target) for app, target in operations}
     options = deploy_options(args)
     reporter = make_reporter(args.output)
     try:
@@ -42,4 +47,6 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         reporter.close()
+    if args.junit is not None:
+        write_deploy_report(args.junit, results)
     return print_results(results, args.output)

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,11 @@ def add_operation_arguments(parser: argparse.ArgumentParser, gated: bool = True)
     add_target_argument(parser)
     parser.add_argument(
         "--output", choices=("text", "json"), default="text", help="json: one machine-readable result"
+    )
+    parser.add_argument(
+        "--kube-context",
+        metavar="NAME",
+        help="Kubernetes context (cluster) to use instead of the one the environments file names",
     )
     if gated:
         parser.add_argument(
@@ -58,11 +64,21 @@ def plan_operations(args: argparse.Namespace) -> list[tuple[App, str]]:
     """Every (app, target) the command touches; all of them validated before any is contacted."""
     loaded: dict[Path, dict[str, App]] = load_many(args.services, args.environments, args.env)
     return [
-        (app, target)
+        (with_kube_context(app, args.kube_context), target)
         for apps in loaded.values()
         for app in apps.values()
         for target in targets_for(app, args.target)
     ]
+
+
+def with_kube_context(app: App, context: str | None) -> App:
+    """The app aimed at another Kubernetes cluster of the same environment (Makefile.base.mk's
+    K8S_CLUSTER_<env>); unchanged when no context is given or the environment has no Kubernetes."""
+    kubernetes = app.environment.kubernetes
+    if not context or kubernetes is None:
+        return app
+    environment = replace(app.environment, kubernetes=replace(kubernetes, context=context))
+    return replace(app, environment=environment)
 
 
 def run_concurrently(operations: list[tuple[App, str]], action: Callable[[App, str], Any]) -> list[Any]:
