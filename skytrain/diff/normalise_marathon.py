@@ -73,9 +73,9 @@ APP_DEFAULTS: dict[str, Any] = {
 HEALTH_CHECK_DELAY_14 = 2
 # API-NOTES §2.1: maxLaunchDelaySeconds became 300 in 1.10.
 MAX_LAUNCH_DELAY_110 = 300
-# API-NOTES §4.3: ipProtocol exists from 1.6 and defaults to IPv4 for HTTP-style checks.
-HEALTH_CHECK_DEFAULTS_16 = {"ipProtocol": "IPv4"}
-IP_PROTOCOL_CHECKS = ("HTTP", "HTTPS", "MESOS_HTTP", "MESOS_HTTPS")
+# API-NOTES §4.3: a 1.6+ server writes ipProtocol (IPv4 by default) into health checks; a
+# 1.5 server does not know it, so it is compared only when the config sets it.
+DEFAULT_IP_PROTOCOL = "IPv4"
 # API-NOTES §2.1: copies a 1.4 server writes next to the canonical fields.
 LEGACY_COPIES = ("ports", "uris")
 
@@ -99,7 +99,7 @@ def normalise_pair(
         if side is not None:
             if modern:
                 to_modern_form(side)
-            _defaults(side, version)
+            apply_defaults(side, app_defaults(version))
         sides.append(side)
     desired, live = sides
     if desired is not None and live is not None:
@@ -165,21 +165,21 @@ def app_defaults(version: tuple[int, int]) -> dict[str, Any]:
     return defaults
 
 
-def _defaults(app: Obj, version: tuple[int, int]) -> None:
-    apply_defaults(app, app_defaults(version))
-    if version >= (1, 6):
-        for check in app.get("healthChecks") or ():
-            if check.get("protocol") in IP_PROTOCOL_CHECKS:
-                apply_defaults(check, HEALTH_CHECK_DEFAULTS_16)
-
-
 def _drop_assigned(desired: Obj, live: Obj) -> None:
-    """Service ports the server picks for port 0, and the `default` host port definition
-    it adds (API-NOTES §2.1), count only when the config sets them."""
-    wanted = get(desired, ("container", "portMappings")) or []
-    for index, mapping in enumerate(get(live, ("container", "portMappings")) or []):
-        if index >= len(wanted) or not wanted[index].get("servicePort"):
-            mapping.pop("servicePort", None)
+    """Service ports the server picks for port 0, the `default` host port definition it
+    adds (API-NOTES §2.1) and a health check's ipProtocol (§4.3) count only when the
+    config sets them."""
+    checks = desired.get("healthChecks") or []
+    for index, check in enumerate(live.get("healthChecks") or []):
+        if check.get("ipProtocol") == DEFAULT_IP_PROTOCOL and "ipProtocol" not in (
+            checks[index] if index < len(checks) else {}
+        ):
+            check.pop("ipProtocol")
+    for path in (("container", "portMappings"), ("container", "docker", "portMappings")):
+        wanted = get(desired, path) or []
+        for index, mapping in enumerate(get(live, path) or []):
+            if index >= len(wanted) or not wanted[index].get("servicePort"):
+                mapping.pop("servicePort", None)
     for key in ("portDefinitions", *LEGACY_COPIES):
         if key not in desired:
             drop(live, (key,))
