@@ -81,9 +81,20 @@ class Service:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         environ = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
         return subprocess.run(
-            [sys.executable, "-m", "skytrain", "diff", str(self.directory), "--environments",
-             str(self.environments), *args],
-            capture_output=True, text=True, env=environ, check=False,
+            [
+                sys.executable,
+                "-m",
+                "skytrain",
+                "diff",
+                str(self.directory),
+                "--environments",
+                str(self.environments),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env=environ,
+            check=False,
         )
 
 
@@ -111,3 +122,29 @@ def rendered(app, target: str) -> list[dict]:
 def changes_by_path(result) -> dict:
     """{(object title, JSON pointer): FieldChange} of one DiffResult."""
     return {(o.title, c.path): c for o in result.objects for c in o.changes}
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def commit_all(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()

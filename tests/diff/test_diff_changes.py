@@ -23,7 +23,9 @@ def diff_after(service, target: str, edit, env: str = "production"):
 
 def only_real(changes: dict) -> dict:
     """Leave out the config-hash changes that accompany every restarting change."""
-    return {key: c for key, c in changes.items() if "config-hash" not in key[1] and "CONFIG_HASH" not in key[1]}
+    return {
+        key: c for key, c in changes.items() if "config-hash" not in key[1] and "CONFIG_HASH" not in key[1]
+    }
 
 
 @pytest.mark.parametrize(
@@ -31,7 +33,12 @@ def only_real(changes: dict) -> dict:
     [
         (
             lambda s: s.edit("application.yml", "hello:1.2.3", "hello:1.3.0"),
-            {(DEPLOYMENT, f"{CONTAINER}/image"): ("registry.example.com/hello:1.2.3", "registry.example.com/hello:1.3.0")},
+            {
+                (DEPLOYMENT, f"{CONTAINER}/image"): (
+                    "registry.example.com/hello:1.2.3",
+                    "registry.example.com/hello:1.3.0",
+                )
+            },
         ),
         (
             lambda s: s.edit("application.yml", "LOG_LEVEL: info", "LOG_LEVEL: debug"),
@@ -42,7 +49,9 @@ def only_real(changes: dict) -> dict:
             {(DEPLOYMENT, f"{CONTAINER}/resources/requests/cpu"): ("1", "500m")},
         ),
         (
-            lambda s: s.edit("application.yml", 'args: ["--port", "8080"]', 'args: ["--port", "8080", "--verbose"]'),
+            lambda s: s.edit(
+                "application.yml", 'args: ["--port", "8080"]', 'args: ["--port", "8080", "--verbose"]'
+            ),
             {(DEPLOYMENT, f"{CONTAINER}/args/2"): (None, "--verbose")},
         ),
         (
@@ -83,12 +92,25 @@ def test_metadata_changes_restart_nothing(service):
 @pytest.mark.parametrize(
     ("edit", "path", "old", "new"),
     [
-        (lambda s: s.edit("application.yml", "hello:1.2.3", "hello:1.3.0"), "/container/docker/image",
-         "registry.example.com/hello:1.2.3", "registry.example.com/hello:1.3.0"),
-        (lambda s: s.edit("application.yml", "LOG_LEVEL: info", "LOG_LEVEL: debug"), "/env/LOG_LEVEL", "info", "debug"),
+        (
+            lambda s: s.edit("application.yml", "hello:1.2.3", "hello:1.3.0"),
+            "/container/docker/image",
+            "registry.example.com/hello:1.2.3",
+            "registry.example.com/hello:1.3.0",
+        ),
+        (
+            lambda s: s.edit("application.yml", "LOG_LEVEL: info", "LOG_LEVEL: debug"),
+            "/env/LOG_LEVEL",
+            "info",
+            "debug",
+        ),
         (lambda s: s.edit("application.yml", "memory: 1Gi", "memory: 2Gi"), "/mem", 1024, 2048),
-        (lambda s: s.edit("application.yml", "path: /health", "path: /healthz"), "/healthChecks/0/path",
-         "/health", "/healthz"),
+        (
+            lambda s: s.edit("application.yml", "path: /health", "path: /healthz"),
+            "/healthChecks/0/path",
+            "/health",
+            "/healthz",
+        ),
     ],
     ids=["image", "env", "memory", "health-check"],
 )
@@ -110,7 +132,11 @@ def test_objects_the_config_no_longer_renders_are_removed(service):
 
     result = diff_after(service, "kubernetes", drop_env)
     actions = {o.title: o.action for o in result.objects}
-    assert actions == {CONFIGMAP: Action.REMOVED, "Service shop/hello": Action.CHANGED, DEPLOYMENT: Action.CHANGED}
+    assert actions == {
+        CONFIGMAP: Action.REMOVED,
+        "Service shop/hello": Action.CHANGED,
+        DEPLOYMENT: Action.CHANGED,
+    }
     removed = next(o for o in result.objects if o.action == Action.REMOVED)
     assert removed.desired is None and removed.live["data"] == {"LOG_LEVEL": "info"}
     assert changes_by_path(result)[(DEPLOYMENT, f"{CONTAINER}/envFrom")].op == "remove"
@@ -119,7 +145,11 @@ def test_objects_the_config_no_longer_renders_are_removed(service):
 def test_an_owned_object_left_over_in_the_cluster_is_removed_and_a_new_one_added(service):
     app = service.load("production")
     desired = rendered(app, "kubernetes")
-    leftover = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "hello", "namespace": "shop"}}
+    leftover = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "hello", "namespace": "shop"},
+    }
     [result] = diff_live([app], "kubernetes", {"hello": [leftover, *desired[1:]]})
     actions = {o.title: o.action for o in result.objects}
     assert actions[CONFIGMAP] == Action.ADDED

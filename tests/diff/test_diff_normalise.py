@@ -19,7 +19,9 @@ def kubernetes_live(app) -> list[dict]:
 
 
 def marathon_live(app) -> list[dict]:
-    return fixture_objects("marathon-1.7-app.json", rendered(app, "marathon")[0]["labels"][HASH_LABEL_MARATHON])
+    return fixture_objects(
+        "marathon-1.7-app.json", rendered(app, "marathon")[0]["labels"][HASH_LABEL_MARATHON]
+    )
 
 
 def test_a_deployment_as_the_api_server_returns_it_shows_no_diff(service):
@@ -99,7 +101,15 @@ def test_the_14_form_is_translated_as_a_15_server_does():
 
 @pytest.mark.parametrize(
     ("written", "canonical"),
-    [("1000m", "1"), ("500m", "500m"), ("0.5", "500m"), ("1024Mi", "1Gi"), ("1536Mi", "1536Mi"), ("2", "2"), ("0", "0")],
+    [
+        ("1000m", "1"),
+        ("500m", "500m"),
+        ("0.5", "500m"),
+        ("1024Mi", "1Gi"),
+        ("1536Mi", "1536Mi"),
+        ("2", "2"),
+        ("0", "0"),
+    ],
 )
 def test_quantities_are_written_the_way_the_api_server_writes_them(written, canonical):
     assert canonical_quantity(written) == canonical

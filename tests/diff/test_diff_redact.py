@@ -35,7 +35,10 @@ def test_secret_data_is_redacted_with_length_and_whether_it_changed():
 
     wanted, running = redact_pair(*normalise_pair(desired, live), frozenset())
     assert running["data"] == {"password": "(redacted: 26 bytes)", "user": "(redacted: 5 bytes, unchanged)"}
-    assert wanted["data"] == {"password": "(redacted: 26 bytes, changed)", "user": "(redacted: 5 bytes, unchanged)"}
+    assert wanted["data"] == {
+        "password": "(redacted: 26 bytes, changed)",
+        "user": "(redacted: 5 bytes, unchanged)",
+    }
 
 
 def results_with_secrets(service):
@@ -56,7 +59,12 @@ def results_with_secrets(service):
 
 @pytest.mark.parametrize(
     "formatter",
-    [format_json, format_markdown, lambda r: format_text(r, colour=False), lambda r: format_text(r, colour=True)],
+    [
+        format_json,
+        format_markdown,
+        lambda r: format_text(r, colour=False),
+        lambda r: format_text(r, colour=True),
+    ],
     ids=["json", "markdown", "text", "text-colour"],
 )
 def test_no_format_ever_shows_a_secret(service, formatter):

@@ -1,0 +1,33 @@
+"""The command's contract: exit codes, and nothing contacted before everything validates."""
+
+from __future__ import annotations
+
+from skytrain.errors import EXIT_FAILED, EXIT_USAGE
+
+
+def test_bad_input_is_exit_2_with_file_and_line(service):
+    service.edit("application.yml", "replicas: 2", "replicas: two")
+    completed = service.cli("--env", "staging", "--target", "marathon")
+    assert completed.returncode == EXIT_USAGE
+    assert "hello/deploy/application.yml:" in completed.stderr and "replicas" in completed.stderr
+    assert "could not read" not in completed.stderr  # no scheduler was contacted
+
+
+def test_env_or_all_envs_is_required(service):
+    assert service.cli().returncode == EXIT_USAGE
+    assert service.cli("--env", "staging", "--all-envs").returncode == EXIT_USAGE
+
+
+def test_a_target_the_service_does_not_run_on_is_bad_input(service):
+    service.write("staging.yml", "scheduler: kubernetes\n")
+    completed = service.cli("--env", "staging", "--target", "marathon")
+    assert completed.returncode == EXIT_USAGE
+    assert "does not run on marathon in staging" in completed.stderr
+
+
+def test_unreadable_live_state_is_exit_1_and_says_why(service):
+    # the environments file points Marathon at 127.0.0.1:9, where nothing listens
+    completed = service.cli("--env", "staging", "--target", "marathon")
+    assert completed.returncode == EXIT_FAILED
+    assert "could not read what runs on marathon in staging" in completed.stderr
+    assert "Traceback" not in completed.stderr
