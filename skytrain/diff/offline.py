@@ -52,6 +52,6 @@ def diff_against_ref(
             if target is not None and scheduler != target:
                 continue
             new = render(new_app, scheduler) if new_app and new_app.runs_on(scheduler) else []
-            old = render(old_app, scheduler) if old_app and old_app.runs_on(scheduler) else []
+            old = render(old_app, scheduler, check=False) if old_app and old_app.runs_on(scheduler) else []
             results.append(diff_rendered(new_app, old_app, scheduler, new, old, f"git:{ref}"))
     return results

@@ -115,4 +115,4 @@ def test_a_broken_file_at_the_ref_is_reported_at_the_ref(repo):
     repo.edit("application.yml", "replicas: many", "replicas: 2")
     completed = repo.cli("--env", "staging", "--against", "HEAD")
     assert completed.returncode == EXIT_USAGE
-    assert "HEAD:hello/deploy/application.yml:" in completed.stderr
+    assert completed.stderr.startswith("HEAD:") and "hello/deploy/application.yml:7:" in completed.stderr
