@@ -31,3 +31,39 @@ def test_unreadable_live_state_is_exit_1_and_says_why(service):
     assert completed.returncode == EXIT_FAILED
     assert "could not read what runs on marathon in staging" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_the_offline_diff_never_imports_a_network_library(service):
+    import subprocess
+    import sys
+
+    from diff_helpers import ROOT, commit_all, git
+
+    git(service.root, "init", "-q", "-b", "main")
+    commit_all(service.root, "only")
+    program = (
+        "import sys; from skytrain.cli import main; "
+        f"code = main(['diff', {str(service.directory)!r}, '--environments', {str(service.environments)!r}, "
+        "'--all-envs', '--against', 'HEAD', '--format', 'json']); "
+        "bad = sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 'requests', 'urllib3', 'aiohttp'}); "
+        "print('NETWORK', bad, code, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    assert "NETWORK [] 0" in done.stderr
+
+
+def test_colour_only_when_asked():
+    from skytrain.diff.compare import Action, DiffResult, ObjectDiff
+    from skytrain.diff.format_text import format_text
+
+    added = ObjectDiff("ConfigMap", "x", "ns", Action.ADDED, {"kind": "ConfigMap", "data": {"a": "b"}}, None)
+    results = [DiffResult("x", "dev", "kubernetes", "live", [added])]
+    assert "\033[" not in format_text(results, colour=False)
+    coloured = format_text(results, colour=True)
+    assert "\033[32m+  a: b\033[0m" in coloured
