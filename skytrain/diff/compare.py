@@ -70,6 +70,8 @@ class ObjectDiff:
             out["namespace"] = self.namespace
         out.update(action=self.action.value, restarts=self.restarts)
         out["changes"] = [c.to_json() for c in self.changes]
+        if self.action in (Action.ADDED, Action.REMOVED):
+            out["object"] = self.desired if self.action == Action.ADDED else self.live
         return out
 
 

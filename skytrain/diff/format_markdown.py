@@ -25,14 +25,16 @@ def format_markdown(results: Sequence[DiffResult], limit: int = DEFAULT_LIMIT) -
     blocks = [block(r, d) for r in results for d in r.objects if d.action != Action.UNCHANGED]
     if not blocks:
         return head + "No changes.\n"
+    if len(head) + sum(len(text) for text in blocks) <= limit:
+        return head + "".join(blocks)
+    budget = limit - len(head) - len(truncation_note(len(blocks), len(blocks), limit))
     body, shown = "", 0
     for text in blocks:
-        if len(head) + len(body) + len(text) + len(truncation_note(len(blocks), len(blocks), limit)) > limit:
+        if len(body) + len(text) > budget:
             break
         body += text
         shown += 1
-    note = truncation_note(shown, len(blocks), limit) if shown < len(blocks) else ""
-    return head + body + note
+    return head + body + truncation_note(shown, len(blocks), limit)
 
 
 def table(results: Sequence[DiffResult]) -> list[str]:

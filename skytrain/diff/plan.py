@@ -33,7 +33,9 @@ def diff_live(
     results = []
     for app in apps:
         desired = rendered[app.name] if rendered is not None else render(app, target)
-        live = [_unwrap(target, app, obj) for obj in live_objects.get(app.name, ())]
+        live = [
+            obj for obj in (_unwrap(target, app, o) for o in live_objects.get(app.name, ())) if _applied(obj)
+        ]
         normalise = normaliser_for(target, _marathon_version(app) if target == "marathon" else None)
         results.append(
             DiffResult(
@@ -90,6 +92,12 @@ def _unwrap(target: str, app: App, obj: Any) -> Obj:
             f"{app.environment.name}; this is a skytrain bug, please report it"
         )
     return obj
+
+
+def _applied(obj: Obj) -> bool:
+    """Objects a controller made (a ReplicaSet, a Pod: they carry ownerReferences) are never
+    applied by skytrain, so they are not "removed" when the config does not render them."""
+    return not (obj.get("metadata") or {}).get("ownerReferences")
 
 
 def _marathon_version(app: App) -> str | None:

@@ -170,3 +170,20 @@ def test_a_kubernetes_object_without_a_kind_is_a_clear_error(service):
     app = service.load("production")
     with pytest.raises(OperationFailed, match="without a kind"):
         diff_live([app], "kubernetes", {"hello": [{"metadata": {"name": "hello"}}]})
+
+
+def test_objects_a_controller_made_are_not_reported_removed(service):
+    app = service.load("production")
+    replica_set = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": "hello-7d9f8b6c5d",
+            "namespace": "shop",
+            "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "Deployment", "name": "hello", "controller": True}
+            ],
+        },
+    }
+    [result] = diff_live([app], "kubernetes", {"hello": [*rendered(app, "kubernetes"), replica_set]})
+    assert result.summary() == {"added": 0, "changed": 0, "removed": 0, "unchanged": 3}
