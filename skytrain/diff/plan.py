@@ -76,7 +76,8 @@ def pair(
             by_identity.setdefault(identity(target, obj), [None, None])[index] = obj
     diffs = []
     for wanted, running in by_identity.values():
-        wanted, running = normalise(wanted, running)
+        if running is not None:  # an added object is shown as rendered, without server defaults
+            wanted, running = normalise(wanted, running)
         wanted, running = redact_pair(wanted, running, secret_names)
         diffs.append(compare_object(target, wanted, running))
     return sorted(diffs, key=sort_key)

@@ -1,8 +1,7 @@
 """Secrets never reach a diff: each secret value is replaced, on both sides, by a note
 that still tells its length and whether it changed (as helm-diff does).
 
-Secret values are: every value of a Kubernetes Secret's data (stringData is folded
-into data by normalisation), and any literal value given to an env entry the config
+Secret values are: every value of a Kubernetes Secret's data and stringData, and any literal value given to an env entry the config
 marks secret (`App.secret_env_names`): a container env `value`, a ConfigMap key, a
 Marathon `env` string. References (secretKeyRef, Marathon `{"secret": ...}`) are not
 secret and stay visible. Redaction runs before the comparison, so the plan itself
@@ -72,6 +71,8 @@ def _slots(obj: Obj, names: frozenset[str]) -> Iterator[Slot]:
     if kind == "Secret":
         for field in obj.get("data") or {}:
             yield ("secret-data", field), obj["data"], field
+        for field in obj.get("stringData") or {}:
+            yield ("secret-string-data", field), obj["stringData"], field
     elif kind == "ConfigMap":
         for field in obj.get("data") or {}:
             if field in names:

@@ -85,3 +85,11 @@ def test_the_json_plan_says_which_secret_changed(service):
     assert stray["old"] == "(redacted: 27 bytes)" and stray["new"] == {"secret": "API_KEY"}
     removed = next(o for r in document["results"] for o in r["objects"] if o["action"] == "removed")
     assert removed["kind"] == "Secret"
+
+
+def test_a_new_secret_written_as_string_data_is_redacted():
+    new_secret = {**secret("hello-token"), "stringData": {"token": NEW_SECRET}}
+    from skytrain.diff.plan import pair
+
+    [added] = pair("kubernetes", [new_secret], [], frozenset(), lambda d, live: (d, live))
+    assert added.desired["stringData"] == {"token": "(redacted: 26 bytes)"}
