@@ -10,12 +10,15 @@ import argparse
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, targets_for
 from skytrain.config import load_service
 from skytrain.config.model import App
 from skytrain.errors import EXIT_CHANGES, EXIT_OK, OperationFailed, UsageError
+
+if TYPE_CHECKING:
+    from skytrain.diff.compare import DiffResult
 
 FORMATS = ("text", "markdown", "json")
 
@@ -59,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
 
         old_apps = apps_at(args.against, args.service, environments, list(apps))
         results = diff_against_ref(args.against, apps, old_apps, args.target)
+        if not results:
+            raise UsageError(
+                f"{args.service} runs on {args.target} neither in the working tree nor at {args.against} "
+                "for the chosen environment; pick another --target"
+            )
     else:
         results = diff_live_state(list(apps.values()), args.target, bool(args.all_envs))
     sys.stdout.write(render_output(results, args))
@@ -79,7 +87,7 @@ def operations(apps: list[App], target: str | None, all_envs: bool) -> list[tupl
     return pairs
 
 
-def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list[Any]:
+def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list[DiffResult]:
     from skytrain.diff.plan import diff_live
     from skytrain.render import render
 
@@ -89,7 +97,7 @@ def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list
     for app, t in pairs:
         groups.setdefault((t, app.environment.name), []).append(app)
 
-    def read(group: tuple[str, str]) -> list[Any]:
+    def read(group: tuple[str, str]) -> list[DiffResult]:
         scheduler, environment = group
         members = groups[group]
         live = read_live(scheduler, members)
@@ -116,7 +124,7 @@ def read_live(target: str, apps: list[App]) -> dict[str, list[dict[str, Any]]]:
         ) from exc
 
 
-def render_output(results: list[Any], args: argparse.Namespace) -> str:
+def render_output(results: list[DiffResult], args: argparse.Namespace) -> str:
     if args.format == "json":
         from skytrain.diff.format_json import format_json
 

@@ -67,3 +67,14 @@ def test_colour_only_when_asked():
     assert "\033[" not in format_text(results, colour=False)
     coloured = format_text(results, colour=True)
     assert "\033[32m+  a: b\033[0m" in coloured
+
+
+def test_offline_a_target_neither_side_runs_on_is_bad_input(service):
+    from diff_helpers import commit_all, git
+
+    service.write("staging.yml", "scheduler: kubernetes\n")
+    git(service.root, "init", "-q", "-b", "main")
+    commit_all(service.root, "kubernetes only in staging")
+    completed = service.cli("--env", "staging", "--target", "marathon", "--against", "HEAD")
+    assert completed.returncode == EXIT_USAGE
+    assert "pick another --target" in completed.stderr
