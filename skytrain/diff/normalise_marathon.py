@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from skytrain.diff.normalise import Obj, apply_defaults, drop, get, tidy
+from skytrain.diff.normalise import Obj, apply_defaults, get, tidy
 
 # API-NOTES §2.1: embedded or always-present read-only parts of an AppInfo.
 READ_ONLY_FIELDS = (
@@ -119,17 +119,17 @@ def _is_legacy(app: Obj | None) -> bool:
 
 
 def _is_modern(live: Obj) -> bool:
-    """1.5+ always writes `networks` and never `container.docker.network` (API-NOTES §2.1)."""
-    return "networks" in live or not _is_legacy(live)
+    """1.5+ always writes `networks` and never `container.docker.network` (API-NOTES §2.1, §9)."""
+    return not _is_legacy(live)
 
 
 def _version(server_version: str | None, modern: bool) -> tuple[int, int]:
-    if server_version:
-        major, minor = (int(p) for p in server_version.split(".")[:2])
-        if modern and (major, minor) < (1, 5):
-            return (1, 5)  # the environments file is out of date; trust the answer's form
-        return (major, minor)
-    return (1, 7) if modern else (1, 4)
+    """The server's version as far as its answer tells: a 1.4-form answer comes from a 1.4
+    server and a 1.5-form one from 1.5 or later, whatever the environments file says."""
+    if not modern:
+        return (1, 4)
+    stated = tuple(int(part) for part in server_version.split(".")[:2]) if server_version else (1, 7)
+    return max((stated[0], stated[1]), (1, 5))
 
 
 def to_modern_form(app: Obj) -> None:
@@ -182,7 +182,7 @@ def _drop_assigned(desired: Obj, live: Obj) -> None:
                 mapping.pop("servicePort", None)
     for key in ("portDefinitions", *LEGACY_COPIES):
         if key not in desired:
-            drop(live, (key,))
+            live.pop(key, None)
     for index, definition in enumerate(live.get("portDefinitions") or []):
         if index < len(desired["portDefinitions"]) and not desired["portDefinitions"][index].get("port"):
             definition.pop("port", None)

@@ -113,3 +113,25 @@ def test_the_14_form_is_translated_as_a_15_server_does():
 )
 def test_quantities_are_written_the_way_the_api_server_writes_them(written, canonical):
     assert canonical_quantity(written) == canonical
+
+
+def test_server_defaults_follow_the_marathon_version(service):
+    desired = rendered(service.load("production"), "marathon")[0]
+    live_110 = {**copy.deepcopy(desired), "maxLaunchDelaySeconds": 300}
+    assert normalise_pair(desired, live_110, "1.10")[0] == normalise_pair(desired, live_110, "1.10")[1]
+    wanted, running = normalise_pair(desired, live_110, "1.7")
+    assert (wanted["maxLaunchDelaySeconds"], running["maxLaunchDelaySeconds"]) == (3600, 300)
+
+
+def test_a_health_check_ip_protocol_counts_when_the_config_sets_it(service):
+    desired = rendered(service.load("production"), "marathon")[0]
+    live = copy.deepcopy(desired)
+    live["healthChecks"][0]["ipProtocol"] = "IPv4"
+    wanted, running = normalise_pair(desired, live, "1.7")
+    assert wanted == running
+    desired["healthChecks"][0]["ipProtocol"] = "IPv6"
+    wanted, running = normalise_pair(desired, live, "1.7")
+    assert (wanted["healthChecks"][0]["ipProtocol"], running["healthChecks"][0]["ipProtocol"]) == (
+        "IPv6",
+        "IPv4",
+    )
