@@ -58,6 +58,10 @@ def get(obj: Any, path: tuple[str, ...]) -> Any:
     return obj
 
 
+# Empty maps whose presence is the setting (a volume's `emptyDir: {}`), never dropped.
+MEANINGFUL_EMPTY = frozenset({"emptyDir"})
+
+
 def tidy(value: Any) -> Any:
     """Drop nulls and empty maps and lists (servers write either for "not set"), and
     write whole floats as ints (Marathon's `128.0` is the config's `128`)."""
@@ -65,7 +69,7 @@ def tidy(value: Any) -> Any:
         out = {}
         for key, item in value.items():
             item = tidy(item)
-            if item is None or item == {} or item == []:
+            if item is None or (item in ({}, []) and key not in MEANINGFUL_EMPTY):
                 continue
             out[key] = item
         return out
