@@ -18,7 +18,8 @@ from enum import StrEnum
 from typing import Any
 
 from skytrain.diff.normalise import Obj
-from skytrain.render.hashing import restarts_containers
+from skytrain.render.hashing import HASH_ANNOTATION, HASH_LABEL_MARATHON, restarts_containers
+from skytrain.render.kubernetes import KIND_ORDER
 
 
 class Action(StrEnum):
@@ -59,6 +60,13 @@ class ObjectDiff:
     @property
     def restarts(self) -> bool:
         return any(c.restarts for c in self.changes)
+
+    @property
+    def hash_only(self) -> bool:
+        """Only the config hash changed: it is stamped on every object, so a change that
+        restarts pods shows up on the Service and ConfigMap as a hash change too."""
+        hashes = (pointer((HASH_ANNOTATION,)), pointer((HASH_LABEL_MARATHON,)))
+        return bool(self.changes) and all(c.path.endswith(hashes) for c in self.changes)
 
     @property
     def title(self) -> str:
@@ -121,7 +129,9 @@ def identity(target: str, obj: Obj) -> tuple[str, str, str | None]:
 
 def compare_object(target: str, desired: Obj | None, live: Obj | None) -> ObjectDiff:
     """One object's diff; both sides already normalised and redacted."""
-    kind, name, namespace = identity(target, desired if desired is not None else live)  # type: ignore[arg-type]
+    either = desired if desired is not None else live
+    assert either is not None, "compare_object needs at least one side"
+    kind, name, namespace = identity(target, either)
     if live is None:
         return ObjectDiff(kind, name, namespace, Action.ADDED, desired, None)
     if desired is None:
@@ -168,7 +178,6 @@ def pointer(path: tuple[str, ...]) -> str:
 
 
 def sort_key(diff: ObjectDiff) -> tuple[int, str, str]:
-    from skytrain.render.kubernetes import KIND_ORDER
-
+    """Objects in apply order (krane's kind order), then by namespace and name."""
     rank = KIND_ORDER.index(diff.kind) if diff.kind in KIND_ORDER else len(KIND_ORDER)
     return rank, diff.namespace or "", diff.name

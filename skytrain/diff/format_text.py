@@ -46,7 +46,9 @@ def unified(result: DiffResult, diff: ObjectDiff) -> list[str]:
 def restart_note(result: DiffResult, diff: ObjectDiff) -> str:
     if diff.action != Action.CHANGED:
         return ""
-    return RESTART_WORDS[result.target] if diff.restarts else NO_RESTART
+    if diff.restarts:
+        return RESTART_WORDS[result.target]
+    return f"{NO_RESTART}, config hash only" if diff.hash_only else NO_RESTART
 
 
 def heading(result: DiffResult) -> str:

@@ -187,3 +187,16 @@ def test_objects_a_controller_made_are_not_reported_removed(service):
     }
     [result] = diff_live([app], "kubernetes", {"hello": [*rendered(app, "kubernetes"), replica_set]})
     assert result.summary() == {"added": 0, "changed": 0, "removed": 0, "unchanged": 3}
+
+
+def test_a_change_that_only_moves_the_config_hash_says_so(service):
+    from skytrain.diff.format_text import format_text
+
+    result = diff_after(
+        service, "kubernetes", lambda s: s.edit("application.yml", "hello:1.2.3", "hello:1.3.0")
+    )
+    service_diff = next(o for o in result.objects if o.kind == "Service")
+    assert service_diff.hash_only and not service_diff.restarts
+    text = format_text([result])
+    assert "~ Service shop/hello (changed, no restart, config hash only)" in text
+    assert "~ Deployment shop/hello (changed, rolls pods)" in text
