@@ -89,6 +89,27 @@ def run_concurrently(operations: list[tuple[App, str]], action: Callable[[App, s
         return list(pool.map(lambda op: action(*op), operations))
 
 
+def run_gated(
+    args: argparse.Namespace,
+    operations: list[tuple[App, str]],
+    call: Callable[[Any, App, str, Any, Any], Any],
+) -> list[Any]:
+    """Run `call(backend, app, target, options, reporter)` for every operation, concurrently,
+    with one progress reporter shared by all of them."""
+    from skytrain.backends import backend_for
+    from skytrain.progress import make_reporter
+
+    options = deploy_options(args)
+    reporter = make_reporter(args.output)
+    try:
+        return run_concurrently(
+            operations,
+            lambda app, target: call(backend_for(target, app.environment), app, target, options, reporter),
+        )
+    finally:
+        reporter.close()
+
+
 def print_results(results: list[Any], output: str) -> int:
     if output == "json":
         json.dump({"results": [r.to_json() for r in results]}, sys.stdout, indent=2, default=str)

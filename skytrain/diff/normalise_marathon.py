@@ -16,21 +16,7 @@ import copy
 from typing import Any
 
 from skytrain.diff.normalise import Obj, apply_defaults, get, tidy
-
-# API-NOTES §2.1: embedded or always-present read-only parts of an AppInfo.
-READ_ONLY_FIELDS = (
-    "version",
-    "versionInfo",
-    "tasks",
-    "tasksStaged",
-    "tasksRunning",
-    "tasksHealthy",
-    "tasksUnhealthy",
-    "deployments",
-    "readinessCheckResults",
-    "lastTaskFailure",
-    "taskStats",
-)
+from skytrain.render.marathon import READ_ONLY_KEYS
 
 # API-NOTES §2.1: defaults a 1.4.13-1.7 server writes back for an app that did not set them
 # (upgradeStrategy {1, 1}, backoff 1 s x 1.15, YOUNGEST_FIRST, 3600 s launch delay,
@@ -109,7 +95,7 @@ def normalise_pair(
 
 def _strip(live: Obj) -> Obj:
     app = copy.deepcopy(live)
-    for key in READ_ONLY_FIELDS:
+    for key in READ_ONLY_KEYS:
         app.pop(key, None)
     return app
 

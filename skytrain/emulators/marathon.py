@@ -34,26 +34,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from skytrain.emulators.marathon_forms import ApiError, AppForms, copy, drop_nulls, invalid, parse
+from skytrain.render.marathon import READ_ONLY_KEYS
 
 RUNNING = "TASK_RUNNING"
 STAGING = "TASK_STAGING"
 FAILED = "TASK_FAILED"
 KILLED = "TASK_KILLED"
-READ_ONLY_KEYS = frozenset(
-    {
-        "version",
-        "versionInfo",
-        "tasks",
-        "tasksStaged",
-        "tasksRunning",
-        "tasksHealthy",
-        "tasksUnhealthy",
-        "deployments",
-        "lastTaskFailure",
-        "readinessCheckResults",
-        "taskStats",
-    }
-)
 LOCKED_MESSAGE = (
     "App is locked by one or more deployments. Override with the option '?force=true'. "
     "View details at '/v2/deployments/<DEPLOYMENT_ID>'."

@@ -34,22 +34,10 @@ from skytrain.backends.marathon.gate import Gate, GateTarget
 from skytrain.config.model import App
 from skytrain.progress import Reporter
 from skytrain.render.hashing import HASH_LABEL_MARATHON
+from skytrain.render.marathon import READ_ONLY_KEYS
 from skytrain.render.marathon import app_id as marathon_app_id
 
 TARGET = "marathon"
-READ_ONLY_KEYS = (
-    "version",
-    "versionInfo",
-    "tasks",
-    "tasksStaged",
-    "tasksRunning",
-    "tasksHealthy",
-    "tasksUnhealthy",
-    "deployments",
-    "lastTaskFailure",
-    "readinessCheckResults",
-    "taskStats",
-)
 HISTORY = 10
 
 
