@@ -2,9 +2,15 @@
 
 Pure data, validated once: the renderers (NGINX templates, bridge manifests) trust it.
 Where a service runs comes from its files (`scheduler`, `replicas`, `routing.mesh`);
-`mesos_tasks` lets a caller that knows better (a live view of Marathon, or a test)
-say which Mesos tasks are healthy right now, which is what decides whether the SDB
-routes a service to Mesos or lets it fall through to Kubernetes.
+`mesos_nodes` lets a caller that knows better (a live view of Marathon, or a test) say
+on which Mesos agents a service has healthy tasks right now, which is what decides
+whether the SDB routes it to Mesos or lets it fall through to Kubernetes.
+
+Between Skyline NGINXes every request keeps its Skyline URL (`/service/<name>/<path>`):
+the SDB sends it to the destination NGINX (:5041) of a Mesos agent, or to the
+skyline-bridge (:5041) of a Kubernetes worker, and only that last hop turns it into
+the app's own path. This is what lets the Kubernetes workers be the backup servers of
+every Mesos upstream.
 """
 
 from __future__ import annotations
@@ -79,7 +85,7 @@ class Route:
     namespace: str
     marathon: bool  # the files place it on Marathon
     kubernetes: bool  # the files place it on Kubernetes
-    mesos_upstreams: tuple[Endpoint, ...]  # healthy on Mesos when non-empty
+    mesos_upstreams: tuple[Endpoint, ...]  # destination NGINX of agents with healthy tasks
     cluster_address: str  # where the bridge sends it inside Kubernetes
 
     @property
@@ -131,12 +137,12 @@ def build_routing(
     apps: Iterable[App],
     environment: Environment,
     settings: RoutingSettings | None = None,
-    mesos_tasks: Mapping[str, Sequence[str]] | None = None,
+    mesos_nodes: Mapping[str, Sequence[str]] | None = None,
     source: str = "environments file",
 ) -> RoutingModel:
     """The routing model of one environment; every refused value of every input at once."""
     settings = settings or RoutingSettings()
-    mesos_tasks = mesos_tasks or {}
+    mesos_nodes = mesos_nodes or {}
     check = Checker()
     env_where = Location(source, 1, 1)
     mesh_field = f"environments.{environment.name}.mesh"
@@ -166,21 +172,21 @@ def build_routing(
             )
             continue
         seen[app.name] = app
-        route = _route(check, app, settings, agents, mesos_tasks)
+        route = _route(check, app, settings, agents, mesos_nodes)
         if route is not None:
             routes.append(route)
-    unknown = sorted(set(mesos_tasks) - set(seen))
+    unknown = sorted(set(mesos_nodes) - set(seen))
     for name in unknown:
         check.refuse(
             Location(settings.source, 1, 1),
-            "mesos_tasks",
-            f"{name!r} has Mesos tasks but no service files in the fleet",
+            "mesos_nodes",
+            f"{name!r} has Mesos nodes but no service files in the fleet",
         )
-    if any(r.on_mesos and not mesos_tasks.get(r.name) for r in routes) and not agents:
+    if not agents and any(r.marathon and r.name not in mesos_nodes for r in routes):
         check.refuse(
             env_where,
             f"{mesh_field}.mesosAgents",
-            f"environment '{environment.name}' lists no mesosAgents, but services run on Marathon",
+            f"environment '{environment.name}' lists no mesosAgents, but services run on Marathon there",
         )
     if check.errors:
         raise ConfigErrors(check.errors)
@@ -235,7 +241,7 @@ def _route(
     app: App,
     settings: RoutingSettings,
     agents: tuple[Endpoint, ...],
-    mesos_tasks: Mapping[str, Sequence[str]],
+    mesos_nodes: Mapping[str, Sequence[str]],
 ) -> Route | None:
     ok = check.match(NAME, app.name, app.location_of(("name",)), "name", "a DNS-1035 label such as 'giphy'")
     ok &= check.match(
@@ -249,11 +255,11 @@ def _route(
     if not ok:
         return None
     marathon = app.runs_on("marathon")
-    if app.name in mesos_tasks:
+    if app.name in mesos_nodes:
         where = Location(settings.source, 1, 1)
-        upstreams = _endpoints(check, mesos_tasks[app.name], app.port, where, f"mesos_tasks.{app.name}")
+        upstreams = _endpoints(check, mesos_nodes[app.name], BRIDGE_PORT, where, f"mesos_nodes.{app.name}")
     else:
-        # from the files alone: every agent's destination NGINX (:5041) reaches the app's tasks
+        # from the files alone: any agent may run a task, its destination NGINX knows
         upstreams = agents if marathon and app.replicas > 0 else ()
     address = settings.service_addresses.get(
         app.name, f"{app.name}.{app.namespace}.{settings.cluster_domain}:{SERVICE_PORT}"
