@@ -3,6 +3,7 @@ NGINX processes on 127.0.0.1, and clients that count every answer and failure.""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import getpass
 import http.client
@@ -14,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -21,12 +23,22 @@ from skytrain.backends.nginx import NginxServer, find_nginx, safe_apply
 from skytrain.config import load_service
 from skytrain.config.environments import Environment, Mesh
 from skytrain.config.model import App
-from skytrain.render.routing import Paths, RoutingSettings, build_routing, render_nginx_configs
+from skytrain.render.routing import (
+    BRIDGE_CONF,
+    LOCAL_CONF,
+    SDB_CONF,
+    Paths,
+    RoutingSettings,
+    build_routing,
+    render_nginx_configs,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def example_fleet(env: str, names: Sequence[str] = ("giphy", "media", "organization")) -> tuple[Environment, list[App]]:
+def example_fleet(
+    env: str, names: Sequence[str] = ("giphy", "media", "organization")
+) -> tuple[Environment, list[App]]:
     apps = []
     for name in names:
         environments, by_env = load_service(EXAMPLES / name, only=[env], environ={})
@@ -116,17 +128,15 @@ class StandIn:
         self.server.server_close()
         with self.lock:
             for conn in list(self.connections):
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 class MeshUnderTest:
     """The local proxy, the SDB and the skyline-bridge as three real nginx processes on
     127.0.0.1, each in its own prefix under `root`, all generated from one routing model."""
 
-    ROLES = {"local": "skyline-local.conf", "sdb": "sdb.conf", "bridge": "skyline-bridge.conf"}
+    ROLES: ClassVar[dict[str, str]] = {"local": LOCAL_CONF, "sdb": SDB_CONF, "bridge": BRIDGE_CONF}
 
     def __init__(self, root: Path, environment: Environment, binary: str):
         self.root = root
@@ -166,7 +176,9 @@ class MeshUnderTest:
 
     def apply(self, configs: dict[str, str]) -> dict[str, bool]:
         """Safe-apply every role's new config; which ones changed (and were reloaded)."""
-        return {role: safe_apply(self.servers[role], configs[name]).changed for role, name in self.ROLES.items()}
+        return {
+            role: safe_apply(self.servers[role], configs[name]).changed for role, name in self.ROLES.items()
+        }
 
     def stop(self) -> None:
         for server in self.servers.values():
@@ -269,7 +281,9 @@ class Traffic:
     def run_phase(self, phase: str, requests: int) -> None:
         """Every client answers `requests` times within `phase`."""
         self.phase = phase
-        self.wait(lambda: all(sum(c.counts.get(phase, Counter()).values()) >= requests for c in self.clients), phase)
+        self.wait(
+            lambda: all(sum(c.counts.get(phase, Counter()).values()) >= requests for c in self.clients), phase
+        )
 
     def settle(self, phase: str, expected: Mapping[str, str]) -> None:
         """A transition: wait until each client's latest answer comes from where it should."""

@@ -41,7 +41,10 @@ def test_cut_over_and_fall_back_lose_no_request(tmp_path, stand_ins, capsys):
     giphy_on_mesos = dataclasses.replace(giphy, schedulers=("marathon",))
     mesh = MeshUnderTest(tmp_path, environment, binary)
     k8s = {"giphy": stand_ins[GIPHY_KUBERNETES].address}
-    nodes = {"giphy": [stand_ins[GIPHY_MESOS].address], "organization": [stand_ins[ORGANIZATION_MESOS].address]}
+    nodes = {
+        "giphy": [stand_ins[GIPHY_MESOS].address],
+        "organization": [stand_ins[ORGANIZATION_MESOS].address],
+    }
 
     mesh.start(mesh.configs([giphy_on_mesos, organization], nodes, k8s))
     traffic = Traffic()
@@ -52,7 +55,9 @@ def test_cut_over_and_fall_back_lose_no_request(tmp_path, stand_ins, capsys):
         traffic.add(Client(f"giphy {kind}", traffic, local, "/service/giphy/media?q=cat", None, keep_alive))
         traffic.add(Client(f"organization {kind}", traffic, bridge, "/teams/7", cluster_name, keep_alive))
     giphy_clients = [c for c in traffic.clients if c.name.startswith("giphy")]
-    on_mesos = {c.name: ORGANIZATION_MESOS if c.name.startswith("org") else GIPHY_MESOS for c in traffic.clients}
+    on_mesos = {
+        c.name: ORGANIZATION_MESOS if c.name.startswith("org") else GIPHY_MESOS for c in traffic.clients
+    }
     on_kubernetes = {**on_mesos, **{c.name: GIPHY_KUBERNETES for c in giphy_clients}}
     traffic.start()
     try:
