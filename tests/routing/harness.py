@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -285,9 +285,12 @@ class Traffic:
             lambda: all(sum(c.counts.get(phase, Counter()).values()) >= requests for c in self.clients), phase
         )
 
-    def settle(self, phase: str, expected: Mapping[str, str]) -> None:
-        """A transition: wait until each client's latest answer comes from where it should."""
+    @contextlib.contextmanager
+    def transition(self, phase: str, expected: Mapping[str, str]) -> Iterator[None]:
+        """Answers from either side are fine while the body changes the mesh; on leaving,
+        wait until each client's latest answer comes from where it should."""
         self.phase = phase
+        yield
         self.wait(
             lambda: all(c.counts.get(phase) and c.last_who == expected[c.name] for c in self.clients),
             f"every client is answered as expected in {phase}",

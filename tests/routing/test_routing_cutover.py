@@ -4,8 +4,9 @@ and not one failed request.
 
 (a) giphy on Mesos only: Mesos answers.
 (b) giphy deployed on Kubernetes too: still Mesos (the SDB config does not even change).
-(c) Mesos scaled to zero: tasks die, the SDB falls back at once (backup upstream), the
-    regenerated config is safely applied: Kubernetes answers.
+(c) Mesos scaled to zero: tasks die and the SDB falls back at once (the Kubernetes
+    workers are the backup servers of the Mesos upstream); then the regenerated config
+    (no Mesos location) is safely applied: Kubernetes answers throughout.
 (d) Mesos scaled back up (fall-back): the SDB prefers Mesos again.
 All along, a Kubernetes caller reaches the Mesos-resident organization by its cluster
 DNS name through the bridge's egress; and a broken config is refused while traffic flows.
@@ -63,26 +64,27 @@ def test_cut_over_and_fall_back_lose_no_request(tmp_path, stand_ins, capsys):
     try:
         traffic.run_phase("a", REQUESTS_PER_PHASE)
 
-        changed = mesh.apply(mesh.configs([giphy, organization], nodes, k8s))
+        with traffic.transition("b-transition", on_mesos):
+            changed = mesh.apply(mesh.configs([giphy, organization], nodes, k8s))
         assert changed == {"local": False, "sdb": False, "bridge": True}, "only the bridge learns about giphy"
-        traffic.settle("b-transition", on_mesos)
         traffic.run_phase("b", REQUESTS_PER_PHASE)
 
-        stand_ins[GIPHY_MESOS].stop()  # Marathon kills the tasks first...
-        traffic.settle("c-transition", on_kubernetes)
-        nodes["giphy"] = []  # ...then the catalogue says none is healthy
-        assert mesh.apply(mesh.configs([giphy, organization], nodes, k8s)) == {
-            "local": False,
-            "sdb": True,
-            "bridge": False,
-        }
+        with traffic.transition("c-transition", on_kubernetes):
+            stand_ins[GIPHY_MESOS].stop()  # Marathon kills the tasks first...
+        # ...while the SDB config still lists them: the backup servers answer
+        traffic.run_phase("c-tasks-gone", REQUESTS_PER_PHASE // 3)
+        with traffic.transition("c-reload", on_kubernetes):
+            nodes["giphy"] = []  # ...then the catalogue says none is healthy
+            changed = mesh.apply(mesh.configs([giphy, organization], nodes, k8s))
+        assert changed == {"local": False, "sdb": True, "bridge": False}
         traffic.run_phase("c", REQUESTS_PER_PHASE)
 
-        revived = StandIn(GIPHY_MESOS)  # scaled back up: a new task, on a new port
-        stand_ins["revived"] = revived
-        nodes["giphy"] = [revived.address]
-        assert mesh.apply(mesh.configs([giphy, organization], nodes, k8s))["sdb"] is True
-        traffic.settle("d-transition", on_mesos)
+        with traffic.transition("d-transition", on_mesos):
+            revived = StandIn(GIPHY_MESOS)  # scaled back up: a new task, on a new port
+            stand_ins["revived"] = revived
+            nodes["giphy"] = [revived.address]
+            changed = mesh.apply(mesh.configs([giphy, organization], nodes, k8s))
+        assert changed["sdb"] is True
         traffic.run_phase("d", REQUESTS_PER_PHASE)
 
         broken = mesh.servers["sdb"].config.read_text().replace("proxy_pass", "proxy_passs", 1)
@@ -109,7 +111,8 @@ def test_cut_over_and_fall_back_lose_no_request(tmp_path, stand_ins, capsys):
         counts = client.counts
         for phase in ("a", "b", "d", "d-after-refused-config"):
             assert set(counts[phase]) == {on_mesos[client.name]}, (client.name, phase, counts[phase])
-        assert set(counts["c"]) == {on_kubernetes[client.name]}, (client.name, counts["c"])
+        for phase in ("c-tasks-gone", "c"):
+            assert set(counts[phase]) == {on_kubernetes[client.name]}, (client.name, phase, counts[phase])
         assert sum(counts["c"].values()) >= REQUESTS_PER_PHASE
     # the Kubernetes caller's request arrived at Mesos as its Skyline URL, via the SDB
     organization_answer = next(c for c in traffic.clients if c.name.startswith("org")).last_answer
