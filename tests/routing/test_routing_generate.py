@@ -4,7 +4,11 @@ before the catch-all, the bridge manifests, and byte-for-byte determinism."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -234,3 +238,15 @@ def test_a_mesh_without_sdb_hosts_or_workers_is_refused(production):
         in text
     )
     assert "mesh.kubernetesWorkers" in text
+
+
+def test_the_routing_renderer_stays_off_the_network_libraries():
+    code = (
+        "import sys, skytrain.render.routing, skytrain.commands.routes; "
+        "print(sorted(m for m in ('kubernetes', 'requests', 'urllib3', 'aiohttp') if m in sys.modules))"
+    )
+    root = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": root}
+    )
+    assert done.stdout.strip() == "[]", done.stderr

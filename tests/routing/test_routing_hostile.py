@@ -92,6 +92,14 @@ def test_hostile_mesh_hosts_are_refused(fleet, field, value):
     _refused(lambda: build_routing(apps, hostile), value)
 
 
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_a_hostile_bridge_namespace_is_refused(fleet, value):
+    environment, apps = fleet
+    kubernetes = dataclasses.replace(environment.kubernetes, namespace=value)
+    hostile = dataclasses.replace(environment, kubernetes=kubernetes)
+    assert "kubernetes.namespace" in _refused(lambda: build_routing(apps, hostile), value)
+
+
 @pytest.mark.parametrize("value", HOSTS)
 def test_hostile_mesos_nodes_are_refused(fleet, value):
     environment, apps = fleet

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from skytrain.config.environments import Environment
+from skytrain.config.environments import DEFAULT_KUBERNETES_VERSION, Environment
 from skytrain.config.model import SERVICE_PORT, SKYLINE_PORT, App
 from skytrain.errors import ConfigErrors, Location
 from skytrain.render.routing.validate import DOMAIN, IMAGE, NAME, NAMESPACE, USER, Checker
@@ -188,13 +188,21 @@ def build_routing(
             f"{mesh_field}.mesosAgents",
             f"environment '{environment.name}' lists no mesosAgents, but services run on Marathon there",
         )
+    kubernetes = environment.kubernetes
+    namespace = kubernetes.namespace if kubernetes else "default"
+    check.match(
+        NAMESPACE,
+        namespace,
+        env_where,
+        f"environments.{environment.name}.kubernetes.namespace",
+        "a DNS label",
+    )
     if check.errors:
         raise ConfigErrors(check.errors)
-    kubernetes = environment.kubernetes
     return RoutingModel(
         environment=environment.name,
-        namespace=kubernetes.namespace if kubernetes else "default",
-        kubernetes_version=kubernetes.version if kubernetes else "1.33",
+        namespace=namespace,
+        kubernetes_version=kubernetes.version if kubernetes else DEFAULT_KUBERNETES_VERSION,
         routes=tuple(routes),
         sdb_hosts=sdb_hosts,
         kubernetes_workers=workers,
