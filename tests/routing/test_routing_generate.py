@@ -250,3 +250,32 @@ def test_the_routing_renderer_stays_off_the_network_libraries():
         [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": root}
     )
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def _consul_template(text: str, catalogue: dict[str, list[str]]) -> str:
+    """Just enough of consul-template for our SDB template: `if service`, `range service`."""
+
+    def ranges(match: re.Match[str]) -> str:
+        return "".join(match.group(2).replace("{{ .Address }}", a) for a in catalogue.get(match.group(1), []))
+
+    text = re.sub(r'\{\{ range service "([a-z0-9-]+)\|passing" \}\}(.*?)\{\{ end \}\}', ranges, text, flags=re.S)
+    return re.sub(
+        r'\{\{ if service "([a-z0-9-]+)\|passing" \}\}(.*?)\{\{ end \}\}',
+        lambda m: m.group(2) if catalogue.get(m.group(1)) else "",
+        text,
+        flags=re.S,
+    )
+
+
+def _significant(conf: str) -> list[str]:
+    return [s for line in conf.splitlines() if (s := line.strip()) and not s.startswith("#")]
+
+
+@pytest.mark.parametrize("catalogue", [{"giphy": ["10.2.10.2", "10.2.10.3"]}, {"organization": ["10.2.10.1"]}, {}])
+def test_consul_template_renders_what_the_static_sdb_would_for_that_catalogue(production, catalogue):
+    environment, apps, files = production
+    rendered = _consul_template(files[SDB_CTMPL], catalogue)
+    assert "{{" not in rendered
+    nodes = {a.name: catalogue.get(a.name, []) for a in apps if a.runs_on("marathon")}
+    static = render_routes(build_routing(apps, environment, mesos_nodes=nodes))[SDB_CONF]
+    assert _significant(rendered) == _significant(static)
