@@ -258,7 +258,9 @@ def _consul_template(text: str, catalogue: dict[str, list[str]]) -> str:
     def ranges(match: re.Match[str]) -> str:
         return "".join(match.group(2).replace("{{ .Address }}", a) for a in catalogue.get(match.group(1), []))
 
-    text = re.sub(r'\{\{ range service "([a-z0-9-]+)\|passing" \}\}(.*?)\{\{ end \}\}', ranges, text, flags=re.S)
+    text = re.sub(
+        r'\{\{ range service "([a-z0-9-]+)\|passing" \}\}(.*?)\{\{ end \}\}', ranges, text, flags=re.S
+    )
     return re.sub(
         r'\{\{ if service "([a-z0-9-]+)\|passing" \}\}(.*?)\{\{ end \}\}',
         lambda m: m.group(2) if catalogue.get(m.group(1)) else "",
@@ -271,7 +273,9 @@ def _significant(conf: str) -> list[str]:
     return [s for line in conf.splitlines() if (s := line.strip()) and not s.startswith("#")]
 
 
-@pytest.mark.parametrize("catalogue", [{"giphy": ["10.2.10.2", "10.2.10.3"]}, {"organization": ["10.2.10.1"]}, {}])
+@pytest.mark.parametrize(
+    "catalogue", [{"giphy": ["10.2.10.2", "10.2.10.3"]}, {"organization": ["10.2.10.1"]}, {}]
+)
 def test_consul_template_renders_what_the_static_sdb_would_for_that_catalogue(production, catalogue):
     environment, apps, files = production
     rendered = _consul_template(files[SDB_CTMPL], catalogue)

@@ -21,15 +21,22 @@ from skytrain.render.routing.model import BRIDGE_NAME, BRIDGE_PORT, Route, Routi
 
 CONFIG_KEY = "nginx.conf"
 CONFIG_DIR = "/etc/skyline"
-ROUTES_LABEL = "skytrain.io/skyline"  # marks the Services that stand for Mesos-resident services
+# on every object of the mesh: "bridge", or "mesos-resident" on a Service standing for a
+# Mesos service (the service's own Service replaces it when it is deployed on Kubernetes)
+SKYLINE_LABEL = "skytrain.io/skyline"
 
 
-def _labels(model: RoutingModel, name: str) -> dict[str, str]:
-    return {NAME_LABEL: name, MANAGED_BY_LABEL: MANAGER, ENVIRONMENT_LABEL: model.environment}
+def _labels(model: RoutingModel, name: str, role: str = "bridge") -> dict[str, str]:
+    return {
+        NAME_LABEL: name,
+        MANAGED_BY_LABEL: MANAGER,
+        ENVIRONMENT_LABEL: model.environment,
+        SKYLINE_LABEL: role,
+    }
 
 
-def _metadata(model: RoutingModel, name: str, namespace: str) -> dict[str, Any]:
-    return {"name": name, "namespace": namespace, "labels": _labels(model, name)}
+def _metadata(model: RoutingModel, name: str, namespace: str, role: str = "bridge") -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": _labels(model, name, role)}
 
 
 def render_bridge_manifests(model: RoutingModel, bridge_conf: str) -> list[dict[str, Any]]:
@@ -147,8 +154,7 @@ def _bridge_service(model: RoutingModel) -> dict[str, Any]:
 
 
 def _resident_service(model: RoutingModel, route: Route) -> dict[str, Any]:
-    metadata = _metadata(model, route.name, route.namespace)
-    metadata["labels"][ROUTES_LABEL] = "mesos-resident"
+    metadata = _metadata(model, route.name, route.namespace, "mesos-resident")
     if route.namespace == model.namespace:
         spec: dict[str, Any] = {"selector": {NAME_LABEL: BRIDGE_NAME}, "ports": [_service_port()]}
     else:
