@@ -80,3 +80,15 @@ def test_safe_apply_reloads_only_a_changed_config_and_never_a_broken_one(tmp_pat
         assert (sdb_dir / SDB_CONF).read_text() == changed
     finally:
         server.stop()
+
+
+def test_without_nginx_the_tests_skip_but_fail_under_ci(monkeypatch):
+    from . import harness
+
+    monkeypatch.setattr(harness, "find_nginx", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        harness.require_nginx()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="must install nginx-light"):
+        harness.require_nginx()

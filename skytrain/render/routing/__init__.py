@@ -26,7 +26,6 @@ from skytrain.render.routing.nginx import (
     LOCAL_CONF,
     SDB_CONF,
     SDB_CTMPL,
-    render_bridge,
     render_nginx_configs,
     render_sdb_consul_template,
 )
@@ -67,7 +66,7 @@ def render_routes(model: RoutingModel) -> dict[str, str]:
     """Every generated file of the mesh, by path relative to the output folder, in a fixed order."""
     files = render_nginx_configs(model)
     files[SDB_CTMPL] = render_sdb_consul_template(model)
-    for obj in render_bridge_manifests(model, render_bridge(model)):
+    for obj in render_bridge_manifests(model, files[BRIDGE_CONF]):
         namespace = obj["metadata"]["namespace"]
         name = f"kubernetes/{namespace}.{obj['metadata']['name']}.{obj['kind'].lower()}.yaml"
         files[name] = manifest_text(obj)
