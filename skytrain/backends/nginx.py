@@ -6,8 +6,8 @@ and only when it passes and differs from what runs, move it into place and reloa
 A config that fails the check never reaches the running NGINX, which keeps serving the
 old one; a reload the master refuses puts the old file back.
 
-Reload completion is observed through the master's worker processes (Linux /proc):
-new workers mean the new config is serving. Old workers finish their requests and close
+Start and reload completion are observed through the master's worker processes (Linux
+/proc): a full set of new workers means the new config is serving. Old workers finish their requests and close
 idle keep-alive connections, so keep-alive clients must retry a request whose reused
 idle connection was reset (see TOOLCHAIN.md).
 """
@@ -15,6 +15,7 @@ idle connection was reset (see TOOLCHAIN.md).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -87,6 +88,22 @@ def _worker_pids(master: int) -> frozenset[int]:
     return frozenset(children)
 
 
+_WORKER_PROCESSES = re.compile(r"^\s*worker_processes\s+(\d+|auto)\s*;", re.M)
+
+
+def expected_workers(config_text: str) -> int:
+    """How many workers the master starts: the config's `worker_processes`; for `auto`
+    the smaller of the CPUs online and the CPUs we may run on (NGINX versions count one
+    or the other)."""
+    match = _WORKER_PROCESSES.search(config_text)
+    if match and match.group(1) != "auto":
+        return int(match.group(1))
+    if match is None:
+        return 1
+    online = os.cpu_count() or 1
+    return min(online, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else online
+
+
 def _wait(condition, timeout: float, interval: float = 0.005) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -120,9 +137,8 @@ class NginxServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        if not _wait(
-            lambda: self.process.poll() is not None or bool(_worker_pids(self.process.pid)), timeout
-        ):
+        wanted = expected_workers(self.config.read_text())
+        if not _wait(lambda: self.process.poll() is not None or len(self.workers()) >= wanted, timeout):
             self.stop()
             raise OperationFailed(f"nginx did not start within {timeout:.0f}s; see {self.log}")
         if self.process.poll() is not None:
@@ -140,8 +156,9 @@ class NginxServer:
     def reload(self, timeout: float = 10.0) -> None:
         """Reload and wait until the new workers are serving, or fail saying the old config still is."""
         before = self.workers()
+        wanted = expected_workers(self.config.read_text())
         os.kill(self.pid, signal.SIGHUP)
-        if not _wait(lambda: bool(self.workers() - before), timeout):
+        if not _wait(lambda: len(self.workers() - before) >= wanted, timeout):
             raise OperationFailed(
                 f"nginx did not take the new config within {timeout:.0f}s and keeps serving the old one; "
                 f"see {self.log}"

@@ -133,6 +133,7 @@ def test_hostile_paths_are_refused(fleet, field, value):
     [
         *[("cluster_dns", v) for v in HOSTS],
         *[("cluster_domain", v) for v in INJECTIONS],
+        *[("worker_processes", v) for v in [*INJECTIONS, "0", "65", "auto;", "2 2"]],
         *[("bridge_image", v) for v in [*INJECTIONS, "nginx:1.27; rm -rf /", "nginx:1.27\nkind: Pod"]],
     ],
 )

@@ -22,7 +22,7 @@ from types import MappingProxyType
 from skytrain.config.environments import DEFAULT_KUBERNETES_VERSION, Environment
 from skytrain.config.model import SERVICE_PORT, SKYLINE_PORT, App
 from skytrain.errors import ConfigErrors, Location
-from skytrain.render.routing.validate import DOMAIN, IMAGE, NAME, NAMESPACE, USER, Checker
+from skytrain.render.routing.validate import DOMAIN, IMAGE, NAME, NAMESPACE, USER, WORKERS, Checker
 
 BRIDGE_PORT = 5041  # skyline-bridge on Kubernetes workers, and the destination NGINX on Mesos agents
 SDB_PORT = SKYLINE_PORT  # the SDB speaks Skyline URLs, on the Skyline port
@@ -71,6 +71,7 @@ class RoutingSettings:
     cluster_dns: str = DEFAULT_CLUSTER_DNS
     cluster_domain: str = CLUSTER_DOMAIN
     bridge_image: str = BRIDGE_IMAGE
+    worker_processes: str = "auto"  # one per CPU in production; tests pin it
     paths: Paths = Paths()
     # service name -> host:port to use instead of <name>.<ns>.svc.cluster.local:8080 (tests)
     service_addresses: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -231,6 +232,9 @@ def _check_settings(check: Checker, settings: RoutingSettings) -> None:
     )
     check.match(
         IMAGE, settings.bridge_image, where, "bridge_image", "a container image reference such as nginx:1.27"
+    )
+    check.match(
+        WORKERS, settings.worker_processes, where, "worker_processes", "'auto' or a number from 1 to 64"
     )
     paths = settings.paths
     check.path(paths.pid_dir, where, "paths.pid_dir")

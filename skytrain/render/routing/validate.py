@@ -20,6 +20,7 @@ NAMESPACE = re.compile(_LABEL)
 HOST = re.compile(rf"(?=.{{1,253}}$){_HOST_LABEL}(\.{_HOST_LABEL})*")
 DOMAIN = re.compile(rf"{_LABEL}(\.{_LABEL})*")
 PATH = re.compile(r"(/[A-Za-z0-9_][A-Za-z0-9._-]*)+|/")
+WORKERS = re.compile(r"auto|[1-9]|[1-5][0-9]|6[0-4]")
 USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 IMAGE = re.compile(
     r"[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?"
