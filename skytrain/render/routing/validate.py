@@ -72,7 +72,10 @@ class Checker:
         """An NGINX `listen` value: `5040` or `127.0.0.1:5040`."""
         if isinstance(text, str) and text.isdigit() and text.isascii():
             return self.port(int(text), where, field)
-        return self.host_port(text, 0, where, field) is not None and ":" in str(text)
+        if isinstance(text, str) and ":" in text:
+            return self.host_port(text, 0, where, field) is not None
+        self.refuse(where, field, f"{text!r} is not a listen address; expected a port (5040) or host:port")
+        return False
 
     def path(self, value: object, where: Location, field: str) -> bool:
         return self.match(
