@@ -57,8 +57,8 @@ class Paths:
     user: str | None = None  # `user` directive; only meaningful when the master runs as root
 
     @classmethod
-    def under(cls, prefix: str, user: str | None = None, access_log: str | None = None) -> Paths:
-        return cls(pid_dir=prefix, temp_dir=prefix, access_log=access_log or "off", user=user)
+    def under(cls, prefix: str, user: str | None = None) -> Paths:
+        return cls(pid_dir=prefix, temp_dir=prefix, access_log="off", user=user)
 
 
 @dataclass(frozen=True)
@@ -263,7 +263,6 @@ def _route(
         "routing.namespace",
         "a DNS label",
     )
-    ok &= check.port(app.port, app.location_of(("port",)), "port")
     if not ok:
         return None
     marathon = app.runs_on("marathon")
