@@ -21,6 +21,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def expected_workers(config_text: str) -> int:
     return min(online, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else online
 
 
-def _wait(condition, timeout: float, interval: float = 0.005) -> bool:
+def _wait(condition: Callable[[], bool], timeout: float, interval: float = 0.005) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -179,7 +180,6 @@ class NginxServer:
 @dataclass(frozen=True)
 class ApplyResult:
     changed: bool  # False: the running config already was this one, nothing was reloaded
-    check_output: str
 
 
 def safe_apply(server: NginxServer, new_text: str) -> ApplyResult:
@@ -192,7 +192,7 @@ def safe_apply(server: NginxServer, new_text: str) -> ApplyResult:
     live = server.config
     old_text = live.read_text() if live.exists() else None
     if old_text == new_text:
-        return ApplyResult(False, "")
+        return ApplyResult(changed=False)
     aside = live.with_name(live.name + ".new")
     aside.write_text(new_text)
     result = check_file(aside, server.prefix, server.binary)
@@ -208,4 +208,4 @@ def safe_apply(server: NginxServer, new_text: str) -> ApplyResult:
         if old_text is not None:
             live.write_text(old_text)
         raise
-    return ApplyResult(True, result.output)
+    return ApplyResult(changed=True)
