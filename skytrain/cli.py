@@ -22,6 +22,7 @@ COMMANDS = (
     "status",
     "rollback",
     "scale",
+    "routes",
     "pipeline",
     "jenkins",
 )

@@ -1,0 +1,130 @@
+"""`skytrain routes`: generate the Skyline mesh (NGINX configs, bridge manifests,
+consul-template) for one environment of a fleet, and optionally `nginx -t` them."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import os
+import tempfile
+from pathlib import Path
+
+from skytrain.commands.common import load_many
+from skytrain.config.build import BASE_FILE, DEPLOY_DIR
+from skytrain.config.environments import find_environments_file, load_environments
+from skytrain.errors import EXIT_OK, OperationFailed, UsageError
+from skytrain.render.routing.model import BRIDGE_IMAGE, DEFAULT_CLUSTER_DNS, RoutingModel
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "routes",
+        help="generate the Skyline mesh (NGINX, SDB, skyline-bridge) for one environment of a fleet",
+        description="Generate skyline-local.conf, sdb.conf, skyline-bridge.conf, the bridge's Kubernetes "
+        "manifests and the SDB's consul-template from the fleet's deploy files. See docs/routing.md.",
+    )
+    parser.add_argument(
+        "--fleet",
+        nargs="+",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="a folder of service repositories, or service repositories themselves",
+    )
+    parser.add_argument("--env", required=True, help="environment to generate the mesh for")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write the files")
+    parser.add_argument("--check", action="store_true", help="run `nginx -t` on each generated NGINX config")
+    parser.add_argument(
+        "--environments", metavar="FILE", help="environments file (default: found as for `skytrain validate`)"
+    )
+    parser.add_argument(
+        "--cluster-dns",
+        default=DEFAULT_CLUSTER_DNS,
+        metavar="IP",
+        help=f"the cluster DNS the bridge resolves Services with (default: {DEFAULT_CLUSTER_DNS})",
+    )
+    parser.add_argument(
+        "--bridge-image",
+        default=BRIDGE_IMAGE,
+        metavar="IMAGE",
+        help=f"skyline-bridge image (default: {BRIDGE_IMAGE})",
+    )
+    parser.set_defaults(run=run)
+
+
+def fleet_services(paths: list[Path]) -> list[Path]:
+    """Service repositories among `paths`: each path is one, or a folder holding several."""
+    services: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            raise UsageError(f"{path} is not a directory; give a folder of service repositories or a service")
+        if (path / DEPLOY_DIR / BASE_FILE).is_file():
+            services.append(path)
+            continue
+        found = sorted(p.parent.parent for p in path.glob(f"*/{DEPLOY_DIR}/{BASE_FILE}"))
+        if not found:
+            raise UsageError(f"{path} holds no service repository (no */{DEPLOY_DIR}/{BASE_FILE})")
+        services += found
+    return services
+
+
+def run(args: argparse.Namespace) -> int:
+    from skytrain.render.routing import RoutingSettings, build_routing, render_routes
+
+    services = fleet_services(args.fleet)
+    environments = load_environments(find_environments_file(args.environments, services[0]))
+    if args.env not in environments:
+        raise UsageError(
+            f"{environments.file} has no environment {args.env!r}; known: {', '.join(environments.names())}"
+        )
+    deployed = [s for s in services if (s / DEPLOY_DIR / f"{args.env}.yml").is_file()]
+    loaded = load_many(deployed, str(environments.file), args.env)
+    apps = [by_env[args.env] for by_env in loaded.values()]
+    settings = RoutingSettings(
+        cluster_dns=args.cluster_dns, bridge_image=args.bridge_image, source="skytrain routes options"
+    )
+    model = build_routing(apps, environments[args.env], settings, source=environments.file)
+    files = render_routes(model)
+    _write(args.out, files)
+    if args.check:
+        _check(model)
+    return EXIT_OK
+
+
+def _write(out: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(path)
+    # a service that left the mesh must not keep its Service manifest
+    for stale in sorted((out / "kubernetes").glob("*.yaml")):
+        if f"kubernetes/{stale.name}" not in files:
+            stale.unlink()
+            print(f"removed {stale}")
+
+
+def _check(model: RoutingModel) -> None:
+    """`nginx -t` each config as generated, with only its pid and temp paths moved into a
+    temporary prefix so that the check needs no privileges."""
+    from skytrain.backends.nginx import NginxMissing, check_file
+    from skytrain.render.routing import Paths, render_nginx_configs
+
+    user = getpass.getuser() if os.geteuid() == 0 else None
+    with tempfile.TemporaryDirectory(prefix="skytrain-routes-check-") as prefix:
+        settings = dataclasses.replace(model.settings, paths=Paths.under(prefix, user))
+        configs = render_nginx_configs(dataclasses.replace(model, settings=settings))
+        failures = []
+        for name, text in configs.items():
+            config = Path(prefix) / name
+            config.write_text(text)
+            try:
+                result = check_file(config, Path(prefix))
+            except NginxMissing as exc:
+                raise UsageError(f"--check needs nginx: {exc}") from exc
+            print(f"nginx -t {name}: {'ok' if result.ok else 'FAILED'}")
+            if not result.ok:
+                failures.append(f"{name}:\n{result.output}")
+    if failures:
+        raise OperationFailed("nginx -t refused generated configs:\n" + "\n".join(failures))
