@@ -1,5 +1,5 @@
-"""Print the cut-over test's counts at the end of the run, also under pytest-xdist
-(the test attaches them to its report as the `cutover` user property)."""
+"""Suite-wide hooks. The cut-over test (tests/routing) attaches its request counts to its report
+as the `cutover` user property; print them at the end of every run, also under pytest-xdist."""
 
 from __future__ import annotations
 
