@@ -160,10 +160,13 @@ def build_app(
     files: ServiceFiles, environment: Environment, environments: Environments, environ: Mapping[str, str]
 ) -> App:
     merged = merge_documents(files.base, files.overlays.get(environment.name))
-    errors = checks.inline_secrets(merged)
-    data = interpolate(merged.data, merged.positions, environ, errors)
+    template_errors: list[ConfigError] = []
+    data = interpolate(merged.data, merged.positions, environ, template_errors)
     document = YamlDocument(merged.file, data, merged.positions)
-    errors += schemas.check(document, schemas.APPLICATION)
+    # a value whose template failed is still the raw template: say only why it failed
+    failed = {e.location for e in template_errors}
+    schema_errors = [e for e in schemas.check(document, schemas.APPLICATION) if e.location not in failed]
+    errors = checks.inline_secrets(merged) + template_errors + schema_errors
     if errors:
         raise ConfigErrors(errors)
     errors = checks.consistency(document, environment, environments)

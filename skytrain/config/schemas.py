@@ -150,11 +150,10 @@ def _translate(error: ValidationError, positions: Positions) -> list[ConfigError
         for key in missing:
             about = schema.get("properties", {}).get(key, {}).get("description", "")
             hint = f" ({_first_sentence(about)})" if about else ""
-            out.append(
-                ConfigError(
-                    positions.of_value(path), field_path(path), f"missing required field '{key}'{hint}"
-                )
-            )
+            removed = positions.keys.get((*path, key))  # an overlay's `key: null`
+            where = removed or positions.of_key(path)
+            how = "; this overlay removes it with null, but it is required" if removed else ""
+            out.append(ConfigError(where, field_path(path), f"missing required field '{key}'{hint}{how}"))
         return out
 
     where = positions.of_value(path)
