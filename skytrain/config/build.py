@@ -28,7 +28,7 @@ from skytrain.config.model import (
     SecretRef,
     frozen,
 )
-from skytrain.config.yamlfile import YamlDocument, parse_yaml
+from skytrain.config.yamlfile import YamlDocument, parse_yaml, read_text
 from skytrain.errors import ConfigError, ConfigErrors, Location, UsageError
 
 BASE_FILE = "application.yml"
@@ -54,9 +54,14 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def _deploy_prefix(directory: str) -> str:
+    """How messages name the deploy folder: `deploy` when the user stands in the service."""
+    return f"{directory}/{DEPLOY_DIR}" if directory not in ("", ".") else DEPLOY_DIR
+
+
 def parse_service(directory: str, texts: Mapping[str, str]) -> ServiceFiles:
     """Parse deploy/ contents given as {file name: text}: from disk, or from a git ref."""
-    prefix = f"{directory}/{DEPLOY_DIR}" if directory not in ("", ".") else DEPLOY_DIR
+    prefix = _deploy_prefix(directory)
     base_name = f"{prefix}/{BASE_FILE}"
     errors: list[ConfigError] = []
     if BASE_FILE not in texts:
@@ -97,8 +102,19 @@ def read_service(directory: Path) -> ServiceFiles:
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a directory; give the path of a service repository")
     deploy = directory / DEPLOY_DIR
-    texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(deploy.glob("*.yml")) if p.is_file()}
-    return parse_service(display_path(directory), texts)
+    shown = display_path(directory)
+    prefix = _deploy_prefix(shown)
+    texts: dict[str, str] = {}
+    errors: list[ConfigError] = []
+    for path in sorted(deploy.glob("*.yml")):
+        if path.is_file():
+            try:
+                texts[path.name] = read_text(path, f"{prefix}/{path.name}")
+            except ConfigErrors as exc:
+                errors.extend(exc.errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return parse_service(shown, texts)
 
 
 def build_apps(

@@ -3,7 +3,8 @@
 Every error is reported (never only jsonschema's "best match"), at the line and column
 of the offending key or value, with what was expected and, for a misspelt key or enum
 value, the nearest known one. A subschema may carry `x-error`, the sentence to show
-when its pattern or type does not match; editors ignore that keyword.
+when its pattern or type does not match, and `x-sensitive`, which keeps a wrongly typed
+value (a secret written where a reference belongs) out of the message; editors ignore both.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -105,6 +107,13 @@ def _got(value: Any) -> str:
     return kind or _shown(value)
 
 
+def _json_type(value: Any) -> str:
+    for name, kinds in (("boolean", bool), ("integer", int), ("number", float), ("string", str), ("array", list)):
+        if isinstance(value, kinds):
+            return name
+    return "object" if isinstance(value, dict) else "null"
+
+
 def _suggest(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if close:
@@ -113,7 +122,8 @@ def _suggest(word: str, choices: list[str]) -> str:
 
 
 def _first_sentence(text: str) -> str:
-    return text.split(". ")[0].rstrip(".")
+    """Up to the first full stop that ends a sentence (not the one in 'e.g. ')."""
+    return re.split(r"(?<![.\s][a-z])\.\s+(?=[A-Z])", text, maxsplit=1)[0].rstrip(".")
 
 
 def _translate(error: ValidationError, positions: Positions) -> list[ConfigError]:
@@ -160,7 +170,9 @@ def _translate(error: ValidationError, positions: Positions) -> list[ConfigError
     name = field_path(path)
     if kind == "type":
         expected = _expected_types(error.validator_value)
-        message = f"{custom}; got {_got(value)}" if custom else f"expected {expected}, got {_got(value)}"
+        # where a value may be a secret written by mistake, say what kind of value it is, never the value
+        got = _TYPE_NAMES[_json_type(value)] if schema.get("x-sensitive") else _got(value)
+        message = f"{custom}; got {got}" if custom else f"expected {expected}, got {got}"
     elif kind == "enum":
         choices = [str(c) for c in error.validator_value]
         message = f"got {_shown(value)}{_suggest(str(value), choices)}"

@@ -102,15 +102,27 @@ class _Builder:
         return out
 
 
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> ConfigError:
+    """PyYAML's problem, at its spot, with what it was parsing and where that began."""
+    mark = exc.problem_mark or exc.context_mark
+    where = _location(file, mark) if mark else Location(file, 1, 1)
+    what = exc.problem or exc.context or "unreadable"
+    if exc.context and exc.problem:
+        started = exc.context_mark
+        at = f" that began at line {started.line + 1}" if started and started.line != mark.line else ""
+        what = f"{exc.problem} ({exc.context}{at})"
+    lines = text.splitlines()
+    if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
+        what += "; this line has a tab: YAML indents with spaces only"
+    return ConfigError(where, "(top level)", f"this is not valid YAML: {what}")
+
+
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse one YAML document; raise ConfigErrors naming file:line:col on any problem."""
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = _location(file, mark) if mark else Location(file, 1, 1)
-        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise ConfigErrors([ConfigError(where, "(top level)", f"this is not valid YAML: {what}")]) from None
+        raise ConfigErrors([_syntax_error(exc, text, file)]) from None
     except yaml.YAMLError as exc:
         raise ConfigErrors(
             [ConfigError(Location(file, 1, 1), "(top level)", f"this is not valid YAML: {exc}")]
@@ -133,12 +145,30 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
     return YamlDocument(file, data, builder.positions)
 
 
+def read_text(path: Path, display: str) -> str:
+    """A file's text; ConfigErrors (not a traceback) when it is not UTF-8 or cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigErrors(
+            [ConfigError(Location(display, 1, 1), "(top level)", f"cannot read this file: {exc.strerror}")]
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    Location(display, line, column),
+                    "(top level)",
+                    f"this file is not UTF-8 text (byte 0x{data[exc.start]:02x} here); save it as UTF-8",
+                )
+            ]
+        ) from None
+
+
 def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
     name = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigErrors(
-            [ConfigError(Location(name, 1, 1), "(top level)", f"the file is not UTF-8 text ({exc.reason})")]
-        ) from None
-    return parse_yaml(text, name)
+    return parse_yaml(read_text(path, name), name)

@@ -1,0 +1,110 @@
+"""The broken-input corpus: every case under broken/ is one small service repository whose
+`skytrain validate` must print exactly the lines in its expected.txt, exit 2, and never
+show a traceback. The cases share broken/skytrain-environments.yml, found by walking up.
+
+To add a case: make broken/<what-is-wrong>/deploy/*.yml, run `skytrain validate .` in it,
+check every line of the output is the message you want a tired on-call engineer to read,
+and save those lines (without the count line) as expected.txt; {ENVIRONMENTS} stands for
+the environments file's path.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from config_helpers import dedent, load_files, run_cli
+
+from skytrain.errors import ConfigErrors
+
+BROKEN = Path(__file__).parent / "broken"
+CASES = sorted(p.name for p in BROKEN.iterdir() if (p / "expected.txt").is_file())
+ERROR_LINE = re.compile(r"^(deploy/[a-z-]+\.yml):(\d+):(\d+): error: (\S.*?): (\S.*)$")
+
+
+def test_the_corpus_is_large_enough():
+    assert len(CASES) >= 25
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_broken_input(case):
+    folder = BROKEN / case
+    expected = (folder / "expected.txt").read_text().replace("{ENVIRONMENTS}", str(BROKEN / "skytrain-environments.yml"))
+    expected_lines = expected.splitlines()
+    assert expected_lines, "a case must expect at least one error"
+    for line in expected_lines:
+        assert ERROR_LINE.match(line), f"not FILE:LINE:COL: error: <field path>: <message>: {line}"
+
+    result = run_cli("validate", ".", cwd=folder)
+
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    *errors, summary = result.stderr.splitlines()
+    assert errors == expected_lines
+    count = len(expected_lines)
+    assert summary == f"{count} error{'s' if count != 1 else ''}; nothing was sent to any scheduler."
+
+
+def test_every_error_of_a_run_at_once_sorted_and_without_repeats(tmp_path):
+    """Errors in the base (seen by every environment), in two overlays, in the semantic
+    checks and in an escape hatch, all in one run; the base's errors once, not once per
+    environment; sorted by file, line and column."""
+    files = {
+        "application.yml": dedent(
+            """
+            name: Giphy
+            image: registry.example.com/giphy:1.0
+            scheduler: both
+            port: 8080
+            replicas: -2
+            env:
+              DB_PASSWORD: hunter2
+            """
+        ),
+        "dev.yml": "resources:\n  memory: lots\n",
+        "staging.yml": "healthCheck:\n  path: /status\n  intervall: 5\n",
+        "production.yml": "",
+    }
+    with pytest.raises(ConfigErrors) as exc:
+        load_files(tmp_path / "svc", files)
+    shown = [f"{Path(e.location.file).name}:{e.location.line}:{e.location.column} {e.path}" for e in exc.value.errors]
+    assert shown == [
+        "application.yml:1:7 name",
+        "application.yml:5:11 replicas",
+        "application.yml:7:16 env.DB_PASSWORD",
+        "dev.yml:2:11 resources.memory",
+        "staging.yml:3:3 healthCheck.intervall",
+    ]
+
+
+def test_errors_of_several_services_in_one_run(tmp_path):
+    """`skytrain validate a b` reports both services' errors, then exits 2."""
+    environments = BROKEN / "skytrain-environments.yml"
+    result = run_cli(
+        "validate",
+        BROKEN / "negative-replicas",
+        BROKEN / "unknown-key",
+        BROKEN / "self-dependency",
+        "--environments",
+        environments,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 4
+    assert lines[-1] == "3 errors; nothing was sent to any scheduler."
+    assert [line.split(": error: ")[1].split(":")[0] for line in lines[:3]] == [
+        "replicas",  # negative-replicas/
+        "dependencies[1]",  # self-dependency/
+        "replica",  # unknown-key/
+    ]
+    assert lines[:3] == sorted(lines[:3])
+
+
+def test_a_secret_value_never_appears_in_an_error():
+    for case in ("inline-secret-in-env", "password-in-url", "secret-given-as-string"):
+        result = run_cli("validate", ".", cwd=BROKEN / case)
+        assert result.returncode == 2
+        assert "hunter2" not in result.stderr, case
+        assert "dc6zaTOxFJmzC" not in result.stderr, case
