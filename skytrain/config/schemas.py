@@ -108,7 +108,13 @@ def _got(value: Any) -> str:
 
 
 def _json_type(value: Any) -> str:
-    for name, kinds in (("boolean", bool), ("integer", int), ("number", float), ("string", str), ("array", list)):
+    for name, kinds in (
+        ("boolean", bool),
+        ("integer", int),
+        ("number", float),
+        ("string", str),
+        ("array", list),
+    ):
         if isinstance(value, kinds):
             return name
     return "object" if isinstance(value, dict) else "null"

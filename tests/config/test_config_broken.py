@@ -30,7 +30,11 @@ def test_the_corpus_is_large_enough():
 @pytest.mark.parametrize("case", CASES)
 def test_broken_input(case):
     folder = BROKEN / case
-    expected = (folder / "expected.txt").read_text().replace("{ENVIRONMENTS}", str(BROKEN / "skytrain-environments.yml"))
+    expected = (
+        (folder / "expected.txt")
+        .read_text()
+        .replace("{ENVIRONMENTS}", str(BROKEN / "skytrain-environments.yml"))
+    )
     expected_lines = expected.splitlines()
     assert expected_lines, "a case must expect at least one error"
     for line in expected_lines:
@@ -69,7 +73,10 @@ def test_every_error_of_a_run_at_once_sorted_and_without_repeats(tmp_path):
     }
     with pytest.raises(ConfigErrors) as exc:
         load_files(tmp_path / "svc", files)
-    shown = [f"{Path(e.location.file).name}:{e.location.line}:{e.location.column} {e.path}" for e in exc.value.errors]
+    shown = [
+        f"{Path(e.location.file).name}:{e.location.line}:{e.location.column} {e.path}"
+        for e in exc.value.errors
+    ]
     assert shown == [
         "application.yml:1:7 name",
         "application.yml:5:11 replicas",

@@ -83,7 +83,10 @@ def test_what_an_environment_means(tmp_path):
     assert not loaded["staging"].marathon.legacy_networking  # default 1.7
     assert loaded["staging"].kubernetes.namespace == "web"
     assert loaded["legacy"].kubernetes is None
-    assert loaded["cloud"].marathon is None and loaded["cloud"].kubernetes.version == envs.DEFAULT_KUBERNETES_VERSION
+    assert (
+        loaded["cloud"].marathon is None
+        and loaded["cloud"].kubernetes.version == envs.DEFAULT_KUBERNETES_VERSION
+    )
 
 
 BROKEN_ENVIRONMENTS = {

@@ -73,7 +73,7 @@ def test_environment_prefix_global(load):
 
 
 def test_from_json_filter(load):
-    base = BASE + "env:\n  REGION: \"{{ (CLUSTER_INFO | from_json).region }}\"\n"
+    base = BASE + 'env:\n  REGION: "{{ (CLUSTER_INFO | from_json).region }}"\n'
     apps = load(
         {"application.yml": base, "staging.yml": ""},
         environ={"BUILD_TAG": "1", "CLUSTER_INFO": '{"region": "eu-west-1"}'},
@@ -82,9 +82,11 @@ def test_from_json_filter(load):
 
 
 def test_from_json_on_bad_json_is_an_error_not_a_traceback(load):
-    base = BASE + "env:\n  REGION: \"{{ (CLUSTER_INFO | from_json).region }}\"\n"
+    base = BASE + 'env:\n  REGION: "{{ (CLUSTER_INFO | from_json).region }}"\n'
     with pytest.raises(ConfigErrors) as exc:
-        load({"application.yml": base, "staging.yml": ""}, environ={"BUILD_TAG": "1", "CLUSTER_INFO": "{nope"})
+        load(
+            {"application.yml": base, "staging.yml": ""}, environ={"BUILD_TAG": "1", "CLUSTER_INFO": "{nope"}
+        )
     assert _only_error(exc).startswith("application.yml:6:11: error: env.REGION: template failed: ")
 
 

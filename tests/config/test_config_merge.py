@@ -32,7 +32,9 @@ def test_an_empty_list_replaces_too():
 
 
 def test_scalars_replace_and_may_change_type():
-    assert merge_values({"replicas": 2, "resources": {"cpu": 0.5}}, {"replicas": 5, "resources": {"cpu": "250m"}}) == {
+    assert merge_values(
+        {"replicas": 2, "resources": {"cpu": 0.5}}, {"replicas": 5, "resources": {"cpu": "250m"}}
+    ) == {
         "replicas": 5,
         "resources": {"cpu": "250m"},
     }
