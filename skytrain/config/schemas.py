@@ -66,8 +66,12 @@ def overlay_schema(application: dict[str, Any]) -> dict[str, Any]:
                     "anyOf": [{"type": "null"}, sub],
                     "description": sub.get("description", ""),
                 }
+            extra = node.get("additionalProperties")
+            if isinstance(extra, dict):  # env: {LOG_LEVEL: null} removes one variable
+                relax(extra)
+                node["additionalProperties"] = {"anyOf": [{"type": "null"}, extra]}
             for key, sub in node.items():
-                if key != "properties":
+                if key not in ("properties", "additionalProperties"):
                     relax(sub)
         elif isinstance(node, list):
             for sub in node:
