@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from config_helpers import dedent, load_files, run_cli
 
+from skytrain.cli import main
 from skytrain.errors import ConfigErrors
 
 BROKEN = Path(__file__).parent / "broken"
@@ -27,28 +28,42 @@ def test_the_corpus_is_large_enough():
     assert len(CASES) >= 25
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_broken_input(case):
-    folder = BROKEN / case
-    expected = (
-        (folder / "expected.txt")
-        .read_text()
-        .replace("{ENVIRONMENTS}", str(BROKEN / "skytrain-environments.yml"))
-    )
-    expected_lines = expected.splitlines()
-    assert expected_lines, "a case must expect at least one error"
-    for line in expected_lines:
-        assert ERROR_LINE.match(line), f"not FILE:LINE:COL: error: <field path>: <message>: {line}"
+def expected_lines(case: str) -> list[str]:
+    text = (BROKEN / case / "expected.txt").read_text()
+    return text.replace("{ENVIRONMENTS}", str(BROKEN / "skytrain-environments.yml")).splitlines()
 
-    result = run_cli("validate", ".", cwd=folder)
 
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    assert result.stdout == ""
-    *errors, summary = result.stderr.splitlines()
-    assert errors == expected_lines
-    count = len(expected_lines)
+def check_output(case: str, returncode: int, stdout: str, stderr: str) -> None:
+    expected = expected_lines(case)
+    assert returncode == 2, stderr
+    assert "Traceback" not in stderr
+    assert stdout == ""
+    *errors, summary = stderr.splitlines()
+    assert errors == expected
+    count = len(expected)
     assert summary == f"{count} error{'s' if count != 1 else ''}; nothing was sent to any scheduler."
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_broken_input(case, monkeypatch, capsys):
+    """Through skytrain.cli.main in this process (a fresh process per case is ~0.2 s each;
+    test_broken_input_as_a_fresh_process covers `python -m skytrain` itself)."""
+    for line in expected_lines(case):
+        assert ERROR_LINE.match(line), f"not FILE:LINE:COL: error: <field path>: <message>: {line}"
+    monkeypatch.chdir(BROKEN / case)
+    for variable in ("BUILD_TAG", "SKYTRAIN_ENVIRONMENTS"):
+        monkeypatch.delenv(variable, raising=False)
+    returncode = main(["validate", "."])
+    out, err = capsys.readouterr()
+    check_output(case, returncode, out, err)
+
+
+@pytest.mark.parametrize(
+    "case", ["malformed-yaml", "not-utf8", "missing-base-file", "bad-kubernetes-patch", "negative-replicas"]
+)
+def test_broken_input_as_a_fresh_process(case):
+    result = run_cli("validate", ".", cwd=BROKEN / case)
+    check_output(case, result.returncode, result.stdout, result.stderr)
 
 
 def test_every_error_of_a_run_at_once_sorted_and_without_repeats(tmp_path):
@@ -109,9 +124,8 @@ def test_errors_of_several_services_in_one_run(tmp_path):
     assert lines[:3] == sorted(lines[:3])
 
 
-def test_a_secret_value_never_appears_in_an_error():
-    for case in ("inline-secret-in-env", "password-in-url", "secret-given-as-string"):
-        result = run_cli("validate", ".", cwd=BROKEN / case)
-        assert result.returncode == 2
-        assert "hunter2" not in result.stderr, case
-        assert "dc6zaTOxFJmzC" not in result.stderr, case
+@pytest.mark.parametrize("case", ["inline-secret-in-env", "password-in-url", "secret-given-as-string"])
+def test_a_secret_value_never_appears_in_an_error(case):
+    shown = "\n".join(expected_lines(case))
+    assert "hunter2" not in shown
+    assert "dc6zaTOxFJmzC" not in shown
