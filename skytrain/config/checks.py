@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from skytrain.config.environments import Environment, Environments
+from skytrain.config.model import Dependency
 from skytrain.config.yamlfile import YamlDocument
 from skytrain.errors import ConfigError, field_path
 
@@ -75,16 +76,7 @@ def consistency(
                 f"{name} is set both under env and under secrets; keep it in one place",
             )
         )
-    for index, dependency in enumerate(data.get("dependencies") or []):
-        dep_name = dependency.get("name") if isinstance(dependency, dict) else dependency
-        if dep_name == data.get("name"):
-            errors.append(
-                ConfigError(
-                    where(("dependencies", index)),
-                    field_path(("dependencies", index)),
-                    "a service cannot depend on itself",
-                )
-            )
+    errors += _dependencies(document)
     deploy = data.get("deploy") or {}
     if deploy.get("minimumHealthyCapacity", 1) == 1 and deploy.get("maximumOverCapacity", 0.25) == 0:
         errors.append(
@@ -95,4 +87,31 @@ def consistency(
                 "start a new one; raise maximumOverCapacity (e.g. 0.25) or lower minimumHealthyCapacity",
             )
         )
+    return errors
+
+
+def _dependencies(document: YamlDocument) -> list[ConfigError]:
+    """A dependency is another service, listed once, whose <NAME>_URL nothing else sets."""
+    data: dict[str, Any] = document.data
+    errors = []
+    seen: set[str] = set()
+    for index, dependency in enumerate(data.get("dependencies") or []):
+        path = ("dependencies", index)
+        name = dependency.get("name") if isinstance(dependency, dict) else dependency
+        variable = Dependency(name, "").env_name
+        problem = None
+        if name == data.get("name"):
+            problem = "a service cannot depend on itself"
+        elif name in seen:
+            problem = f"{name} is listed twice; keep one entry"
+        else:
+            for section in ("env", "secrets"):
+                if variable in (data.get(section) or {}):
+                    problem = (
+                        f"skytrain sets {variable} from this dependency (the Skyline URL on Marathon, cluster DNS on "
+                        f"Kubernetes), so {section}.{variable} would be overwritten; remove it from {section}"
+                    )
+        seen.add(name)
+        if problem:
+            errors.append(ConfigError(document.positions.of_value(path), field_path(path), problem))
     return errors
