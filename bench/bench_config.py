@@ -185,7 +185,8 @@ spec:
         for env in ENVIRONMENTS:
             folder = svc / "overlays" / env
             folder.mkdir(parents=True)
-            container = "{name: %s, resources: {requests: {cpu: '1', memory: 512Mi}, limits: {memory: 512Mi}}}" % name(i)
+            resources = "{requests: {cpu: '1', memory: 512Mi}, limits: {memory: 512Mi}}"
+            container = f"{{name: {name(i)}, resources: {resources}}}"
             pod = f"nodeSelector: {{pool: web}}, containers: [{container}]" if env == "production" else ""
             (folder / "kustomization.yaml").write_text(
                 f"""\
