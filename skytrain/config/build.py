@@ -179,10 +179,11 @@ def build_app(
     template_errors: list[ConfigError] = []
     data = interpolate(merged.data, merged.positions, environ, template_errors)
     document = YamlDocument(merged.file, data, merged.positions)
+    # checked after templating, so a secret that arrives through a variable is caught too;
     # a value whose template failed is still the raw template: say only why it failed
     failed = {e.location for e in template_errors}
-    schema_errors = [e for e in schemas.check(document, schemas.APPLICATION) if e.location not in failed]
-    errors = checks.inline_secrets(merged) + template_errors + schema_errors
+    later = checks.inline_secrets(document) + schemas.check(document, schemas.APPLICATION)
+    errors = template_errors + [e for e in later if e.location not in failed]
     if errors:
         raise ConfigErrors(errors)
     errors = checks.consistency(document, environment, environments)

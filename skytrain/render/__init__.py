@@ -28,9 +28,30 @@ def render(app: App, target: str) -> list[dict[str, Any]]:
         objects = render_kubernetes(app)
         version = app.environment.kubernetes.version if app.environment.kubernetes else "1.33"
         problems = [(o["kind"], p) for o in objects for p in upstream.kubernetes_errors(o, version)]
+        unused = _unused_patches(app, objects)
+        if unused:
+            raise ConfigErrors(unused)
     if problems:
         raise ConfigErrors([_problem(app, target, kind, problem) for kind, problem in problems])
     return objects
+
+
+def _unused_patches(app: App, objects: list[dict[str, Any]]) -> list[ConfigError]:
+    """A patch for a kind skytrain does not render for this service would silently do nothing."""
+    rendered = {o["kind"] for o in objects}
+    errors = []
+    for kind in sorted(set(app.kubernetes_overrides) - rendered):
+        path = ("kubernetes", kind)
+        where = app.positions.keys.get(path) if app.positions else None
+        errors.append(
+            ConfigError(
+                where or app.origins["kubernetes"],
+                field_path(path),
+                f"there is no {kind} to patch: skytrain renders {', '.join(sorted(rendered))} for this service "
+                "(a ConfigMap only when it has env or dependencies)",
+            )
+        )
+    return errors
 
 
 def _problem(app: App, target: str, kind: str, problem: upstream.Problem) -> ConfigError:

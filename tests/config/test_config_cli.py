@@ -218,3 +218,12 @@ def test_validate_as_a_fresh_process_under_importtime_loads_no_network_module():
         for m in imported
         if m.split(".")[0] in {"kubernetes", "requests", "urllib3", "aiohttp", "httpx", "rich"}
     ] == []
+
+
+def test_render_to_a_folder_that_is_a_file(tmp_path):
+    blocker = tmp_path / "out"
+    blocker.write_text("")
+    result = run_cli("render", EXAMPLES / "giphy", "--env", "staging", "-o", blocker)
+    assert result.returncode == 2
+    assert f"cannot write to {blocker}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -153,3 +153,14 @@ def test_the_fast_path_gives_jinja2s_result(source):
 )
 def test_anything_else_goes_to_jinja2(source):
     assert render_simple(source, {"BUILD_TAG": "1", "X": "x"}) is None
+
+
+def test_a_secret_arriving_through_a_variable_is_refused_without_printing_it(load):
+    base = BASE + "env:\n  DATABASE_URL: '{{ DATABASE_URL }}'\n"
+    with pytest.raises(ConfigErrors) as exc:
+        load(
+            {"application.yml": base, "staging.yml": ""},
+            environ={"BUILD_TAG": "1", "DATABASE_URL": "postgres://giphy:hunter2@db/giphy"},
+        )
+    assert "env.DATABASE_URL: this URL has a password in it" in _only_error(exc)
+    assert "hunter2" not in str(exc.value)
