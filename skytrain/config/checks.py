@@ -77,6 +77,7 @@ def consistency(
             )
         )
     errors += _dependencies(document)
+    errors += _escape_hatch_identity(document)
     deploy = data.get("deploy") or {}
     if deploy.get("minimumHealthyCapacity", 1) == 1 and deploy.get("maximumOverCapacity", 0.25) == 0:
         errors.append(
@@ -115,3 +116,46 @@ def _dependencies(document: YamlDocument) -> list[ConfigError]:
         if problem:
             errors.append(ConfigError(document.positions.of_value(path), field_path(path), problem))
     return errors
+
+
+# fields by which skytrain (and its backends) find the objects it owns; a patch must not move them
+_IDENTITY = {
+    "marathon": {("id",): "the app id comes from name"},
+    "kubernetes": {
+        ("kind",): "each patch applies to the kind it is written under",
+        ("apiVersion",): "skytrain picks the API version",
+        ("metadata", "name"): "object names come from name",
+        ("metadata", "namespace"): "set routing.namespace instead",
+    },
+}
+
+
+def _escape_hatch_identity(document: YamlDocument) -> list[ConfigError]:
+    data: dict[str, Any] = document.data
+    errors = []
+    for hatch, rules in _IDENTITY.items():
+        patches = data.get(hatch)
+        if not isinstance(patches, dict):
+            continue
+        targets = {(): patches} if hatch == "marathon" else {(kind,): p for kind, p in patches.items()}
+        for prefix, patch in targets.items():
+            for field, why in rules.items():
+                if _has_path(patch, field):
+                    path = (hatch, *prefix, *field)
+                    errors.append(
+                        ConfigError(
+                            document.positions.of_key(path),
+                            field_path(path),
+                            f"an escape hatch cannot change {'.'.join(field)}: {why}",
+                        )
+                    )
+    return errors
+
+
+def _has_path(data: Any, path: tuple[str, ...]) -> bool:
+    """Whether the key at `path` is written at all (a null that removes it counts)."""
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
