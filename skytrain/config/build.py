@@ -106,12 +106,23 @@ def read_service(directory: Path) -> ServiceFiles:
     prefix = _deploy_prefix(shown)
     texts: dict[str, str] = {}
     errors: list[ConfigError] = []
-    for path in sorted(deploy.glob("*.yml")):
-        if path.is_file():
-            try:
-                texts[path.name] = read_text(path, f"{prefix}/{path.name}")
-            except ConfigErrors as exc:
-                errors.extend(exc.errors)
+    for path in sorted(deploy.glob("*.y*ml")):
+        if not path.is_file() or path.name.startswith("."):  # editor swap and lock files
+            continue
+        where = f"{prefix}/{path.name}"
+        if path.suffix != ".yml":
+            errors.append(
+                ConfigError(
+                    Location(where, 1, 1),
+                    "(top level)",
+                    f"skytrain reads only .yml files, so this file would be ignored; rename it to {path.stem}.yml",
+                )
+            )
+            continue
+        try:
+            texts[path.name] = read_text(path, where)
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
     if errors:
         raise ConfigErrors(errors)
     return parse_service(shown, texts)
