@@ -21,7 +21,7 @@ from skytrain.errors import ConfigErrors
 
 BROKEN = Path(__file__).parent / "broken"
 CASES = sorted(p.name for p in BROKEN.iterdir() if (p / "expected.txt").is_file())
-ERROR_LINE = re.compile(r"^(deploy/[a-z-]+\.yml):(\d+):(\d+): error: (\S.*?): (\S.*)$")
+ERROR_LINE = re.compile(r"^(deploy/[a-z-]+\.ya?ml):(\d+):(\d+): error: (\S.*?): (\S.*)$")
 
 
 def test_the_corpus_is_large_enough():
