@@ -7,6 +7,7 @@ duplicate key, which YAML silently collapses, becomes an error instead.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,9 @@ def _location(file: str, mark: yaml.Mark) -> Location:
 
 
 class _Builder:
-    def __init__(self, file: str):
+    def __init__(self, file: str, text: str):
         self.file = file
+        self.lines = text.splitlines()
         self.positions = Positions()
         self.errors: list[ConfigError] = []
         self._scalars = yaml.constructor.SafeConstructor()
@@ -65,6 +67,16 @@ class _Builder:
     def build(self, node: yaml.Node, path: YamlPath) -> Any:
         self.positions.values[path] = _location(self.file, node.start_mark)
         if isinstance(node, yaml.MappingNode):
+            if self._unquoted_template(node):
+                self.errors.append(
+                    ConfigError(
+                        _location(self.file, node.start_mark),
+                        field_path(path),
+                        "a value that starts with {{ must be quoted, or YAML reads it as a mapping: "
+                        f'write "{self._flow_text(node)}"',
+                    )
+                )
+                return None
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
@@ -73,6 +85,16 @@ class _Builder:
             # dates and binary: keep the text as written, the schema decides if a string is fine
             return node.value
         return value
+
+    def _unquoted_template(self, node: yaml.MappingNode) -> bool:
+        mark = node.start_mark
+        return bool(node.flow_style) and self.lines[mark.line][mark.column :].startswith("{{")
+
+    def _flow_text(self, node: yaml.MappingNode) -> str:
+        start, end = node.start_mark, node.end_mark
+        if start.line == end.line:
+            return self.lines[start.line][start.column : end.column]
+        return "{{ ... }}"
 
     def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
         self._scalars.flatten_mapping(node)
@@ -112,8 +134,11 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> ConfigErro
         at = f" that began at line {started.line + 1}" if started and started.line != mark.line else ""
         what = f"{exc.problem} ({exc.context}{at})"
     lines = text.splitlines()
-    if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
+    line = lines[mark.line] if mark and mark.line < len(lines) else ""
+    if "\t" in line[: mark.column + 1]:
         what += "; this line has a tab: YAML indents with spaces only"
+    if re.search(r":\s+\{\{", line):
+        what += '; a value that starts with {{ must be quoted: "{{ VAR }}..."'
     return ConfigError(where, "(top level)", f"this is not valid YAML: {what}")
 
 
@@ -138,7 +163,7 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         )
     if not nodes:
         return YamlDocument(file, None, Positions({(): Location(file, 1, 1)}))
-    builder = _Builder(file)
+    builder = _Builder(file, text)
     data = builder.build(nodes[0], ())
     if builder.errors:
         raise ConfigErrors(builder.errors)
