@@ -14,10 +14,9 @@ import re
 from pathlib import Path
 
 import pytest
-from config_helpers import dedent, load_files, run_cli
+from config_helpers import BASE_YAML, dedent, run_cli, write_service
 
 from skytrain.cli import main
-from skytrain.errors import ConfigErrors
 
 BROKEN = Path(__file__).parent / "broken"
 CASES = sorted(p.name for p in BROKEN.iterdir() if (p / "expected.txt").is_file())
@@ -67,38 +66,55 @@ def test_broken_input_as_a_fresh_process(case):
 
 
 def test_every_error_of_a_run_at_once_sorted_and_without_repeats(tmp_path):
-    """Errors in the base (seen by every environment), in two overlays, in the semantic
-    checks and in an escape hatch, all in one run; the base's errors once, not once per
-    environment; sorted by file, line and column."""
-    files = {
-        "application.yml": dedent(
-            """
-            name: Giphy
-            image: registry.example.com/giphy:1.0
-            scheduler: both
-            port: 8080
-            replicas: -2
-            env:
-              DB_PASSWORD: hunter2
-            """
-        ),
-        "dev.yml": "resources:\n  memory: lots\n",
-        "staging.yml": "healthCheck:\n  path: /status\n  intervall: 5\n",
-        "production.yml": "",
-    }
-    with pytest.raises(ConfigErrors) as exc:
-        load_files(tmp_path / "svc", files)
-    shown = [
-        f"{Path(e.location.file).name}:{e.location.line}:{e.location.column} {e.path}"
-        for e in exc.value.errors
-    ]
+    """One run over two services: schema errors in a base (seen by every environment, shown
+    once) and in two overlays of the first; a semantic error and an escape hatch that breaks
+    the Kubernetes schema in the second. All of them printed, sorted, no repeats."""
+    first = write_service(
+        tmp_path / "a",
+        {
+            "application.yml": dedent(
+                """
+                name: Giphy
+                image: registry.example.com/giphy:1.0
+                scheduler: both
+                port: 8080
+                replicas: -2
+                env:
+                  DB_PASSWORD: hunter2
+                """
+            ),
+            "dev.yml": "resources:\n  memory: lots\n",
+            "staging.yml": "healthCheck:\n  path: /status\n  intervall: 5\n",
+            "production.yml": "",
+        },
+    )
+    second = write_service(
+        tmp_path / "b",
+        {
+            "application.yml": BASE_YAML.replace("giphy", "media") + "dependencies: [media]\n",
+            "staging.yml": "kubernetes:\n  Service:\n    spec:\n      ports: 80\n",
+        },
+    )
+    result = run_cli("validate", first, second, cwd=tmp_path)
+    assert result.returncode == 2
+    *lines, summary = result.stderr.splitlines()
+    shown = [line.split(": error: ")[0] + " " + line.split(": error: ")[1].split(": ")[0] for line in lines]
     assert shown == [
-        "application.yml:1:7 name",
-        "application.yml:5:11 replicas",
-        "application.yml:7:16 env.DB_PASSWORD",
-        "dev.yml:2:11 resources.memory",
-        "staging.yml:3:3 healthCheck.intervall",
+        "a/deploy/application.yml:1:7 name",
+        "a/deploy/application.yml:5:11 replicas",
+        "a/deploy/application.yml:7:16 env.DB_PASSWORD",
+        "a/deploy/dev.yml:2:11 resources.memory",
+        "a/deploy/staging.yml:3:3 healthCheck.intervall",
+        "b/deploy/application.yml:5:16 dependencies[0]",
     ]
+    assert summary == "6 errors; nothing was sent to any scheduler."
+    # the escape hatch is only checked once the config itself is valid: fix b's config
+    (second / "deploy" / "application.yml").write_text(BASE_YAML.replace("giphy", "media"))
+    result = run_cli("validate", first, second, cwd=tmp_path)
+    assert result.stderr.splitlines()[-2].startswith(
+        "b/deploy/staging.yml:4:7: error: kubernetes.Service.spec.ports:"
+    )
+    assert result.stderr.splitlines()[-1] == "6 errors; nothing was sent to any scheduler."
 
 
 def test_errors_of_several_services_in_one_run(tmp_path):
