@@ -13,7 +13,18 @@ import sys
 from skytrain import __version__
 from skytrain.errors import EXIT_FAILED, EXIT_USAGE, ConfigErrors, OperationFailed, UsageError
 
-COMMANDS = ("validate", "render", "schema", "deploy", "status", "rollback", "scale")
+COMMANDS = (
+    "validate",
+    "render",
+    "schema",
+    "diff",
+    "deploy",
+    "status",
+    "rollback",
+    "scale",
+    "pipeline",
+    "jenkins",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,11 +6,11 @@ import argparse
 
 from skytrain.commands.operate import (
     add_operation_arguments,
-    deploy_options,
     plan_operations,
     print_results,
-    run_concurrently,
+    run_gated,
 )
+from skytrain.pipeline.junit import add_junit_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,25 +21,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "and rolling back (unless --no-rollback). Several services deploy concurrently.",
     )
     add_operation_arguments(parser)
+    add_junit_argument(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from skytrain.backends import backend_for
-    from skytrain.progress import make_reporter
+    from skytrain.pipeline.junit import config_errors_reported, service_files, write_deploy_report
     from skytrain.render import render
 
-    operations = plan_operations(args)
-    rendered = {(app.name, target): render(app, target) for app, target in operations}
-    options = deploy_options(args)
-    reporter = make_reporter(args.output)
-    try:
-        results = run_concurrently(
-            operations,
-            lambda app, target: backend_for(target, app.environment).deploy(
-                app, rendered[(app.name, target)], options, reporter
-            ),
-        )
-    finally:
-        reporter.close()
+    files = [f for service in args.services for f in service_files(service, [args.env])]
+    with config_errors_reported(args.junit, "skytrain.deploy", files):
+        operations = plan_operations(args)
+        rendered = {(app.name, target): render(app, target) for app, target in operations}
+    results = run_gated(
+        args,
+        operations,
+        lambda backend, app, target, options, reporter: backend.deploy(
+            app, rendered[(app.name, target)], options, reporter
+        ),
+    )
+    if args.junit is not None:
+        write_deploy_report(args.junit, results)
     return print_results(results, args.output)

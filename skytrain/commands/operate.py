@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,11 @@ def add_operation_arguments(parser: argparse.ArgumentParser, gated: bool = True)
     add_target_argument(parser)
     parser.add_argument(
         "--output", choices=("text", "json"), default="text", help="json: one machine-readable result"
+    )
+    parser.add_argument(
+        "--kube-context",
+        metavar="NAME",
+        help="Kubernetes context (cluster) to use instead of the one the environments file names",
     )
     if gated:
         parser.add_argument(
@@ -58,18 +64,50 @@ def plan_operations(args: argparse.Namespace) -> list[tuple[App, str]]:
     """Every (app, target) the command touches; all of them validated before any is contacted."""
     loaded: dict[Path, dict[str, App]] = load_many(args.services, args.environments, args.env)
     return [
-        (app, target)
+        (with_kube_context(app, args.kube_context), target)
         for apps in loaded.values()
         for app in apps.values()
         for target in targets_for(app, args.target)
     ]
 
 
+def with_kube_context(app: App, context: str | None) -> App:
+    """The app aimed at another Kubernetes cluster of the same environment (Makefile.base.mk's
+    K8S_CLUSTER_<env>); unchanged when no context is given or the environment has no Kubernetes."""
+    kubernetes = app.environment.kubernetes
+    if not context or kubernetes is None:
+        return app
+    environment = replace(app.environment, kubernetes=replace(kubernetes, context=context))
+    return replace(app, environment=environment)
+
+
 def run_concurrently(operations: list[tuple[App, str]], action: Callable[[App, str], Any]) -> list[Any]:
     if len(operations) == 1:
         return [action(*operations[0])]
-    with ThreadPoolExecutor(max_workers=min(32, len(operations))) as pool:
+    # the threads only wait on schedulers; 64 lets a fleet of 50 roll out in one wave
+    with ThreadPoolExecutor(max_workers=min(64, len(operations))) as pool:
         return list(pool.map(lambda op: action(*op), operations))
+
+
+def run_gated(
+    args: argparse.Namespace,
+    operations: list[tuple[App, str]],
+    call: Callable[[Any, App, str, Any, Any], Any],
+) -> list[Any]:
+    """Run `call(backend, app, target, options, reporter)` for every operation, concurrently,
+    with one progress reporter shared by all of them."""
+    from skytrain.backends import backend_for
+    from skytrain.progress import make_reporter
+
+    options = deploy_options(args)
+    reporter = make_reporter(args.output)
+    try:
+        return run_concurrently(
+            operations,
+            lambda app, target: call(backend_for(target, app.environment), app, target, options, reporter),
+        )
+    finally:
+        reporter.close()
 
 
 def print_results(results: list[Any], output: str) -> int:

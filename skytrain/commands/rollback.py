@@ -6,10 +6,9 @@ import argparse
 
 from skytrain.commands.operate import (
     add_operation_arguments,
-    deploy_options,
     plan_operations,
     print_results,
-    run_concurrently,
+    run_gated,
 )
 
 
@@ -32,19 +31,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skytrain.backends import backend_for
-    from skytrain.progress import make_reporter
 
-    operations = plan_operations(args)
-    options = deploy_options(args)
-    reporter = make_reporter(args.output)
-    try:
-        results = run_concurrently(
-            operations,
-            lambda app, target: backend_for(target, app.environment).rollback(
-                app, args.to_revision, options, reporter
-            ),
-        )
-    finally:
-        reporter.close()
+    results = run_gated(
+        args,
+        plan_operations(args),
+        lambda backend, app, target, options, reporter: backend.rollback(
+            app, args.to_revision, options, reporter
+        ),
+    )
     return print_results(results, args.output)

@@ -6,6 +6,7 @@ import argparse
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, load_apps, targets_for
 from skytrain.errors import EXIT_OK, ConfigError, ConfigErrors
+from skytrain.pipeline.junit import add_junit_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -18,6 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_service_arguments(parser, many=True)
     parser.add_argument("--env", help="only this environment")
     add_target_argument(parser)
+    add_junit_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -44,7 +46,15 @@ def run(args: argparse.Namespace) -> int:
             summary.append(f"{env_name} ({', '.join(targets) or 'not on ' + args.target})")
         if apps:
             lines.append(f"ok  {next(iter(apps.values())).name}: {'; '.join(summary)}")
+    report(args, errors)
     if errors:
         raise ConfigErrors(errors)
     print("\n".join(lines))
     return EXIT_OK
+
+
+def report(args: argparse.Namespace, errors: list[ConfigError] | tuple[ConfigError, ...]) -> None:
+    if args.junit is not None:
+        from skytrain.pipeline.junit import write_validation_report
+
+        write_validation_report(args.junit, args.services, args.env, errors)

@@ -24,6 +24,8 @@ from skytrain.config.model import (
     DeployStrategy,
     HealthCheck,
     Maintainer,
+    PipelineSpec,
+    PipelineStageSpec,
     Resources,
     SecretRef,
     frozen,
@@ -136,7 +138,7 @@ def build_apps(
 ) -> dict[str, App]:
     """One App per environment (all overlays present, or `only` those); every error at once."""
     environ = os.environ if environ is None else environ
-    errors: list[ConfigError] = _unknown_environments(files, environments)
+    errors: list[ConfigError] = _unknown_environments(files, environments) + _service_wide_fields(files)
     names = files.overlay_names()
     if not names:
         errors.append(
@@ -181,6 +183,21 @@ def _unknown_environments(files: ServiceFiles, environments: Environments) -> li
                 )
             )
     return errors
+
+
+def _service_wide_fields(files: ServiceFiles) -> list[ConfigError]:
+    """Fields that describe the service as a whole may not differ per environment."""
+    return [
+        ConfigError(
+            overlay.positions.of_key((key,)),
+            key,
+            f"'{key}' is service-wide and cannot differ per environment; move it to {DEPLOY_DIR}/{BASE_FILE}",
+        )
+        for overlay in files.overlays.values()
+        if isinstance(overlay.data, dict)
+        for key in schemas.service_wide_fields(schemas.load_schema(schemas.APPLICATION))
+        if key in overlay.data
+    ]
 
 
 def build_app(
@@ -263,6 +280,7 @@ def _app(document: YamlDocument, environment: Environment) -> App:
         ),
         marathon_overrides=frozen(data.get("marathon") or {}),
         kubernetes_overrides=frozen(data.get("kubernetes") or {}),
+        pipeline=_pipeline(data.get("pipeline")),
         positions=document.positions,
         origins=MappingProxyType(
             {
@@ -274,6 +292,23 @@ def _app(document: YamlDocument, environment: Environment) -> App:
                 },
             }
         ),
+    )
+
+
+def _pipeline(raw: dict[str, Any] | None) -> PipelineSpec | None:
+    if not raw:
+        return None
+    return PipelineSpec(
+        tuple(
+            PipelineStageSpec(
+                environment=stage["environment"],
+                targets=tuple(stage["targets"]) if "targets" in stage else None,
+                approval=stage.get("approval"),
+                gate_timeout_seconds=stage.get("gateTimeoutSeconds"),
+                rollback_on_failure=stage.get("rollbackOnFailure"),
+            )
+            for stage in raw["stages"]
+        )
     )
 
 

@@ -91,6 +91,24 @@ class DeployStrategy:
 
 
 @dataclass(frozen=True)
+class PipelineStageSpec:
+    """One stage as application.yml's `pipeline:` writes it; None means "the default"."""
+
+    environment: str
+    targets: tuple[str, ...] | None = None
+    approval: bool | None = None
+    gate_timeout_seconds: int | None = None
+    rollback_on_failure: bool | None = None
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """The service's own pipeline (application.yml `pipeline:`); skytrain.pipeline resolves it."""
+
+    stages: tuple[PipelineStageSpec, ...]
+
+
+@dataclass(frozen=True)
 class App:
     name: str
     environment: Environment
@@ -113,6 +131,7 @@ class App:
     deploy: DeployStrategy = DeployStrategy()
     marathon_overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     kubernetes_overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    pipeline: PipelineSpec | None = None  # None: the default pipeline
     # where each escape hatch was written, so a schema failure they cause is reported there
     origins: Mapping[str, Location] = field(default_factory=lambda: MappingProxyType({}))
     # where every field of the merged config was written, so a scheduler's refusal of a

@@ -77,8 +77,16 @@ def overlay_schema(application: dict[str, Any]) -> dict[str, Any]:
             for sub in node:
                 relax(sub)
 
+    for key in service_wide_fields(application):
+        del schema["properties"][key]
     relax(schema)
     return schema
+
+
+def service_wide_fields(application: dict[str, Any]) -> list[str]:
+    """Top-level fields marked `x-service-wide`: the same for every environment, so written
+    only in application.yml and absent from the overlay schema."""
+    return [key for key, sub in application["properties"].items() if sub.get("x-service-wide")]
 
 
 @cache

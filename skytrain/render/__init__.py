@@ -19,18 +19,17 @@ TARGETS = ("marathon", "kubernetes")
 _SCHEDULER_NAMES = {"marathon": "Marathon", "kubernetes": "Kubernetes"}
 
 
-def render(app: App, target: str) -> list[dict[str, Any]]:
-    if target == "marathon":
-        objects = [render_marathon(app)]
-        legacy = app.environment.marathon is not None and app.environment.marathon.legacy_networking
-        problems = [("app", p) for p in upstream.marathon_errors(objects[0], legacy)]
-    else:
-        objects = render_kubernetes(app)
-        version = app.environment.kubernetes.version if app.environment.kubernetes else "1.33"
-        problems = [(o["kind"], p) for o in objects for p in upstream.kubernetes_errors(o, version)]
+def render(app: App, target: str, check: bool = True) -> list[dict[str, Any]]:
+    """`check=False` skips the schema checks, for renders that are only read, never sent
+    (the diff's old side: a base branch that a pull request fixes must still diff)."""
+    objects = [render_marathon(app)] if target == "marathon" else render_kubernetes(app)
+    if not check:
+        return objects
+    if target == "kubernetes":
         unused = _unused_patches(app, objects)
         if unused:
             raise ConfigErrors(unused)
+    problems = _problems(app, target, objects)
     if problems:
         raise ConfigErrors([_problem(app, target, kind, problem) for kind, problem in problems])
     return objects
@@ -52,6 +51,14 @@ def _unused_patches(app: App, objects: list[dict[str, Any]]) -> list[ConfigError
             )
         )
     return errors
+
+
+def _problems(app: App, target: str, objects: list[dict[str, Any]]) -> list[tuple[str, upstream.Problem]]:
+    if target == "marathon":
+        legacy = app.environment.marathon is not None and app.environment.marathon.legacy_networking
+        return [("app", p) for p in upstream.marathon_errors(objects[0], legacy)]
+    version = app.environment.kubernetes.version if app.environment.kubernetes else "1.33"
+    return [(o["kind"], p) for o in objects for p in upstream.kubernetes_errors(o, version)]
 
 
 def _problem(app: App, target: str, kind: str, problem: upstream.Problem) -> ConfigError:

@@ -32,3 +32,17 @@ HASH_LABEL_MARATHON = "SKYTRAIN_CONFIG_HASH"
 def digest(*parts: Any) -> str:
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+# The same rules as data, for the diff to tell which changes restart containers.
+KUBERNETES_HASHED_PARTS = {"Deployment": ("spec", "template"), "ConfigMap": ("data",)}
+MARATHON_UNHASHED_FIELDS = ("instances",)
+
+
+def restarts_containers(target: str, kind: str, path: tuple[str, ...]) -> bool:
+    """Whether changing the field at `path` of an object changes the config hash, which
+    is exactly when the scheduler replaces the containers (see the rules above)."""
+    if target == "marathon":
+        return bool(path) and path[0] not in MARATHON_UNHASHED_FIELDS
+    prefix = KUBERNETES_HASHED_PARTS.get(kind)
+    return prefix is not None and tuple(path[: len(prefix)]) == prefix

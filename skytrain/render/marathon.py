@@ -16,6 +16,24 @@ from skytrain.render.patch import apply_patch
 
 CONTAINER_PORT_NAME = "http"
 
+# What a GET /v2/apps/{id} answer adds to an app definition (API-NOTES §2.1): read-only,
+# never part of what we PUT, and dropped before comparing or re-sending an app.
+READ_ONLY_KEYS = frozenset(
+    {
+        "version",
+        "versionInfo",
+        "tasks",
+        "tasksStaged",
+        "tasksRunning",
+        "tasksHealthy",
+        "tasksUnhealthy",
+        "deployments",
+        "lastTaskFailure",
+        "readinessCheckResults",
+        "taskStats",
+    }
+)
+
 
 def app_id(app: App) -> str:
     return f"/{app.name}"

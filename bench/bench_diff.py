@@ -1,0 +1,161 @@
+"""Benchmark the diff (issue 5 targets).
+
+Offline: diff 60 generated services x 1 environment against a git ref, versus rendering
+them twice (target: at most 2x). Run: `python bench/bench_diff.py`.
+
+Live (against the emulated Kubernetes API, target: at most 2 s with nothing changed and
+at most one list call per kind): `live_fleet_diff(backend, apps)` below, to be called
+once the Kubernetes backend and its emulator are merged.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from skytrain.config import load_service
+from skytrain.config.model import App
+from skytrain.diff import diff_live
+from skytrain.diff.format_json import format_json
+from skytrain.diff.offline import apps_at, diff_against_ref
+from skytrain.render import render
+
+SERVICES = 60
+ENVIRONMENT = "staging"
+REF = "HEAD"
+
+ENVIRONMENTS = """\
+environments:
+  staging:
+    marathon: {url: "http://127.0.0.1:9/", version: "1.7"}
+    kubernetes: {context: staging, namespace: fleet}
+"""
+
+BASE = """\
+name: {name}
+maintainers: [{{name: Fleet Owner, email: owner@example.com}}]
+image: registry.example.com/{name}:1.0.{index}
+scheduler: both
+replicas: {replicas}
+resources: {{cpu: 0.5, memory: 256Mi}}
+port: 8080
+args: ["--port", "8080"]
+env: {{LOG_LEVEL: info, SERVICE_INDEX: "{index}"}}
+secrets: {{API_KEY: {{secret: {name}, key: api-key}}}}
+healthCheck: {{path: /health}}
+dependencies: [{dependency}]
+"""
+
+
+def generate_fleet(root: Path, count: int = SERVICES) -> list[Path]:
+    """`count` services in a git repository at `root`, committed; returns their folders."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "skytrain-environments.yml").write_text(ENVIRONMENTS)
+    folders = []
+    for index in range(count):
+        name = f"svc-{index:03d}"
+        folder = root / name / "deploy"
+        folder.mkdir(parents=True)
+        dependency = f"svc-{(index + 1) % count:03d}"
+        folder.joinpath("application.yml").write_text(
+            BASE.format(name=name, index=index, replicas=1 + index % 3, dependency=dependency)
+        )
+        folder.joinpath(f"{ENVIRONMENT}.yml").write_text("replicas: 2\n")
+        folders.append(folder.parent)
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "fleet"], cwd=root, check=True)
+    return folders
+
+
+def change_some(folders: list[Path]) -> None:
+    """A third of the fleet gets a new image, as a typical release PR would."""
+    for folder in folders[::3]:
+        path = folder / "deploy" / "application.yml"
+        path.write_text(path.read_text().replace(":1.0.", ":1.1."))
+
+
+def render_twice(folders: list[Path], environments: Path) -> None:
+    for _ in range(2):
+        for folder in folders:
+            app = load_service(folder, str(environments), [ENVIRONMENT])[1][ENVIRONMENT]
+            for target in app.schedulers:
+                render(app, target)
+
+
+def offline_diff(folders: list[Path], environments: Path) -> int:
+    """What `skytrain diff DIR --env staging --against HEAD --format json` does per service."""
+    changed = 0
+    for folder in folders:
+        envs, apps = load_service(folder, str(environments), [ENVIRONMENT])
+        old = apps_at(REF, folder, envs, list(apps))
+        results = diff_against_ref(REF, apps, old)
+        format_json(results)
+        changed += sum(r.changed for r in results)
+    return changed
+
+
+def interleaved(actions: list[Callable[[], Any]], repeats: int = 7) -> list[float]:
+    """Median seconds of each action, run in turns so that load from other processes on
+    the machine weighs on all of them alike."""
+    times: list[list[float]] = [[] for _ in actions]
+    for _ in range(repeats):
+        for index, action in enumerate(actions):
+            start = time.perf_counter()
+            action()
+            times[index].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
+def live_fleet_diff(apps: list[App], target: str = "kubernetes") -> dict[str, float]:
+    """The live benchmark: what `skytrain diff` does for a fleet in one environment, from
+    creating the backend to the finished plan (one `live_objects` call for every app).
+
+    For the lead, once the Kubernetes backend and emulator are merged: generate_fleet(),
+    load the 60 apps, deploy them to the emulator, point KUBECONFIG at it, then call this
+    and count the emulator's requests made during the call (target: at most 2 s and one
+    LIST per kind). Measured on the branches before merging: 60 services, 0.08-0.11 s,
+    3 requests (one LIST each of configmaps, services, deployments), 0 changed."""
+    from skytrain.backends import backend_for
+
+    rendered = {app.name: render(app, target) for app in apps}
+    start = time.perf_counter()
+    live = backend_for(target, apps[0].environment).live_objects(apps)
+    read = time.perf_counter() - start
+    results = diff_live(apps, target, live, rendered)
+    total = time.perf_counter() - start
+    changed = sum(r.changed for r in results)
+    print(f"live diff of {len(apps)} services: {total:.3f} s wall ({read:.3f} s reading), {changed} changed")
+    return {"seconds": total, "read_seconds": read, "changed": changed}
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-diff-") as temp:
+        root = Path(temp)
+        folders = generate_fleet(root)
+        environments = root / "skytrain-environments.yml"
+        change_some(folders)
+        offline_diff(folders[:2], environments)  # warm imports and schema caches
+        changed = offline_diff(folders, environments)
+        render_seconds, diff_seconds = interleaved(
+            [lambda: render_twice(folders, environments), lambda: offline_diff(folders, environments)]
+        )
+    ratio = diff_seconds / render_seconds
+    print(f"fleet: {SERVICES} services x 1 environment x 2 targets, {changed} diffs with changes")
+    print(f"render twice:                 {render_seconds * 1000:8.1f} ms (median of 7)")
+    print(f"offline diff against {REF}:   {diff_seconds * 1000:8.1f} ms (median of 7)")
+    print(f"ratio: {ratio:.2f}x (target <= 2x): {'PASS' if ratio <= 2 else 'FAIL'}")
+    return 0 if ratio <= 2 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

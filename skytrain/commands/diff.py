@@ -1,0 +1,138 @@
+"""`skytrain diff`: what a change would do, against live state or, offline, a git ref.
+
+Every environment is validated and rendered before any scheduler is contacted; live
+state is read once per target and environment (the backend lists each kind once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from skytrain.commands.common import add_service_arguments, add_target_argument, targets_for
+from skytrain.config import load_service
+from skytrain.config.model import App
+from skytrain.errors import EXIT_CHANGES, EXIT_OK, OperationFailed, UsageError
+
+if TYPE_CHECKING:
+    from skytrain.diff.compare import DiffResult
+
+FORMATS = ("text", "markdown", "json")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "diff",
+        help="show what deploying would change, against live state or a git ref",
+        description="Compare what the service's files render with what runs (default) or with the same "
+        "files at a git ref (--against, offline). Secrets are redacted. Exit 0 with or without changes, "
+        "3 with --exit-code when something changes, 1 when live state cannot be read, 2 on bad input.",
+    )
+    add_service_arguments(parser)
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--env", help="environment to diff")
+    which.add_argument(
+        "--all-envs", action="store_true", help="every environment the service has an overlay for"
+    )
+    add_target_argument(parser)
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        help="diff against the service's files at this git ref instead of live state",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="text", help="text (default), markdown, json")
+    parser.add_argument("--exit-code", action="store_true", help="exit 3 when something would change")
+    parser.add_argument(
+        "--markdown-limit",
+        type=int,
+        default=None,
+        metavar="CHARS",
+        help="largest markdown output (default 60000, under GitHub's comment limit)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    environments, apps = load_service(args.service, args.environments, [args.env] if args.env else None)
+    if args.against:
+        from skytrain.diff.offline import apps_at, diff_against_ref
+
+        old_apps = apps_at(args.against, args.service, environments, list(apps))
+        results = diff_against_ref(args.against, apps, old_apps, args.target)
+        if not results:
+            raise UsageError(
+                f"{args.service} runs on {args.target} neither in the working tree nor at {args.against} "
+                "for the chosen environment; pick another --target"
+            )
+    else:
+        results = diff_live_state(list(apps.values()), args.target, bool(args.all_envs))
+    sys.stdout.write(render_output(results, args))
+    changed = any(r.changed for r in results)
+    return EXIT_CHANGES if changed and args.exit_code else EXIT_OK
+
+
+def operations(apps: list[App], target: str | None, all_envs: bool) -> list[tuple[App, str]]:
+    """(app, target) pairs; with --all-envs, environments where the app does not run on
+    the target are skipped rather than refused."""
+    if not all_envs:
+        return [(app, t) for app in apps for t in targets_for(app, target)]
+    pairs = [(app, t) for app in apps for t in app.schedulers if target in (None, t)]
+    if not pairs:
+        raise UsageError(
+            f"{apps[0].name} runs on {target} in none of its environments; pick another --target"
+        )
+    return pairs
+
+
+def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list[DiffResult]:
+    from skytrain.diff.plan import diff_live
+    from skytrain.render import render
+
+    pairs = operations(apps, target, all_envs)
+    rendered = {(app.environment.name, t, app.name): render(app, t) for app, t in pairs}
+    groups: dict[tuple[str, str], list[App]] = {}
+    for app, t in pairs:
+        groups.setdefault((t, app.environment.name), []).append(app)
+
+    def read(group: tuple[str, str]) -> list[DiffResult]:
+        scheduler, environment = group
+        members = groups[group]
+        live = read_live(scheduler, members)
+        mine = {a.name: rendered[(environment, scheduler, a.name)] for a in members}
+        return diff_live(members, scheduler, live, mine)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(groups)))) as pool:
+        return [result for results in pool.map(read, groups) for result in results]
+
+
+def read_live(target: str, apps: list[App]) -> dict[str, list[dict[str, Any]]]:
+    """What runs, from the target's backend; any failure to read is exit 1, with why."""
+    from skytrain.backends import backend_for
+
+    environment = apps[0].environment
+    try:
+        return backend_for(target, environment).live_objects(apps)
+    except Exception as exc:
+        reason = str(exc) or type(exc).__name__
+        raise OperationFailed(
+            f"could not read what runs on {target} in {environment.name}, so there is nothing to diff "
+            f"against: {reason}. Check that the cluster is reachable and your credentials; "
+            "--against REF diffs offline instead."
+        ) from exc
+
+
+def render_output(results: list[DiffResult], args: argparse.Namespace) -> str:
+    if args.format == "json":
+        from skytrain.diff.format_json import format_json
+
+        return format_json(results)
+    if args.format == "markdown":
+        from skytrain.diff.format_markdown import DEFAULT_LIMIT, format_markdown
+
+        return format_markdown(results, args.markdown_limit or DEFAULT_LIMIT)
+    from skytrain.diff.format_text import format_text
+
+    return format_text(results, colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ)

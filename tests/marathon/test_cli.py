@@ -1,0 +1,121 @@
+"""`python -m skytrain deploy|status|scale|rollback --target marathon` against the emulator,
+with credentials that must never show in any output."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from skytrain.emulators.marathon import Behaviour, MarathonEmulator
+
+from_root = Path(__file__).resolve().parents[2]
+USER, PASSWORD, TOKEN = "deployer", "pa55-w0rd-never-print", "tok-never-print-42"
+SECRETS = (PASSWORD, TOKEN, base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode())
+
+
+@pytest.fixture
+def secured():
+    with MarathonEmulator(behaviour=Behaviour.healthy(0.02), credentials=(USER, PASSWORD), token=TOKEN) as m:
+        yield m
+
+
+@pytest.fixture
+def shop(tmp_path, secured, service):
+    """The service directory and an environments file pointing at the secured emulator."""
+    service()
+    environments = tmp_path / "secured-environments.yml"
+    environments.write_text(f"environments:\n  staging:\n    marathon:\n      url: {secured.url}\n")
+    return tmp_path / "shop", environments
+
+
+def skytrain(*args: str, credentials: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARATHON_")}
+    env.update(credentials, PYTHONPATH=str(from_root), CI="true", SKYTRAIN_MARATHON_TIMEOUT="2")
+    return subprocess.run(
+        [sys.executable, "-m", "skytrain", *args], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def assert_no_secret(result: subprocess.CompletedProcess[str]) -> None:
+    for secret in SECRETS:
+        assert secret not in result.stdout and secret not in result.stderr
+
+
+def operate(command: str, shop, *extra: str, credentials: dict[str, str]):
+    directory, environments = shop
+    return skytrain(
+        command,
+        str(directory),
+        "--env",
+        "staging",
+        "--target",
+        "marathon",
+        "--environments",
+        str(environments),
+        *extra,
+        credentials=credentials,
+    )
+
+
+BASIC = {"MARATHON_USER": USER, "MARATHON_PASSWORD": PASSWORD}
+
+
+def test_deploy_status_scale_rollback_with_basic_auth(shop, secured):
+    deployed = operate("deploy", shop, credentials=BASIC)
+    assert deployed.returncode == 0, deployed.stderr
+    assert "staging/shop on marathon: deployed" in deployed.stdout
+    assert "gate passed" in deployed.stdout
+    assert "staging/shop marathon: healthy (2/2 healthy)" in deployed.stderr
+    status = operate("status", shop, "--output", "json", credentials=BASIC)
+    assert json.loads(status.stdout)["results"][0]["healthy"] is True
+    scaled = operate("scale", shop, "--instances", "3", credentials=BASIC)
+    assert scaled.returncode == 0 and "scaled from 2 to 3 instances" in scaled.stdout
+    rolled = operate("rollback", shop, credentials=BASIC)
+    assert rolled.returncode == 1
+    assert "/shop has no earlier configuration to roll back to" in rolled.stdout
+    assert secured.app("/shop")["instances"] == 3
+    for result in (deployed, status, scaled, rolled):
+        assert_no_secret(result)
+
+
+def test_a_failed_deploy_prints_the_evidence_but_no_token(shop, secured, image):
+    assert operate("deploy", shop, credentials={"MARATHON_TOKEN": TOKEN}).returncode == 0
+    shop[0].joinpath("deploy", "application.yml").write_text(
+        shop[0].joinpath("deploy", "application.yml").read_text().replace(image("1"), image("bad"))
+    )
+    secured.behave(image("bad"), Behaviour.crashing(0.01))
+    failed = operate("deploy", shop, "--output", "json", credentials={"MARATHON_TOKEN": TOKEN})
+    assert failed.returncode == 1
+    (result,) = json.loads(failed.stdout)["results"]
+    assert result["outcome"] == "rolled-back"
+    assert "Command exited with status 1" in json.dumps(result["gate"]["failures"])
+    assert secured.app("/shop")["container"]["docker"]["image"] == image("1")
+    assert_no_secret(failed)
+
+
+def test_wrong_credentials_are_refused_without_echoing_them(shop, secured):
+    refused = operate(
+        "deploy", shop, credentials={"MARATHON_USER": USER, "MARATHON_PASSWORD": "nope-" + PASSWORD}
+    )
+    assert refused.returncode == 1
+    assert "refused our credentials (401)" in refused.stdout
+    assert "MARATHON_USER" in refused.stdout
+    assert "nope-" not in refused.stdout + refused.stderr
+    assert_no_secret(refused)
+    assert secured.app("/shop") is None
+
+
+def test_a_refused_field_points_at_the_yaml_line(tmp_path, shop, service):
+    service(cpu="0.0001")
+    refused = operate("deploy", shop, credentials=BASIC)
+    assert refused.returncode == 1
+    assert (
+        "deploy/application.yml:7:8: error: resources.cpu: Marathon refused the app at /cpus"
+        in refused.stdout
+    )
