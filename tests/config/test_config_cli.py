@@ -11,6 +11,8 @@ import pytest
 import yaml
 from config_helpers import BASE_YAML, EXAMPLES, REPO, cli_env, run_cli, write_service
 
+from skytrain.cli import COMMANDS
+
 ALL_EXAMPLES = [EXAMPLES / name for name in ("giphy", "organization", "media")]
 
 
@@ -227,3 +229,14 @@ def test_render_to_a_folder_that_is_a_file(tmp_path):
     assert result.returncode == 2
     assert f"cannot write to {blocker}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_help_still_lists_every_command():
+    """The parser is built for the invoked command only; --help and typos see them all."""
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for name in COMMANDS:
+        assert name in result.stdout
+    typo = run_cli("valdate", EXAMPLES / "giphy")
+    assert typo.returncode == 2
+    assert "invalid choice: 'valdate'" in typo.stderr
