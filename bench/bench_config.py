@@ -240,7 +240,7 @@ def main() -> None:
 
     load = os.getloadavg()[0]
     print(
-        f"machine: {os.cpu_count()} cores, load average {load:.2f} (figures are wall times; load inflates them)"
+        f"machine: {os.cpu_count()} cores, load average {load:.2f} (load inflates wall times, hardly CPU times)"
     )
     work = Path(tempfile.mkdtemp(prefix="skytrain-bench-"))
     try:
