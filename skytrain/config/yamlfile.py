@@ -56,6 +56,14 @@ def _location(file: str, mark: yaml.Mark) -> Location:
     return Location(file, mark.line + 1, mark.column + 1)
 
 
+def _line(lines: list[str], mark: yaml.Mark | None) -> str:
+    """The text of the mark's line ('' when YAML and Python count line breaks differently)."""
+    return lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+
+
+_PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 class _Builder:
     def __init__(self, file: str, text: str):
         self.file = file
@@ -66,6 +74,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: YamlPath) -> Any:
         self.positions.values[path] = _location(self.file, node.start_mark)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_COLLECTION_TAGS:
+            return self._tag_error(node, path, "skytrain does not read values tagged")
         if isinstance(node, yaml.MappingNode):
             if self._unquoted_template(node):
                 self.errors.append(
@@ -80,20 +90,36 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        value = self._scalars.construct_object(node, deep=True)
+        try:
+            value = self._scalars.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError) as exc:
+            problem = (
+                "skytrain does not read values tagged" if isinstance(exc, yaml.YAMLError) else "this is not a"
+            )
+            return self._tag_error(node, path, problem)
         if not isinstance(value, str | int | float | bool | type(None)):
             # dates and binary: keep the text as written, the schema decides if a string is fine
             return node.value
         return value
 
+    def _tag_error(self, node: yaml.Node, path: YamlPath, problem: str) -> None:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        self.errors.append(
+            ConfigError(
+                _location(self.file, node.start_mark),
+                field_path(path),
+                f"{problem} {tag}; write a plain value without a tag",
+            )
+        )
+
     def _unquoted_template(self, node: yaml.MappingNode) -> bool:
         mark = node.start_mark
-        return bool(node.flow_style) and self.lines[mark.line][mark.column :].startswith("{{")
+        return bool(node.flow_style) and _line(self.lines, mark)[mark.column :].startswith("{{")
 
     def _flow_text(self, node: yaml.MappingNode) -> str:
         start, end = node.start_mark, node.end_mark
         if start.line == end.line:
-            return self.lines[start.line][start.column : end.column]
+            return _line(self.lines, start)[start.column : end.column]
         return "{{ ... }}"
 
     def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
@@ -133,9 +159,8 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> ConfigErro
         started = exc.context_mark
         at = f" that began at line {started.line + 1}" if started and started.line != mark.line else ""
         what = f"{exc.problem} ({exc.context}{at})"
-    lines = text.splitlines()
-    line = lines[mark.line] if mark and mark.line < len(lines) else ""
-    if "\t" in line[: mark.column + 1]:
+    line = _line(text.splitlines(), mark)
+    if mark is not None and "\t" in line[: mark.column + 1]:
         what += "; this line has a tab: YAML indents with spaces only"
     if re.search(r":\s+\{\{", line):
         what += '; a value that starts with {{ must be quoted: "{{ VAR }}..."'
@@ -148,6 +173,11 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         raise ConfigErrors([_syntax_error(exc, text, file)]) from None
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        where = Location(file, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        message = f"this file has a character YAML does not allow here (#x{exc.character:04x}); remove it"
+        raise ConfigErrors([ConfigError(where, "(top level)", message)]) from None
     except yaml.YAMLError as exc:
         raise ConfigErrors(
             [ConfigError(Location(file, 1, 1), "(top level)", f"this is not valid YAML: {exc}")]
