@@ -62,6 +62,8 @@ def _line(lines: list[str], mark: yaml.Mark | None) -> str:
 
 
 _PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+# far above any service's files, far below what a "billion laughs" of aliases expands to
+_MAX_VALUES = 100_000
 
 
 class _Builder:
@@ -71,11 +73,37 @@ class _Builder:
         self.positions = Positions()
         self.errors: list[ConfigError] = []
         self._scalars = yaml.constructor.SafeConstructor()
+        self._open: set[int] = set()  # collections being built, to catch an alias inside its own anchor
+        self._budget = _MAX_VALUES
 
     def build(self, node: yaml.Node, path: YamlPath) -> Any:
         self.positions.values[path] = _location(self.file, node.start_mark)
+        self._budget -= 1
+        if self._budget < 0 or id(node) in self._open:
+            return self._alias_error(node, path)
         if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_COLLECTION_TAGS:
             return self._tag_error(node, path, "skytrain does not read values tagged")
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        self._open.add(id(node))
+        try:
+            return self._collection(node, path)
+        finally:
+            self._open.discard(id(node))
+
+    def _alias_error(self, node: yaml.Node, path: YamlPath) -> None:
+        if self._budget >= -1:  # report once, not for every value past the limit
+            self.errors.append(
+                ConfigError(
+                    _location(self.file, node.start_mark),
+                    field_path(path),
+                    "this value refers to itself, or YAML aliases (*name) expand it past "
+                    f"{_MAX_VALUES} values; write it out plainly",
+                )
+            )
+        return None
+
+    def _collection(self, node: yaml.Node, path: YamlPath) -> Any:
         if isinstance(node, yaml.MappingNode):
             if self._unquoted_template(node):
                 self.errors.append(
@@ -88,8 +116,9 @@ class _Builder:
                 )
                 return None
             return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+
+    def _scalar(self, node: yaml.ScalarNode, path: YamlPath) -> Any:
         try:
             value = self._scalars.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError) as exc:
