@@ -66,29 +66,35 @@ def mangle(text: str, rng: random.Random) -> str:
     return text
 
 
+def _victim(tmp_path: Path, attempt: int, rng: random.Random) -> tuple[Path, Path]:
+    """A fresh copy of a random example and its environments file; one of its files to mangle."""
+    service = rng.choice(["giphy", "organization", "media"])
+    work = tmp_path / f"{attempt}"
+    shutil.copytree(EXAMPLES / service, work / service)
+    shutil.copy(EXAMPLES / "skytrain-environments.yml", work / "skytrain-environments.yml")
+    files = [*sorted((work / service / "deploy").glob("*.yml")), work / "skytrain-environments.yml"]
+    return work / service, rng.choice(files)
+
+
+def _only_config_errors(service: Path, victim: Path, context: str) -> None:
+    try:
+        _, apps = load_service(service, environ=CLEAN_ENVIRON)
+        for app in apps.values():
+            for target in app.schedulers:
+                render(app, target)
+    except (ConfigErrors, UsageError):
+        pass
+    except Exception as exc:  # pragma: no cover - the failure report
+        pytest.fail(f"{context}: {victim.name} of {service.name} gave {exc!r}:\n{victim.read_text()}")
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_mangled_files_give_config_errors_never_tracebacks(tmp_path: Path, seed: int):
     rng = random.Random(seed)
     for attempt in range(40):
-        service = rng.choice(["giphy", "organization", "media"])
-        work = tmp_path / f"{attempt}"
-        shutil.copytree(EXAMPLES / service, work / service)
-        shutil.copy(EXAMPLES / "skytrain-environments.yml", work / "skytrain-environments.yml")
-        victim = rng.choice(
-            sorted((work / service / "deploy").glob("*.yml")) + [work / "skytrain-environments.yml"]
-        )
+        service, victim = _victim(tmp_path, attempt, rng)
         victim.write_text(mangle(victim.read_text(), rng))
-        try:
-            _, apps = load_service(work / service, environ=CLEAN_ENVIRON)
-            for app in apps.values():
-                for target in app.schedulers:
-                    render(app, target)
-        except (ConfigErrors, UsageError):
-            pass
-        except Exception as exc:  # pragma: no cover - the failure report
-            pytest.fail(
-                f"seed {seed} attempt {attempt}: {victim.name} of {service} gave {exc!r}:\n{victim.read_text()}"
-            )
+        _only_config_errors(service, victim, f"seed {seed} attempt {attempt}")
 
 
 VALUES = [
@@ -136,26 +142,10 @@ def _replace(data, path, value):
 def test_values_of_every_wrong_type_give_config_errors_never_tracebacks(tmp_path: Path, seed: int):
     rng = random.Random(seed)
     for attempt in range(40):
-        service = rng.choice(["giphy", "organization", "media"])
-        work = tmp_path / f"{attempt}"
-        shutil.copytree(EXAMPLES / service, work / service)
-        shutil.copy(EXAMPLES / "skytrain-environments.yml", work / "skytrain-environments.yml")
-        victim = rng.choice(
-            sorted((work / service / "deploy").glob("*.yml")) + [work / "skytrain-environments.yml"]
-        )
+        service, victim = _victim(tmp_path, attempt, rng)
         data = yaml.safe_load(victim.read_text()) or {}
         for _ in range(rng.randint(1, 3)):
             path = rng.choice(list(_paths(data)))
             data = _replace(data, path, copy.deepcopy(rng.choice(VALUES)))
         victim.write_text(yaml.safe_dump(data))
-        try:
-            _, apps = load_service(work / service, environ=CLEAN_ENVIRON)
-            for app in apps.values():
-                for target in app.schedulers:
-                    render(app, target)
-        except (ConfigErrors, UsageError):
-            pass
-        except Exception as exc:  # pragma: no cover - the failure report
-            pytest.fail(
-                f"seed {seed} attempt {attempt}: {victim.name} of {service} gave {exc!r}:\n{victim.read_text()}"
-            )
+        _only_config_errors(service, victim, f"seed {seed} attempt {attempt}")
