@@ -4,6 +4,7 @@ editors, their examples valid, the overlay schema generated, the example files v
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from skytrain.config.schemas import load_schema
+from skytrain.render import render
 
 SCHEMAS = REPO / "schemas"
 PUBLISHED = ("application", "overlay", "environments")
@@ -126,3 +128,17 @@ def test_overlays_allow_null_everywhere_and_require_nothing():
     assert overlay.is_valid({"healthCheck": None, "env": {"A": None}, "resources": {"cpu": None}})
     assert not overlay.is_valid({"replicas": -1})
     assert not overlay.is_valid({"replica": 1})
+
+
+def test_the_every_field_example_in_docs_is_valid(load):
+    """docs/config.md shows every field; that example must itself validate and render."""
+    text = (REPO / "docs" / "config.md").read_text()
+    block = re.search(r"## application.yml, every field\n\n```yaml\n(.*?)```", text, re.S).group(1)
+    example = "\n".join(
+        line for line in block.splitlines() if not line.startswith("pipeline:")
+    )  # see pipeline.md
+    apps = load({"application.yml": example + "\n", "staging.yml": ""})
+    app = apps["staging"]
+    assert app.name == "giphy" and app.schedulers == ("marathon", "kubernetes")
+    for target in app.schedulers:
+        render(app, target)
