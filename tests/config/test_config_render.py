@@ -11,6 +11,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 from config_helpers import BASE_YAML, CLEAN_ENVIRON, EXAMPLE_SERVICES, EXAMPLES, REPO, dedent
 from jsonschema import Draft4Validator
 
@@ -356,3 +357,19 @@ def test_each_upstream_validator_is_built_once_per_process():
         upstream.kubernetes_validator.cache_info().misses,
     ) == built
     assert built[0] <= 2  # one per Marathon flavour
+
+
+@pytest.mark.parametrize(("service", "env", "target"), all_renders())
+def test_rendered_text_reads_back_as_the_same_objects(service, env, target):
+    """What `skytrain render` prints (and kubectl or Marathon reads) is exactly what was checked."""
+    objects = render(example_apps(service)[env], target)
+    if target == "marathon":
+        assert json.loads(to_json(objects[0])) == objects[0]
+    else:
+        assert list(yaml.safe_load_all(to_yaml_stream(objects))) == objects
+
+
+def test_strings_that_look_like_other_types_survive_the_yaml_stream(load):
+    base = BASE_YAML + "env: {A: 'on', B: 'yes', C: '0755', D: '1e3', E: 'null', F: '~', G: ':8080'}\n"
+    objects = render(load({"application.yml": base, "staging.yml": ""})["staging"], "kubernetes")
+    assert list(yaml.safe_load_all(to_yaml_stream(objects))) == objects
