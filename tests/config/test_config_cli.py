@@ -54,10 +54,17 @@ def test_validate_a_directory_that_does_not_exist(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_the_env_error_is_found_even_when_only_that_environment_is_asked_for(tmp_path):
-    service = write_service(tmp_path / "svc", {"application.yml": BASE_YAML, "staging.yml": "replicas: -1\n"})
-    assert run_cli("validate", service, "--env", "staging").returncode == 2
-    assert run_cli("validate", service, "--env", "dev").returncode == 2  # no dev.yml: a usage error
+def test_env_checks_only_that_environment(tmp_path):
+    """--env production is not held up by a mistake in staging.yml; without --env it is."""
+    service = write_service(
+        tmp_path / "svc",
+        {"application.yml": BASE_YAML, "staging.yml": "replicas: -1\n", "production.yml": "replicas: 3\n"},
+    )
+    assert run_cli("validate", service, "--env", "production").returncode == 0
+    staging = run_cli("validate", service, "--env", "staging")
+    assert staging.returncode == 2
+    assert "staging.yml:1:11: error: replicas: must be at least 0; got -1" in staging.stderr
+    assert run_cli("validate", service).returncode == 2
 
 
 def test_render_kubernetes_yaml_stream_to_stdout():
