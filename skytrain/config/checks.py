@@ -4,11 +4,12 @@ scheduler the environment does not have. Each returns errors at the offending sp
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from skytrain.config.environments import Environment, Environments
 from skytrain.config.model import Dependency
-from skytrain.config.yamlfile import YamlDocument
+from skytrain.config.yamlfile import YamlDocument, YamlPath
 from skytrain.errors import ConfigError, field_path
 
 _SECRET_NAME = re.compile(
@@ -19,15 +20,12 @@ _PASSWORD_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 
 def inline_secrets(document: YamlDocument) -> list[ConfigError]:
-    env = document.data.get("env") if isinstance(document.data, dict) else None
-    if not isinstance(env, dict):
-        return []
+    """A value that looks like a secret, in env or in an escape hatch's env, at its spot."""
     errors = []
-    for name, value in env.items():
-        path = ("env", name)
+    for path, name, value in _env_entries(document.data):
         if value in (None, ""):
             continue
-        if _SECRET_NAME.search(name):
+        if isinstance(name, str) and _SECRET_NAME.search(name):
             errors.append(
                 ConfigError(
                     document.positions.of_value(path),
@@ -45,6 +43,40 @@ def inline_secrets(document: YamlDocument) -> list[ConfigError]:
                 )
             )
     return errors
+
+
+def _env_entries(data: Any) -> Iterator[tuple[YamlPath, Any, Any]]:
+    """(path of the value, variable name, value) for env, the Marathon hatch's env and every
+    `env: [{name, value}]` list in the Kubernetes hatch."""
+    if not isinstance(data, dict):
+        return
+    for section, prefix in (
+        (data.get("env"), ("env",)),
+        (_get(data, "marathon", "env"), ("marathon", "env")),
+    ):
+        if isinstance(section, dict):
+            yield from (((*prefix, name), name, value) for name, value in section.items())
+    yield from _kubernetes_env(data.get("kubernetes"), ("kubernetes",))
+
+
+def _kubernetes_env(node: Any, path: YamlPath) -> Iterator[tuple[YamlPath, Any, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "env" and isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, dict) and "value" in item:
+                        yield (*path, key, index, "value"), item.get("name"), item["value"]
+            else:
+                yield from _kubernetes_env(value, (*path, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _kubernetes_env(item, (*path, index))
+
+
+def _get(data: dict[str, Any], *path: str) -> Any:
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
 
 
 def consistency(

@@ -140,7 +140,9 @@ def test_errors_of_several_services_in_one_run(tmp_path):
     assert lines[:3] == sorted(lines[:3])
 
 
-@pytest.mark.parametrize("case", ["inline-secret-in-env", "password-in-url", "secret-given-as-string"])
+@pytest.mark.parametrize(
+    "case", ["inline-secret-in-env", "password-in-url", "secret-given-as-string", "secret-in-an-escape-hatch"]
+)
 def test_a_secret_value_never_appears_in_an_error(case):
     shown = "\n".join(expected_lines(case))
     assert "hunter2" not in shown
