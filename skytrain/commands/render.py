@@ -59,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
         target, objects = next(iter(rendered.items()))
         sys.stdout.write(to_json(objects[0]) if target == "marathon" else to_yaml_stream(objects))
         return EXIT_OK
-    args.output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write to {args.output_dir}: {exc.strerror}") from None
     for target, objects in rendered.items():
         for obj in objects:
             if target == "marathon":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from skytrain.commands.common import add_service_arguments, add_target_argument, load_many, targets_for
+from skytrain.commands.common import add_service_arguments, add_target_argument, load_apps, targets_for
 from skytrain.errors import EXIT_OK, ConfigError, ConfigErrors
 from skytrain.pipeline.junit import add_junit_argument
 
@@ -26,14 +26,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from skytrain.render import render
 
-    try:
-        loaded = load_many(args.services, args.environments, args.env)
-    except ConfigErrors as exc:
-        report(args, exc.errors)
-        raise
     errors: list[ConfigError] = []
     lines = []
-    for apps in loaded.values():
+    for directory in args.services:
+        # a service that does not load does not stop the others from being checked
+        try:
+            apps = load_apps(directory, args.environments, args.env)
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+            continue
         summary = []
         for env_name, app in apps.items():
             targets = targets_for(app, args.target) if args.target is None or app.runs_on(args.target) else []

@@ -21,5 +21,6 @@ def load_service(
 ) -> tuple[Environments, dict[str, App]]:
     """Every environment's App for the service in `directory` (or just `only`)."""
     environ = os.environ if environ is None else environ
+    files = read_service(directory)  # first: "no such service" beats "no environments file"
     environments = load_environments(find_environments_file(environments_file, directory, environ))
-    return environments, build_apps(read_service(directory), environments, only, environ)
+    return environments, build_apps(files, environments, only, environ)

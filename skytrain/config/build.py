@@ -30,7 +30,7 @@ from skytrain.config.model import (
     SecretRef,
     frozen,
 )
-from skytrain.config.yamlfile import YamlDocument, parse_yaml
+from skytrain.config.yamlfile import YamlDocument, parse_yaml, read_text
 from skytrain.errors import ConfigError, ConfigErrors, Location, UsageError
 
 BASE_FILE = "application.yml"
@@ -56,9 +56,14 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def _deploy_prefix(directory: str) -> str:
+    """How messages name the deploy folder: `deploy` when the user stands in the service."""
+    return f"{directory}/{DEPLOY_DIR}" if directory not in ("", ".") else DEPLOY_DIR
+
+
 def parse_service(directory: str, texts: Mapping[str, str]) -> ServiceFiles:
     """Parse deploy/ contents given as {file name: text}: from disk, or from a git ref."""
-    prefix = f"{directory}/{DEPLOY_DIR}" if directory not in ("", ".") else DEPLOY_DIR
+    prefix = _deploy_prefix(directory)
     base_name = f"{prefix}/{BASE_FILE}"
     errors: list[ConfigError] = []
     if BASE_FILE not in texts:
@@ -99,8 +104,30 @@ def read_service(directory: Path) -> ServiceFiles:
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a directory; give the path of a service repository")
     deploy = directory / DEPLOY_DIR
-    texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(deploy.glob("*.yml")) if p.is_file()}
-    return parse_service(display_path(directory), texts)
+    shown = display_path(directory)
+    prefix = _deploy_prefix(shown)
+    texts: dict[str, str] = {}
+    errors: list[ConfigError] = []
+    for path in sorted(deploy.glob("*.y*ml")):
+        if not path.is_file() or path.name.startswith("."):  # editor swap and lock files
+            continue
+        where = f"{prefix}/{path.name}"
+        if path.suffix != ".yml":
+            errors.append(
+                ConfigError(
+                    Location(where, 1, 1),
+                    "(top level)",
+                    f"skytrain reads only .yml files, so this file would be ignored; rename it to {path.stem}.yml",
+                )
+            )
+            continue
+        try:
+            texts[path.name] = read_text(path, where)
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return parse_service(shown, texts)
 
 
 def build_apps(
@@ -177,10 +204,14 @@ def build_app(
     files: ServiceFiles, environment: Environment, environments: Environments, environ: Mapping[str, str]
 ) -> App:
     merged = merge_documents(files.base, files.overlays.get(environment.name))
-    errors = checks.inline_secrets(merged)
-    data = interpolate(merged.data, merged.positions, environ, errors)
+    template_errors: list[ConfigError] = []
+    data = interpolate(merged.data, merged.positions, environ, template_errors)
     document = YamlDocument(merged.file, data, merged.positions)
-    errors += schemas.check(document, schemas.APPLICATION)
+    # checked after templating, so a secret that arrives through a variable is caught too;
+    # a value whose template failed is still the raw template: say only why it failed
+    failed = {e.location for e in template_errors}
+    later = checks.inline_secrets(document) + schemas.check(document, schemas.APPLICATION)
+    errors = template_errors + [e for e in later if e.location not in failed]
     if errors:
         raise ConfigErrors(errors)
     errors = checks.consistency(document, environment, environments)

@@ -4,10 +4,12 @@ scheduler the environment does not have. Each returns errors at the offending sp
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from skytrain.config.environments import Environment, Environments
-from skytrain.config.yamlfile import YamlDocument
+from skytrain.config.model import Dependency
+from skytrain.config.yamlfile import YamlDocument, YamlPath
 from skytrain.errors import ConfigError, field_path
 
 _SECRET_NAME = re.compile(
@@ -18,15 +20,12 @@ _PASSWORD_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 
 def inline_secrets(document: YamlDocument) -> list[ConfigError]:
-    env = document.data.get("env") if isinstance(document.data, dict) else None
-    if not isinstance(env, dict):
-        return []
+    """A value that looks like a secret, in env or in an escape hatch's env, at its spot."""
     errors = []
-    for name, value in env.items():
-        path = ("env", name)
+    for path, name, value in _env_entries(document.data):
         if value in (None, ""):
             continue
-        if _SECRET_NAME.search(name):
+        if isinstance(name, str) and _SECRET_NAME.search(name):
             errors.append(
                 ConfigError(
                     document.positions.of_value(path),
@@ -44,6 +43,40 @@ def inline_secrets(document: YamlDocument) -> list[ConfigError]:
                 )
             )
     return errors
+
+
+def _env_entries(data: Any) -> Iterator[tuple[YamlPath, Any, Any]]:
+    """(path of the value, variable name, value) for env, the Marathon hatch's env and every
+    `env: [{name, value}]` list in the Kubernetes hatch."""
+    if not isinstance(data, dict):
+        return
+    for section, prefix in (
+        (data.get("env"), ("env",)),
+        (_get(data, "marathon", "env"), ("marathon", "env")),
+    ):
+        if isinstance(section, dict):
+            yield from (((*prefix, name), name, value) for name, value in section.items())
+    yield from _kubernetes_env(data.get("kubernetes"), ("kubernetes",))
+
+
+def _kubernetes_env(node: Any, path: YamlPath) -> Iterator[tuple[YamlPath, Any, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "env" and isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, dict) and "value" in item:
+                        yield (*path, key, index, "value"), item.get("name"), item["value"]
+            else:
+                yield from _kubernetes_env(value, (*path, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _kubernetes_env(item, (*path, index))
+
+
+def _get(data: dict[str, Any], *path: str) -> Any:
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
 
 
 def consistency(
@@ -75,16 +108,8 @@ def consistency(
                 f"{name} is set both under env and under secrets; keep it in one place",
             )
         )
-    for index, dependency in enumerate(data.get("dependencies") or []):
-        dep_name = dependency.get("name") if isinstance(dependency, dict) else dependency
-        if dep_name == data.get("name"):
-            errors.append(
-                ConfigError(
-                    where(("dependencies", index)),
-                    field_path(("dependencies", index)),
-                    "a service cannot depend on itself",
-                )
-            )
+    errors += _dependencies(document)
+    errors += _escape_hatch_identity(document)
     deploy = data.get("deploy") or {}
     if deploy.get("minimumHealthyCapacity", 1) == 1 and deploy.get("maximumOverCapacity", 0.25) == 0:
         errors.append(
@@ -96,3 +121,73 @@ def consistency(
             )
         )
     return errors
+
+
+def _dependencies(document: YamlDocument) -> list[ConfigError]:
+    """A dependency is another service, listed once, whose <NAME>_URL nothing else sets."""
+    data: dict[str, Any] = document.data
+    errors = []
+    seen: set[str] = set()
+    for index, dependency in enumerate(data.get("dependencies") or []):
+        path = ("dependencies", index)
+        name = dependency.get("name") if isinstance(dependency, dict) else dependency
+        variable = Dependency(name, "").env_name
+        problem = None
+        if name == data.get("name"):
+            problem = "a service cannot depend on itself"
+        elif name in seen:
+            problem = f"{name} is listed twice; keep one entry"
+        else:
+            for section in ("env", "secrets"):
+                if variable in (data.get(section) or {}):
+                    problem = (
+                        f"skytrain sets {variable} from this dependency (the Skyline URL on Marathon, cluster DNS on "
+                        f"Kubernetes), so {section}.{variable} would be overwritten; remove it from {section}"
+                    )
+        seen.add(name)
+        if problem:
+            errors.append(ConfigError(document.positions.of_value(path), field_path(path), problem))
+    return errors
+
+
+# fields by which skytrain (and its backends) find the objects it owns; a patch must not move them
+_IDENTITY = {
+    "marathon": {("id",): "the app id comes from name"},
+    "kubernetes": {
+        ("kind",): "each patch applies to the kind it is written under",
+        ("apiVersion",): "skytrain picks the API version",
+        ("metadata", "name"): "object names come from name",
+        ("metadata", "namespace"): "set routing.namespace instead",
+    },
+}
+
+
+def _escape_hatch_identity(document: YamlDocument) -> list[ConfigError]:
+    data: dict[str, Any] = document.data
+    errors = []
+    for hatch, rules in _IDENTITY.items():
+        patches = data.get(hatch)
+        if not isinstance(patches, dict):
+            continue
+        targets = {(): patches} if hatch == "marathon" else {(kind,): p for kind, p in patches.items()}
+        for prefix, patch in targets.items():
+            for field, why in rules.items():
+                if _has_path(patch, field):
+                    path = (hatch, *prefix, *field)
+                    errors.append(
+                        ConfigError(
+                            document.positions.of_key(path),
+                            field_path(path),
+                            f"an escape hatch cannot change {'.'.join(field)}: {why}",
+                        )
+                    )
+    return errors
+
+
+def _has_path(data: Any, path: tuple[str, ...]) -> bool:
+    """Whether the key at `path` is written at all (a null that removes it counts)."""
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True

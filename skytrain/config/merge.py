@@ -42,19 +42,31 @@ def merge_documents(base: YamlDocument, overlay: YamlDocument | None) -> YamlDoc
         return overlay
     data = merge_values(base.data, overlay.data)
     positions = Positions()
-    _collect(data, (), base.positions, overlay.positions, positions)
+    _collect(data, base.data, (), base.positions, overlay.positions, positions)
+    # a key the overlay removed with null keeps the null's spot, so "missing required
+    # field" can point at the line that removed it
+    for path, where in overlay.positions.keys.items():
+        positions.keys.setdefault(path, where)
     return YamlDocument(overlay.file, data, positions)
 
 
-def _collect(value: Any, path: YamlPath, base: Positions, overlay: Positions, out: Positions) -> None:
-    source = overlay if path in overlay.values else base
+def _collect(
+    value: Any, base_value: Any, path: YamlPath, base: Positions, overlay: Positions, out: Positions
+) -> None:
+    """Positions of the merged value at `path`: a mapping both files wrote stays where the
+    base wrote it (so a missing field is reported once, in the base, not once per overlay);
+    any other value is where the file that supplied it wrote it."""
+    merged_mapping = isinstance(value, dict) and isinstance(base_value, dict) and path in overlay.values
+    source = overlay if path in overlay.values and not merged_mapping else base
     out.values[path] = source.values.get(path) or base.of_value(path)
     if path in overlay.keys or path in base.keys:
-        out.keys[path] = overlay.keys.get(path) or base.keys[path]
+        keys = base if merged_mapping and path in base.keys else overlay
+        out.keys[path] = keys.keys.get(path) or base.keys[path]
     if isinstance(value, dict):
+        base_items = base_value if isinstance(base_value, dict) else {}
         for key, item in value.items():
-            _collect(item, (*path, key), base, overlay, out)
+            _collect(item, base_items.get(key), (*path, key), base, overlay, out)
     elif isinstance(value, list):
         # a list is replaced whole, so all its items come from the file that wrote it
         for index, item in enumerate(value):
-            _collect(item, (*path, index), source, source, out)
+            _collect(item, None, (*path, index), source, source, out)

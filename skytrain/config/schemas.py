@@ -3,7 +3,8 @@
 Every error is reported (never only jsonschema's "best match"), at the line and column
 of the offending key or value, with what was expected and, for a misspelt key or enum
 value, the nearest known one. A subschema may carry `x-error`, the sentence to show
-when its pattern or type does not match; editors ignore that keyword.
+when its pattern or type does not match, and `x-sensitive`, which keeps a wrongly typed
+value (a secret written where a reference belongs) out of the message; editors ignore both.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -64,8 +66,12 @@ def overlay_schema(application: dict[str, Any]) -> dict[str, Any]:
                     "anyOf": [{"type": "null"}, sub],
                     "description": sub.get("description", ""),
                 }
+            extra = node.get("additionalProperties")
+            if isinstance(extra, dict):  # env: {LOG_LEVEL: null} removes one variable
+                relax(extra)
+                node["additionalProperties"] = {"anyOf": [{"type": "null"}, extra]}
             for key, sub in node.items():
-                if key != "properties":
+                if key not in ("properties", "additionalProperties"):
                     relax(sub)
         elif isinstance(node, list):
             for sub in node:
@@ -113,6 +119,19 @@ def _got(value: Any) -> str:
     return kind or _shown(value)
 
 
+def _json_type(value: Any) -> str:
+    for name, kinds in (
+        ("boolean", bool),
+        ("integer", int),
+        ("number", float),
+        ("string", str),
+        ("array", list),
+    ):
+        if isinstance(value, kinds):
+            return name
+    return "object" if isinstance(value, dict) else "null"
+
+
 def _suggest(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if close:
@@ -121,7 +140,8 @@ def _suggest(word: str, choices: list[str]) -> str:
 
 
 def _first_sentence(text: str) -> str:
-    return text.split(". ")[0].rstrip(".")
+    """Up to the first full stop that ends a sentence (not the one in 'e.g. ')."""
+    return re.split(r"(?<![.\s][a-z])\.\s+(?=[A-Z])", text, maxsplit=1)[0].rstrip(".")
 
 
 def _translate(error: ValidationError, positions: Positions) -> list[ConfigError]:
@@ -158,18 +178,19 @@ def _translate(error: ValidationError, positions: Positions) -> list[ConfigError
         for key in missing:
             about = schema.get("properties", {}).get(key, {}).get("description", "")
             hint = f" ({_first_sentence(about)})" if about else ""
-            out.append(
-                ConfigError(
-                    positions.of_value(path), field_path(path), f"missing required field '{key}'{hint}"
-                )
-            )
+            removed = positions.keys.get((*path, key))  # an overlay's `key: null`
+            where = removed or positions.of_key(path)
+            how = "; this overlay removes it with null, but it is required" if removed else ""
+            out.append(ConfigError(where, field_path(path), f"missing required field '{key}'{hint}{how}"))
         return out
 
     where = positions.of_value(path)
     name = field_path(path)
     if kind == "type":
         expected = _expected_types(error.validator_value)
-        message = f"{custom}; got {_got(value)}" if custom else f"expected {expected}, got {_got(value)}"
+        # where a value may be a secret written by mistake, say what kind of value it is, never the value
+        got = _TYPE_NAMES[_json_type(value)] if schema.get("x-sensitive") else _got(value)
+        message = f"{custom}; got {got}" if custom else f"expected {expected}, got {got}"
     elif kind == "enum":
         choices = [str(c) for c in error.validator_value]
         message = f"got {_shown(value)}{_suggest(str(value), choices)}"

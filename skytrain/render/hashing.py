@@ -12,7 +12,9 @@ Excluded (never restart anything):
 - the replica count (`instances`, `spec.replicas`): scaling must never restart;
 - the hash itself;
 - on Kubernetes, everything outside the pod template: Deployment strategy, progress
-  deadline, labels and annotations of the Deployment, the Service.
+  deadline, labels and annotations of the Deployment, the Service;
+- what is never rendered: description, nameNice, and secret values (skytrain only sees
+  references, so rotating a secret needs its own restart).
 On Marathon every other field of the app is a restart (Marathon restarts tasks on any
 change but `instances`), so nothing else is excluded there.
 """

@@ -13,7 +13,7 @@ from typing import Any
 
 from skytrain.config.model import SERVICE_PORT, App, thawed
 from skytrain.render.hashing import HASH_ANNOTATION, digest
-from skytrain.render.patch import apply_patch
+from skytrain.render.patch import apply_patch, set_within
 
 NAME_LABEL = "app.kubernetes.io/name"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -47,9 +47,9 @@ def render_kubernetes(app: App) -> list[dict[str, Any]]:
     ]
     config_hash = kubernetes_config_hash(objects)
     for obj in objects:
-        obj["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = config_hash
+        set_within(obj, ("metadata", "annotations"), HASH_ANNOTATION, config_hash)
         if obj["kind"] == "Deployment":
-            obj["spec"]["template"]["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = config_hash
+            set_within(obj, ("spec", "template", "metadata", "annotations"), HASH_ANNOTATION, config_hash)
     return sorted(
         objects, key=lambda o: KIND_ORDER.index(o["kind"]) if o["kind"] in KIND_ORDER else len(KIND_ORDER)
     )
@@ -60,8 +60,12 @@ def kubernetes_config_hash(objects: list[dict[str, Any]]) -> str:
     parts = []
     for obj in objects:
         if obj["kind"] == "Deployment":
-            template = thawed(obj["spec"]["template"])
-            template["metadata"].get("annotations", {}).pop(HASH_ANNOTATION, None)
+            spec = obj.get("spec")
+            template = thawed(spec.get("template")) if isinstance(spec, dict) else None
+            metadata = template.get("metadata") if isinstance(template, dict) else None
+            annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+            if isinstance(annotations, dict):
+                annotations.pop(HASH_ANNOTATION, None)
             parts.append(template)
         elif obj["kind"] == "ConfigMap":
             parts.append(obj.get("data", {}))

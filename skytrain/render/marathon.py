@@ -12,7 +12,7 @@ from typing import Any
 
 from skytrain.config.model import App, thawed
 from skytrain.render.hashing import HASH_LABEL_MARATHON, digest
-from skytrain.render.patch import apply_patch
+from skytrain.render.patch import apply_patch, set_within
 
 CONTAINER_PORT_NAME = "http"
 
@@ -78,13 +78,15 @@ def render_marathon(app: App) -> dict[str, Any]:
             }
         ]
     definition = apply_patch(definition, thawed(app.marathon_overrides))
-    definition["labels"][HASH_LABEL_MARATHON] = marathon_config_hash(definition)
+    set_within(definition, ("labels",), HASH_LABEL_MARATHON, marathon_config_hash(definition))
     return definition
 
 
 def marathon_config_hash(definition: dict[str, Any]) -> str:
     """Everything but the instance count and the hash itself (see render/hashing.py)."""
-    labels = {k: v for k, v in definition.get("labels", {}).items() if k != HASH_LABEL_MARATHON}
+    labels = definition.get("labels")
+    if isinstance(labels, dict):
+        labels = {k: v for k, v in labels.items() if k != HASH_LABEL_MARATHON}
     return digest({**{k: v for k, v in definition.items() if k != "instances"}, "labels": labels})
 
 

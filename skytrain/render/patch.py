@@ -12,7 +12,11 @@ from typing import Any
 
 
 def _named(items: Any) -> bool:
-    return isinstance(items, list) and bool(items) and all(isinstance(i, dict) and "name" in i for i in items)
+    return (
+        isinstance(items, list)
+        and bool(items)
+        and all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items)
+    )
 
 
 def apply_patch(target: Any, patch: Any, merge_named_lists: bool = False) -> Any:
@@ -32,3 +36,16 @@ def apply_patch(target: Any, patch: Any, merge_named_lists: bool = False) -> Any
             by_name[item["name"]] = apply_patch(by_name.get(item["name"], {}), item, merge_named_lists)
         return list(by_name.values())
     return patch
+
+
+def set_within(target: dict[str, Any], path: tuple[str, ...], key: str, value: Any) -> None:
+    """target[path...][key] = value, creating missing mappings on the way but never replacing
+    what a patch put there: a patch that broke the shape (`spec: []`) is left for the
+    schema check to report at the patch, instead of failing here."""
+    for part in path:
+        if part not in target or target[part] is None:
+            target[part] = {}
+        target = target[part]
+        if not isinstance(target, dict):
+            return
+    target[key] = value

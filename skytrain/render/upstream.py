@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft4Validator, Draft202012Validator
-from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT4, DRAFT202012
@@ -73,15 +72,32 @@ def kubernetes_validator(version: str, kind: str, api_version: str) -> Draft2020
     return Draft202012Validator(schema, registry=_kubernetes_registry(version))
 
 
-def _describe(error: ValidationError) -> str:
-    where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-    return f"{where}: {error.message}"
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def marathon_errors(app: dict[str, Any], legacy: bool) -> list[Problem]:
+    """(path in the object, what is wrong) for each way `app` fails Marathon's app schema."""
+    return [(tuple(e.absolute_path), e.message) for e in marathon_validator(legacy).iter_errors(app)]
+
+
+def kubernetes_errors(obj: dict[str, Any], version: str) -> list[Problem]:
+    """(path in the object, what is wrong) for each way `obj` fails its Kubernetes schema."""
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    try:
+        validator = kubernetes_validator(version, str(kind), str(api_version))
+    except FileNotFoundError:
+        return [((), f"Kubernetes {version} has no kind {kind!r} in apiVersion {api_version!r}")]
+    return [(tuple(e.absolute_path), e.message) for e in validator.iter_errors(obj)]
+
+
+def describe(problem: Problem) -> str:
+    path, message = problem
+    return f"{'/'.join(map(str, path)) or '(top level)'}: {message}"
 
 
 def marathon_problems(app: dict[str, Any], legacy: bool) -> list[str]:
-    return [_describe(e) for e in marathon_validator(legacy).iter_errors(app)]
+    return [describe(p) for p in marathon_errors(app, legacy)]
 
 
 def kubernetes_problems(obj: dict[str, Any], version: str) -> list[str]:
-    validator = kubernetes_validator(version, obj["kind"], obj["apiVersion"])
-    return [_describe(e) for e in validator.iter_errors(obj)]
+    return [describe(p) for p in kubernetes_errors(obj, version)]
