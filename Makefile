@@ -17,6 +17,7 @@ demo: $(VENV)/.installed
 	$(SKYTRAIN) validate $(EXAMPLES)
 	$(SKYTRAIN) render examples/giphy --env staging -o build/demo/giphy-staging
 	$(SKYTRAIN) render examples/giphy --env production --target marathon
+	$(SKYTRAIN) routes --fleet examples --env production --out build/demo/routes --check
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check skytrain tests bench
