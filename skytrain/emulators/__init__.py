@@ -1,0 +1,1 @@
+"""Emulated schedulers (Kubernetes API, Marathon) for tests, benchmarks and the demo."""
