@@ -32,7 +32,9 @@ import collections
 import contextlib
 import copy
 import datetime
+import gzip
 import hashlib
+import importlib.resources
 import itertools
 import json
 import re
@@ -224,7 +226,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        self.resources.load_bundled()
+        bundled = importlib.resources.files("kmock._internal").joinpath("resources.json.gz").read_bytes()
+        self.resources.load_data(gzip.decompress(bundled))  # kmock's discovery data (load_bundled warns)
         self.store_lock = threading.RLock()
         self.store: dict[tuple[str, str | None, str], dict[str, Any]] = {}
         self.revision = 0
@@ -411,7 +414,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         return len(watchers)
 
     def fail(self, method: str, path: str, code: int = 500, times: int = 1, retry_after: float | None = None) -> Fault:
-        """Answer the next `times` requests whose path matches the regex `path` with `code`."""
+        """Answer the next `times` requests whose path and query match the regex `path` with `code`."""
         fault = Fault(method.upper(), re.compile(path), code, times, retry_after)
         self.faults.append(fault)
         return fault
@@ -505,7 +508,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         raw = request._raw_request
         self.calls.append(Call(raw.method, raw.path, dict(raw.query), time.monotonic()))
         for fault in self.faults:
-            if fault.times > 0 and fault.method == raw.method and fault.path.search(raw.path):
+            if fault.times > 0 and fault.method == raw.method and fault.path.search(raw.path_qs):
                 fault.times -= 1
                 if fault.before is not None:
                     fault.before()
