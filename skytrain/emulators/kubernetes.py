@@ -241,6 +241,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.server_side_apply = True
+        self.changed = threading.Condition(self.store_lock)
         self._ips = itertools.count(10)
 
     # -- the store, callable from any thread ---------------------------------------------
@@ -425,6 +426,13 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self.faults.append(fault)
         return fault
 
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Block until `predicate()` is truthy (re-checked on every write and watch), or fail."""
+        with self.changed:
+            if not self.changed.wait_for(predicate, timeout):
+                raise TimeoutError(f"the emulated cluster did not reach the expected state within {timeout}s")
+            return predicate()
+
     def calls_to(self, method: str | None = None, path: str = "") -> list[Call]:
         return [c for c in self.calls if (method is None or c.method == method) and re.search(path, c.path)]
 
@@ -495,6 +503,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         for watcher in self.watchers:
             if watcher.kind is kind and watcher.wants(snapshot):
                 watcher.loop.call_soon_threadsafe(watcher.queue.put_nowait, {"type": event, "object": snapshot})
+        self.changed.notify_all()
         for listener in self.listeners:
             listener(event, kind.kind, snapshot)
 
@@ -585,6 +594,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 backlog = [{"type": "ADDED", "object": o} for o in self.list(kind.kind, request.namespace)
                            if watcher.wants(o)]
             self.watchers.add(watcher)
+            self.changed.notify_all()
         response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
         await response.prepare(raw)
         timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None

@@ -83,7 +83,7 @@ class LeaseLock:
             if time.monotonic() >= deadline:
                 raise LockHeld(self._held_message(wait_seconds))
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-            pause = min(pause * 2, 1.0)
+            pause = min(pause * 2, 0.25)
 
     def release(self) -> None:
         self._stop.set()
