@@ -94,29 +94,34 @@ _REQUIREMENT = re.compile(
 
 def parse_label_selector(text: str | None) -> Callable[[dict[str, str]], bool]:
     """A label selector as the API server reads it; a malformed one is a 400."""
-    if not text:
-        return lambda labels: True
-    checks: list[Callable[[dict[str, str]], bool]] = []
+    requirements: list[tuple[str, str, set[str]]] = []
     position = 0
-    while position < len(text):
+    while text and position < len(text):
         match = _REQUIREMENT.match(text, position)
         if not match or match.end() == position:
             raise ApiError(400, "BadRequest", f"unable to parse requirement: {text[position:]!r}")
         position = match.end()
-        key, op, value, neg = match["key"], (match["op"] or "").strip(), match["value"], match["neg"]
-        if not op:
-            checks.append((lambda k: lambda labels: k not in labels)(key) if neg else (lambda k: lambda labels: k in labels)(key))
-        elif op in ("=", "=="):
-            checks.append((lambda k, v: lambda labels: labels.get(k) == v)(key, value))
-        elif op == "!=":
-            checks.append((lambda k, v: lambda labels: labels.get(k) != v)(key, value))
-        else:
-            values = {v.strip() for v in value.strip("()").split(",")}
-            if op == "in":
-                checks.append((lambda k, vs: lambda labels: labels.get(k) in vs)(key, values))
-            else:
-                checks.append((lambda k, vs: lambda labels: labels.get(k) not in vs)(key, values))
-    return lambda labels: all(check(labels) for check in checks)
+        op = (match["op"] or "").strip() or ("!exists" if match["neg"] else "exists")
+        values = {v.strip() for v in (match["value"] or "").strip("()").split(",")}
+        requirements.append((match["key"], op, values))
+
+    def matches(labels: dict[str, str]) -> bool:
+        for key, op, values in requirements:
+            present, value = key in labels, labels.get(key)
+            ok = {
+                "exists": present,
+                "!exists": not present,
+                "=": value in values,
+                "==": value in values,
+                "!=": value not in values,
+                "in": value in values,
+                "notin": value not in values,
+            }[op]
+            if not ok:
+                return False
+        return True
+
+    return matches
 
 
 def parse_field_selector(text: str | None) -> Callable[[dict[str, Any]], bool]:
@@ -244,6 +249,11 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self.changed = threading.Condition(self.store_lock)
         self._ips = itertools.count(10)
 
+    @property
+    def address(self) -> str:
+        """The base URL a kubeconfig names (kmock's `url` is a yarl URL with a trailing slash)."""
+        return str(self.url).rstrip("/")
+
     # -- the store, callable from any thread ---------------------------------------------
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
@@ -265,28 +275,42 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 and by_fields(obj)
             ]
 
-    def create(self, body: dict[str, Any], namespace: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+    def create(
+        self, body: dict[str, Any], namespace: str | None = None, dry_run: bool = False
+    ) -> dict[str, Any]:
         kind = self._kind_of_body(body)
         meta = body.setdefault("metadata", {})
         namespace = namespace or meta.get("namespace") or ("default" if kind.namespaced else None)
         if meta.get("namespace") not in (None, namespace):
             raise ApiError(
-                400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request"
+                400,
+                "BadRequest",
+                "the namespace of the provided object does not match the namespace sent on the request",
             )
         name = meta.get("name")
         if not name and meta.get("generateName"):
             name = meta["generateName"] + uuid.uuid4().hex[:5]
         if not name:
-            raise ApiError(422, "Invalid", f"{kind.kind} is invalid: metadata.name: Required value: name or generateName is required",
-                           {"kind": kind.kind, "causes": [{"field": "metadata.name", "reason": "FieldValueRequired"}]})
+            raise ApiError(
+                422,
+                "Invalid",
+                f"{kind.kind} is invalid: metadata.name: Required value: name or generateName is required",
+                {"kind": kind.kind, "causes": [{"field": "metadata.name", "reason": "FieldValueRequired"}]},
+            )
         with self.store_lock:
             if (kind.kind, namespace, name) in self.store:
-                raise ApiError(409, "AlreadyExists", f'{kind.plural} "{name}" already exists',
-                               {"name": name, "kind": kind.plural})
+                raise ApiError(
+                    409,
+                    "AlreadyExists",
+                    f'{kind.plural} "{name}" already exists',
+                    {"name": name, "kind": kind.plural},
+                )
             obj = copy.deepcopy(body)
             obj["apiVersion"], obj["kind"] = kind.api_version, kind.kind
             obj["metadata"].update(
-                name=name, uid=str(uuid.uuid4()), creationTimestamp=now(),
+                name=name,
+                uid=str(uuid.uuid4()),
+                creationTimestamp=now(),
                 **({"namespace": namespace} if kind.namespaced else {}),
             )
             obj["metadata"].pop("resourceVersion", None)
@@ -300,7 +324,11 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             return self._write("ADDED", kind, namespace, name, obj)
 
     def replace(
-        self, body: dict[str, Any], namespace: str | None, name: str, subresource: str | None = None,
+        self,
+        body: dict[str, Any],
+        namespace: str | None,
+        name: str,
+        subresource: str | None = None,
         dry_run: bool = False,
     ) -> dict[str, Any]:
         kind = self._kind_of_body(body)
@@ -308,8 +336,12 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             current = self._existing(kind, namespace, name)
             wanted = body.get("metadata", {}).get("resourceVersion")
             if subresource is None and not wanted:
-                raise ApiError(422, "Invalid", f"{kind.kind} \"{name}\" is invalid: metadata.resourceVersion: "
-                               "Invalid value: 0x0: must be specified for an update")
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f'{kind.kind} "{name}" is invalid: metadata.resourceVersion: '
+                    "Invalid value: 0x0: must be specified for an update",
+                )
             if wanted and wanted != current["metadata"]["resourceVersion"]:
                 raise self._conflict(kind, name)
             if subresource == "status":
@@ -323,7 +355,12 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             return self._update(kind, namespace, name, current, new, dry_run)
 
     def patch(
-        self, kind_name: str, namespace: str | None, name: str, body: dict[str, Any], subresource: str | None = None,
+        self,
+        kind_name: str,
+        namespace: str | None,
+        name: str,
+        body: dict[str, Any],
+        subresource: str | None = None,
         dry_run: bool = False,
     ) -> dict[str, Any]:
         """A JSON merge patch (of the object, or of its status)."""
@@ -344,19 +381,32 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             return self._update(kind, namespace, name, current, new, dry_run)
 
     def apply(
-        self, body: dict[str, Any], namespace: str | None, name: str, manager: str | None, dry_run: bool = False
+        self,
+        body: dict[str, Any],
+        namespace: str | None,
+        name: str,
+        manager: str | None,
+        dry_run: bool = False,
     ) -> tuple[dict[str, Any], bool]:
         """Server-side apply; returns the object and whether it was created."""
         if not manager:
-            raise ApiError(400, "BadRequest", "PATCH requests using the ApplyPatch type must set the fieldManager")
+            raise ApiError(
+                400, "BadRequest", "PATCH requests using the ApplyPatch type must set the fieldManager"
+            )
         kind = self._kind_of_body(body)
         if body.get("metadata", {}).get("name") != name:
             raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
         applied = copy.deepcopy(body)
         applied.get("metadata", {}).pop("resourceVersion", None)
         fields = field_set({k: v for k, v in applied.items() if k not in ("apiVersion", "kind")})
-        entry = {"manager": manager, "operation": "Apply", "apiVersion": kind.api_version,
-                 "time": now(), "fieldsType": "FieldsV1", "fieldsV1": fields}
+        entry = {
+            "manager": manager,
+            "operation": "Apply",
+            "apiVersion": kind.api_version,
+            "time": now(),
+            "fieldsType": "FieldsV1",
+            "fieldsV1": fields,
+        }
         with self.store_lock:
             current = self.store.get((kind.kind, namespace, name))
             if current is None:
@@ -364,7 +414,12 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 return self.create(applied, namespace, dry_run), True
             managed = [m for m in current["metadata"].get("managedFields", []) if m["manager"] != manager]
             previous = next(
-                (m["fieldsV1"] for m in current["metadata"].get("managedFields", []) if m["manager"] == manager), {}
+                (
+                    m["fieldsV1"]
+                    for m in current["metadata"].get("managedFields", [])
+                    if m["manager"] == manager
+                ),
+                {},
             )
             new = copy.deepcopy(current)
             drop_released(new, previous, fields)
@@ -377,13 +432,19 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 return copy.deepcopy(current), False
             return self._update(kind, namespace, name, current, new, dry_run), False
 
-    def delete(self, kind_name: str, namespace: str | None, name: str, uid: str | None = None) -> dict[str, Any]:
+    def delete(
+        self, kind_name: str, namespace: str | None, name: str, uid: str | None = None
+    ) -> dict[str, Any]:
         kind = BY_KIND[kind_name]
         with self.store_lock:
             current = self._existing(kind, namespace, name)
             if uid and current["metadata"]["uid"] != uid:
-                raise ApiError(409, "Conflict", f"Precondition failed: UID in precondition: {uid}, "
-                               f"UID in object meta: {current['metadata']['uid']}")
+                raise ApiError(
+                    409,
+                    "Conflict",
+                    f"Precondition failed: UID in precondition: {uid}, "
+                    f"UID in object meta: {current['metadata']['uid']}",
+                )
             del self.store[(kind.kind, namespace, name)]
             self.revision += 1
             gone = copy.deepcopy(current)
@@ -391,7 +452,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             self._publish("DELETED", kind, gone)
             return gone
 
-    def modify(self, kind_name: str, namespace: str | None, name: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    def modify(
+        self, kind_name: str, namespace: str | None, name: str, change: Callable[[dict[str, Any]], None]
+    ) -> dict[str, Any]:
         """A write by another client (a controller, a person with kubectl): `change` edits a copy."""
         kind = BY_KIND[kind_name]
         with self.store_lock:
@@ -414,7 +477,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             watcher.loop.call_soon_threadsafe(watcher.queue.put_nowait, _BREAK)
         return len(watchers)
 
-    def fail(self, method: str, path: str, code: int = 500, times: int = 1, retry_after: float | None = None) -> Fault:
+    def fail(
+        self, method: str, path: str, code: int = 500, times: int = 1, retry_after: float | None = None
+    ) -> Fault:
         """Answer the next `times` requests whose path and query match the regex `path` with `code`."""
         fault = Fault(method.upper(), re.compile(path), code, times, retry_after)
         self.faults.append(fault)
@@ -447,8 +512,12 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     def _existing(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any]:
         current = self.store.get((kind.kind, namespace, name))
         if current is None:
-            raise ApiError(404, "NotFound", f'{kind.plural}{"." + kind.group if kind.group else ""} "{name}" not found',
-                           {"name": name, "kind": kind.plural, "group": kind.group})
+            raise ApiError(
+                404,
+                "NotFound",
+                f'{kind.plural}{"." + kind.group if kind.group else ""} "{name}" not found',
+                {"name": name, "kind": kind.plural, "group": kind.group},
+            )
         return current
 
     @staticmethod
@@ -459,10 +528,13 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     @staticmethod
     def _conflict(kind: Kind, name: str) -> ApiError:
-        return ApiError(409, "Conflict",
-                        f'Operation cannot be fulfilled on {kind.plural}{"." + kind.group if kind.group else ""} '
-                        f'"{name}": the object has been modified; please apply your changes to the latest version and try again',
-                        {"name": name, "kind": kind.plural})
+        return ApiError(
+            409,
+            "Conflict",
+            f"Operation cannot be fulfilled on {kind.plural}{'.' + kind.group if kind.group else ''} "
+            f'"{name}": the object has been modified; please apply your changes to the latest version and try again',
+            {"name": name, "kind": kind.plural},
+        )
 
     def _default(self, kind: Kind, obj: dict[str, Any]) -> None:
         if kind.kind == "Service":
@@ -476,7 +548,13 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             obj.setdefault("spec", {}).setdefault("replicas", 1)
 
     def _update(
-        self, kind: Kind, namespace: str | None, name: str, current: dict[str, Any], new: dict[str, Any], dry_run: bool
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        current: dict[str, Any],
+        new: dict[str, Any],
+        dry_run: bool,
     ) -> dict[str, Any]:
         new["apiVersion"], new["kind"] = kind.api_version, kind.kind
         if kind.kind == "Service":
@@ -490,7 +568,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             return new if dry_run else copy.deepcopy(current)
         return self._write("MODIFIED", kind, namespace, name, new)
 
-    def _write(self, event: str, kind: Kind, namespace: str | None, name: str, obj: dict[str, Any]) -> dict[str, Any]:
+    def _write(
+        self, event: str, kind: Kind, namespace: str | None, name: str, obj: dict[str, Any]
+    ) -> dict[str, Any]:
         self.revision += 1
         obj["metadata"]["resourceVersion"] = str(self.revision)
         self.store[(kind.kind, namespace, name)] = obj
@@ -502,7 +582,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         self.history.append((self.revision, kind.kind, event, snapshot))
         for watcher in self.watchers:
             if watcher.kind is kind and watcher.wants(snapshot):
-                watcher.loop.call_soon_threadsafe(watcher.queue.put_nowait, {"type": event, "object": snapshot})
+                watcher.loop.call_soon_threadsafe(
+                    watcher.queue.put_nowait, {"type": event, "object": snapshot}
+                )
         self.changed.notify_all()
         for listener in self.listeners:
             listener(event, kind.kind, snapshot)
@@ -512,8 +594,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         resource = request.resource
         kind = BY_RESOURCE.get((resource.group, resource.version, resource.plural)) if resource else None
+        if resource is not None and resource.plural is None and resource.version is not None:
+            return aiohttp.web.json_response(await self._serve_version(request))  # kmock's discovery data
         if kind is None:
-            return await kmock.RawHandler._handle(self, request)  # discovery, /version: kmock's own
+            return await kmock.RawHandler._handle(self, request)  # /version, /apis: kmock's own
         raw = request._raw_request
         self.calls.append(Call(raw.method, raw.path, dict(raw.query), time.monotonic()))
         for fault in self.faults:
@@ -523,8 +607,11 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     fault.before()
                     break
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                error = ApiError(fault.code, "InternalError" if fault.code >= 500 else "TooManyRequests",
-                                 f"injected fault: {fault.code}")
+                error = ApiError(
+                    fault.code,
+                    "InternalError" if fault.code >= 500 else "TooManyRequests",
+                    f"injected fault: {fault.code}",
+                )
                 return aiohttp.web.json_response(error.status(), status=fault.code, headers=headers)
         try:
             if raw.method == "GET" and raw.query.get("watch") in ("true", "1"):
@@ -541,9 +628,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         namespace, name, sub = request.namespace, request.name, request.subresource
         dry_run = raw.query.get("dryRun") == "All"
         if raw.method == "GET" and name is None:
-            items = self.list(kind.kind, namespace, raw.query.get("labelSelector"), raw.query.get("fieldSelector"))
-            return 200, {"kind": f"{kind.kind}List", "apiVersion": kind.api_version,
-                         "metadata": {"resourceVersion": str(self.revision)}, "items": items}
+            items = self.list(
+                kind.kind, namespace, raw.query.get("labelSelector"), raw.query.get("fieldSelector")
+            )
+            return 200, {
+                "kind": f"{kind.kind}List",
+                "apiVersion": kind.api_version,
+                "metadata": {"resourceVersion": str(self.revision)},
+                "items": items,
+            }
         if raw.method == "GET" and sub == "log":
             lines = self.logs.get((namespace, name, raw.query.get("container", "")), [])
             self._existing(kind, namespace, name)
@@ -561,11 +654,17 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             content_type = raw.headers.get("Content-Type", "").split(";")[0].strip()
             if content_type == APPLY_CONTENT_TYPE:
                 if not self.server_side_apply:
-                    raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}")
+                    raise ApiError(
+                        415,
+                        "UnsupportedMediaType",
+                        f"the body of the request was in an unknown format: {content_type}",
+                    )
                 obj, created = self.apply(body or {}, namespace, name, raw.query.get("fieldManager"), dry_run)
                 return (201 if created else 200), obj
             if content_type not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
-                raise ApiError(415, "UnsupportedMediaType", f"this emulator does not support {content_type} patches")
+                raise ApiError(
+                    415, "UnsupportedMediaType", f"this emulator does not support {content_type} patches"
+                )
             return 200, self.patch(kind.kind, namespace, name, body or {}, sub, dry_run)
         if raw.method == "DELETE":
             uid = ((body or {}).get("preconditions") or {}).get("uid")
@@ -576,8 +675,12 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         raw = request._raw_request
         query = raw.query
         watcher = _Watcher(
-            kind, request.namespace, parse_label_selector(query.get("labelSelector")),
-            parse_field_selector(query.get("fieldSelector")), asyncio.Queue(), asyncio.get_running_loop(),
+            kind,
+            request.namespace,
+            parse_label_selector(query.get("labelSelector")),
+            parse_field_selector(query.get("fieldSelector")),
+            asyncio.Queue(),
+            asyncio.get_running_loop(),
         )
         if request.name is not None:
             by_fields = watcher.fields
@@ -585,14 +688,27 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         since = query.get("resourceVersion")
         with self.store_lock:
             if since not in (None, "", "0") and int(since) < self.oldest_revision:
-                backlog: list[Any] = [{"type": "ERROR", "object": ApiError(
-                    410, "Expired", f"too old resource version: {since} ({self.oldest_revision})").status()}, _BREAK]
+                backlog: list[Any] = [
+                    {
+                        "type": "ERROR",
+                        "object": ApiError(
+                            410, "Expired", f"too old resource version: {since} ({self.oldest_revision})"
+                        ).status(),
+                    },
+                    _BREAK,
+                ]
             elif since not in (None, "", "0"):
-                backlog = [{"type": t, "object": o} for rv, k, t, o in self.history
-                           if rv > int(since) and k == kind.kind and watcher.wants(o)]
+                backlog = [
+                    {"type": t, "object": o}
+                    for rv, k, t, o in self.history
+                    if rv > int(since) and k == kind.kind and watcher.wants(o)
+                ]
             else:
-                backlog = [{"type": "ADDED", "object": o} for o in self.list(kind.kind, request.namespace)
-                           if watcher.wants(o)]
+                backlog = [
+                    {"type": "ADDED", "object": o}
+                    for o in self.list(kind.kind, request.namespace)
+                    if watcher.wants(o)
+                ]
             self.watchers.add(watcher)
             self.changed.notify_all()
         response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
@@ -690,7 +806,9 @@ def serve(emulator: ClusterEmulator | None = None) -> RunningEmulator:
     return RunningEmulator(emulator)
 
 
-def write_kubeconfig(path: Path, url: str, contexts: tuple[str, ...] = ("dev", "staging", "production")) -> Path:
+def write_kubeconfig(
+    path: Path, url: str, contexts: tuple[str, ...] = ("dev", "staging", "production")
+) -> Path:
     """A kubeconfig whose contexts all point at the emulator (no credentials: it is local)."""
     config = {
         "apiVersion": "v1",
@@ -739,7 +857,9 @@ class Controller:
     behaviour: str = HEALTHY
     by_image: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
-    logs: list[str] = field(default_factory=lambda: ["starting giphy on :8080", "panic: GIPHY_API_KEY is not set"])
+    logs: list[str] = field(
+        default_factory=lambda: ["starting giphy on :8080", "panic: GIPHY_API_KEY is not set"]
+    )
     healthy_at: dict[tuple[str, str, int], float] = field(default_factory=dict)
     _seen: set[tuple[str, str, int]] = field(default_factory=set)
     _timers: list[threading.Timer] = field(default_factory=list)
@@ -783,8 +903,16 @@ class Controller:
         replicas = deployment["spec"].get("replicas", 1)
         rs = self._replicaset(deployment, replicas)
         template_hash = rs["metadata"]["labels"]["pod-template-hash"]
-        old = [p for p in self._pods(deployment) if p["metadata"]["labels"].get("pod-template-hash") != template_hash]
-        new = [p for p in self._pods(deployment) if p["metadata"]["labels"].get("pod-template-hash") == template_hash]
+        old = [
+            p
+            for p in self._pods(deployment)
+            if p["metadata"]["labels"].get("pod-template-hash") != template_hash
+        ]
+        new = [
+            p
+            for p in self._pods(deployment)
+            if p["metadata"]["labels"].get("pod-template-hash") == template_hash
+        ]
         ready_now = replicas if behaviour == HEALTHY else 1 if behaviour == SLOW else 0
         for pod in new[replicas:]:
             self.emulator.delete("Pod", namespace, pod["metadata"]["name"])
@@ -799,7 +927,12 @@ class Controller:
         self._endpoints(deployment)
         generation = deployment["metadata"]["generation"]
         if behaviour == DEADLINE:
-            self._event(deployment, "Warning", DEADLINE, f'ReplicaSet "{rs["metadata"]["name"]}" has timed out progressing.')
+            self._event(
+                deployment,
+                "Warning",
+                DEADLINE,
+                f'ReplicaSet "{rs["metadata"]["name"]}" has timed out progressing.',
+            )
         self._status(deployment, rs, replicas, ready_now, len(old), behaviour)
         if ready_now >= replicas:
             self.healthy_at[(namespace, name, generation)] = time.monotonic()
@@ -830,32 +963,51 @@ class Controller:
         revision = str(deployment["metadata"]["generation"])
         if existing is not None:
             return existing
-        self._event(deployment, "Normal", "ScalingReplicaSet", f"Scaled up replica set {name} from 0 to {replicas}")
-        return self.emulator.create({
-            "apiVersion": "apps/v1", "kind": "ReplicaSet",
-            "metadata": {
-                "name": name, "namespace": namespace,
-                "labels": {**template["metadata"].get("labels", {}), "pod-template-hash": template_hash},
-                "annotations": {"deployment.kubernetes.io/revision": revision},
-                "ownerReferences": [_owner(deployment)],
-            },
-            "spec": {"replicas": replicas, "selector": deployment["spec"]["selector"], "template": template},
-        })
+        self._event(
+            deployment, "Normal", "ScalingReplicaSet", f"Scaled up replica set {name} from 0 to {replicas}"
+        )
+        return self.emulator.create(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "labels": {**template["metadata"].get("labels", {}), "pod-template-hash": template_hash},
+                    "annotations": {"deployment.kubernetes.io/revision": revision},
+                    "ownerReferences": [_owner(deployment)],
+                },
+                "spec": {
+                    "replicas": replicas,
+                    "selector": deployment["spec"]["selector"],
+                    "template": template,
+                },
+            }
+        )
 
     def _pod(self, deployment: dict[str, Any], rs: dict[str, Any], index: int) -> dict[str, Any]:
         template = deployment["spec"]["template"]
         name = f"{rs['metadata']['name']}-{uuid.uuid4().hex[:5]}"
-        pod = self.emulator.create({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {
-                "name": name, "namespace": rs["metadata"]["namespace"],
-                "labels": dict(rs["metadata"]["labels"]),
-                "annotations": dict(template["metadata"].get("annotations", {})),
-                "ownerReferences": [_owner(rs)],
-            },
-            "spec": {**copy.deepcopy(template["spec"]), "nodeName": f"node-{index % 3}"},
-        })
-        self._event(pod, "Normal", "Scheduled", f"Successfully assigned {pod['metadata']['namespace']}/{name} to node-{index % 3}")
+        pod = self.emulator.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": name,
+                    "namespace": rs["metadata"]["namespace"],
+                    "labels": dict(rs["metadata"]["labels"]),
+                    "annotations": dict(template["metadata"].get("annotations", {})),
+                    "ownerReferences": [_owner(rs)],
+                },
+                "spec": {**copy.deepcopy(template["spec"]), "nodeName": f"node-{index % 3}"},
+            }
+        )
+        self._event(
+            pod,
+            "Normal",
+            "Scheduled",
+            f"Successfully assigned {pod['metadata']['namespace']}/{name} to node-{index % 3}",
+        )
         return pod
 
     def _set_pod_state(self, pod: dict[str, Any], behaviour: str, ready: bool) -> None:
@@ -877,8 +1029,14 @@ class Controller:
             else:
                 state = {"waiting": {"reason": "ContainerCreating"}}
                 phase = "Pending"
-            status = {"name": c["name"], "image": c["image"], "ready": ready, "started": "running" in state,
-                      "restartCount": 3 if behaviour == CRASH_LOOP else 0, "state": state}
+            status = {
+                "name": c["name"],
+                "image": c["image"],
+                "ready": ready,
+                "started": "running" in state,
+                "restartCount": 3 if behaviour == CRASH_LOOP else 0,
+                "state": state,
+            }
             if behaviour == CRASH_LOOP:
                 status["lastState"] = {"terminated": {"exitCode": 2, "reason": "Error"}}
             statuses.append(status)
@@ -887,21 +1045,36 @@ class Controller:
         if behaviour == UNSCHEDULABLE and not ready:
             phase, statuses = "Pending", []
             message = "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available."
-            conditions.append({"type": "PodScheduled", "status": "False", "reason": UNSCHEDULABLE, "message": message})
+            conditions.append(
+                {"type": "PodScheduled", "status": "False", "reason": UNSCHEDULABLE, "message": message}
+            )
             self._event(pod, "Warning", "FailedScheduling", message)
         else:
             conditions.append({"type": "PodScheduled", "status": "True"})
             conditions.append({"type": "Ready", "status": "True" if ready else "False"})
-        self.emulator.patch("Pod", namespace, name, {"status": {
-            "phase": phase, "conditions": conditions, "containerStatuses": statuses, "podIP": f"10.244.0.{len(name)}",
-        }}, subresource="status")
+        self.emulator.patch(
+            "Pod",
+            namespace,
+            name,
+            {
+                "status": {
+                    "phase": phase,
+                    "conditions": conditions,
+                    "containerStatuses": statuses,
+                    "podIP": f"10.244.0.{len(name)}",
+                }
+            },
+            subresource="status",
+        )
         if not ready:
             self._pod_events(pod, behaviour)
 
     def _pod_events(self, pod: dict[str, Any], behaviour: str) -> None:
         container = pod["spec"]["containers"][0]
         if behaviour == CRASH_LOOP:
-            self._event(pod, "Normal", "Pulled", f'Container image "{container["image"]}" already present on machine')
+            self._event(
+                pod, "Normal", "Pulled", f'Container image "{container["image"]}" already present on machine'
+            )
             self._event(pod, "Warning", "BackOff", "Back-off restarting failed container")
         elif behaviour in (IMAGE_PULL, ERR_IMAGE_PULL):
             self._event(pod, "Normal", "Pulling", f'Pulling image "{container["image"]}"')
@@ -910,71 +1083,140 @@ class Controller:
             self._event(pod, "Warning", "Failed", f'Error: secret "{container["name"]}" not found')
         elif behaviour in (UNREADY, SLOW):
             probe = container.get("readinessProbe", {}).get("httpGet", {})
-            self._event(pod, "Warning", "Unhealthy",
-                        f"Readiness probe failed: HTTP probe failed with statuscode: 503 ({probe.get('path', '/')})")
+            self._event(
+                pod,
+                "Warning",
+                "Unhealthy",
+                f"Readiness probe failed: HTTP probe failed with statuscode: 503 ({probe.get('path', '/')})",
+            )
 
     def _endpoints(self, deployment: dict[str, Any]) -> None:
         namespace = deployment["metadata"]["namespace"]
         pods = self._pods(deployment)
         for service in self.emulator.list("Service", namespace):
             selector = service["spec"].get("selector") or {}
-            if not selector or any(deployment["spec"]["template"]["metadata"]["labels"].get(k) != v for k, v in selector.items()):
+            if not selector or any(
+                deployment["spec"]["template"]["metadata"]["labels"].get(k) != v for k, v in selector.items()
+            ):
                 continue
             name = f"{service['metadata']['name']}-slice"
             body = {
-                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
-                "metadata": {"name": name, "namespace": namespace,
-                             "labels": {"kubernetes.io/service-name": service["metadata"]["name"]}},
+                "apiVersion": "discovery.k8s.io/v1",
+                "kind": "EndpointSlice",
+                "addressType": "IPv4",
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "labels": {"kubernetes.io/service-name": service["metadata"]["name"]},
+                },
                 "endpoints": [
-                    {"addresses": [p["status"].get("podIP", "10.244.0.1")],
-                     "conditions": {"ready": any(c["type"] == "Ready" and c["status"] == "True"
-                                                 for c in p["status"].get("conditions", []))},
-                     "targetRef": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": namespace}}
+                    {
+                        "addresses": [p["status"].get("podIP", "10.244.0.1")],
+                        "conditions": {
+                            "ready": any(
+                                c["type"] == "Ready" and c["status"] == "True"
+                                for c in p["status"].get("conditions", [])
+                            )
+                        },
+                        "targetRef": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": namespace},
+                    }
                     for p in pods
                 ],
             }
             self.emulator.apply(body, namespace, name, "endpointslice-controller")
 
-    def _status(self, deployment: dict[str, Any], rs: dict[str, Any], replicas: int, ready: int, old: int,
-                behaviour: str) -> None:
+    def _status(
+        self,
+        deployment: dict[str, Any],
+        rs: dict[str, Any],
+        replicas: int,
+        ready: int,
+        old: int,
+        behaviour: str,
+    ) -> None:
         done = ready >= replicas and old == 0
         progressing = (
-            {"type": "Progressing", "status": "False", "reason": DEADLINE,
-             "message": f'ReplicaSet "{rs["metadata"]["name"]}" has timed out progressing.'}
-            if behaviour == DEADLINE else
-            {"type": "Progressing", "status": "True",
-             "reason": "NewReplicaSetAvailable" if done else "ReplicaSetUpdated",
-             "message": f'ReplicaSet "{rs["metadata"]["name"]}" has '
-                        + ("successfully progressed." if done else "is progressing.")}
+            {
+                "type": "Progressing",
+                "status": "False",
+                "reason": DEADLINE,
+                "message": f'ReplicaSet "{rs["metadata"]["name"]}" has timed out progressing.',
+            }
+            if behaviour == DEADLINE
+            else {
+                "type": "Progressing",
+                "status": "True",
+                "reason": "NewReplicaSetAvailable" if done else "ReplicaSetUpdated",
+                "message": f'ReplicaSet "{rs["metadata"]["name"]}" has '
+                + ("successfully progressed." if done else "is progressing."),
+            }
         )
         available = ready + old
-        self.emulator.patch("Deployment", deployment["metadata"]["namespace"], deployment["metadata"]["name"], {"status": {
-            "observedGeneration": deployment["metadata"]["generation"],
-            "replicas": replicas + old, "updatedReplicas": replicas, "readyReplicas": available,
-            "availableReplicas": available, "unavailableReplicas": max(0, replicas + old - available),
-            "conditions": [
-                {"type": "Available", "status": "True" if available >= replicas else "False",
-                 "reason": "MinimumReplicasAvailable" if available >= replicas else "MinimumReplicasUnavailable"},
-                progressing,
-            ],
-        }}, subresource="status")
+        self.emulator.patch(
+            "Deployment",
+            deployment["metadata"]["namespace"],
+            deployment["metadata"]["name"],
+            {
+                "status": {
+                    "observedGeneration": deployment["metadata"]["generation"],
+                    "replicas": replicas + old,
+                    "updatedReplicas": replicas,
+                    "readyReplicas": available,
+                    "availableReplicas": available,
+                    "unavailableReplicas": max(0, replicas + old - available),
+                    "conditions": [
+                        {
+                            "type": "Available",
+                            "status": "True" if available >= replicas else "False",
+                            "reason": "MinimumReplicasAvailable"
+                            if available >= replicas
+                            else "MinimumReplicasUnavailable",
+                        },
+                        progressing,
+                    ],
+                }
+            },
+            subresource="status",
+        )
 
     def _event(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
         meta = obj["metadata"]
-        self.emulator.create({
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{meta['name']}.{uuid.uuid4().hex[:12]}", "namespace": meta["namespace"]},
-            "involvedObject": {"kind": obj["kind"], "name": meta["name"], "namespace": meta["namespace"],
-                               "uid": meta.get("uid"), "apiVersion": obj["apiVersion"]},
-            "reason": reason, "message": message, "type": type_, "count": 1,
-            "firstTimestamp": now(), "lastTimestamp": now(), "source": {"component": "emulated-controller"},
-        })
+        self.emulator.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {
+                    "name": f"{meta['name']}.{uuid.uuid4().hex[:12]}",
+                    "namespace": meta["namespace"],
+                },
+                "involvedObject": {
+                    "kind": obj["kind"],
+                    "name": meta["name"],
+                    "namespace": meta["namespace"],
+                    "uid": meta.get("uid"),
+                    "apiVersion": obj["apiVersion"],
+                },
+                "reason": reason,
+                "message": message,
+                "type": type_,
+                "count": 1,
+                "firstTimestamp": now(),
+                "lastTimestamp": now(),
+                "source": {"component": "emulated-controller"},
+            }
+        )
 
 
 def _owner(obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj["metadata"]
-    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": meta["name"], "uid": meta["uid"],
-            "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 @contextlib.contextmanager
@@ -983,6 +1225,6 @@ def cluster(tmp: Path, **controller: Any) -> Iterator[tuple[ClusterEmulator, Con
     with serve() as emulator:
         ctl = Controller(emulator, **controller)
         try:
-            yield emulator, ctl, write_kubeconfig(tmp / "kubeconfig", str(emulator.url).rstrip("/"))
+            yield emulator, ctl, write_kubeconfig(tmp / "kubeconfig", emulator.address)
         finally:
             ctl.stop()

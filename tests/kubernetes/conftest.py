@@ -26,7 +26,9 @@ NAMESPACE = "default"
 @functools.cache
 def app(tag: str = "good", service: str = "giphy", env: str = "staging") -> App:
     """The example service in one environment, with its image tag set as CI would (BUILD_TAG)."""
-    _, apps = load_service(ROOT / "examples" / service, str(ENVIRONMENTS), only=[env], environ={"BUILD_TAG": tag})
+    _, apps = load_service(
+        ROOT / "examples" / service, str(ENVIRONMENTS), only=[env], environ={"BUILD_TAG": tag}
+    )
     return apps[env]
 
 
@@ -46,10 +48,14 @@ class Cluster:
             target_app, render(target_app, "kubernetes"), DeployOptions(**options), NullReporter()
         )
 
-    def rollback(self, to_revision: str | None = None, target_app: App | None = None, **options: Any) -> DeployResult:
+    def rollback(
+        self, to_revision: str | None = None, target_app: App | None = None, **options: Any
+    ) -> DeployResult:
         target_app = target_app or app()
         options.setdefault("timeout_seconds", 5)
-        return self.backend(target_app).rollback(target_app, to_revision, DeployOptions(**options), NullReporter())
+        return self.backend(target_app).rollback(
+            target_app, to_revision, DeployOptions(**options), NullReporter()
+        )
 
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         return self.emulator.get(kind, NAMESPACE, name)
@@ -60,7 +66,11 @@ class Cluster:
         return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
 
     def writes(self, since: int = 0) -> list[str]:
-        return [f"{c.method} {c.path}" for c in self.emulator.calls[since:] if c.method in ("POST", "PUT", "PATCH")]
+        return [
+            f"{c.method} {c.path}"
+            for c in self.emulator.calls[since:]
+            if c.method in ("POST", "PUT", "PATCH")
+        ]
 
 
 @pytest.fixture

@@ -19,8 +19,19 @@ def skytrain(k8s, *args: str, tag: str = "good") -> subprocess.CompletedProcess[
         "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     }
     env.pop("KUBERNETES_SERVICE_HOST", None)
-    command = [sys.executable, "-m", "skytrain", *args, str(ROOT / "examples" / "giphy"), "--env", "staging",
-               "--target", "kubernetes", "--environments", str(ENVIRONMENTS)]
+    command = [
+        sys.executable,
+        "-m",
+        "skytrain",
+        *args,
+        str(ROOT / "examples" / "giphy"),
+        "--env",
+        "staging",
+        "--target",
+        "kubernetes",
+        "--environments",
+        str(ENVIRONMENTS),
+    ]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
 
 

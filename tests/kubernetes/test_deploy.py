@@ -38,8 +38,10 @@ def test_first_deploy_applies_config_before_workloads_and_passes_its_gate(k8s):
 
 def test_same_config_and_image_changes_nothing_and_passes_at_once(k8s):
     k8s.deploy(app("good"))
-    versions = {k: k8s.get(*k)["metadata"]["resourceVersion"] for k in
-                [("Deployment", "giphy"), ("Service", "giphy"), ("ConfigMap", "giphy-env")]}
+    versions = {
+        k: k8s.get(*k)["metadata"]["resourceVersion"]
+        for k in [("Deployment", "giphy"), ("Service", "giphy"), ("ConfigMap", "giphy-env")]
+    }
     before = len(k8s.emulator.calls)
 
     result = k8s.deploy(app("good"))
@@ -135,7 +137,10 @@ def test_a_rollout_that_never_gets_ready_times_out_distinguishably_and_rolls_bac
     assert result.gate.summary.startswith("not healthy after 0.5s")
     assert result.gate.failures[0].object == "Deployment giphy"
     assert any("ContainerCreating" in f.reason for f in result.gate.failures[1:])
-    assert json.loads(k8s.get("ConfigMap", "skytrain-release-giphy")["data"]["revision-2"])["status"] == "timed-out"
+    assert (
+        json.loads(k8s.get("ConfigMap", "skytrain-release-giphy")["data"]["revision-2"])["status"]
+        == "timed-out"
+    )
     assert k8s.image() == "registry.example.com/giphy:good"
 
 
@@ -175,12 +180,17 @@ def test_no_wait_applies_and_records_without_gating(k8s):
 
     assert result.outcome is Outcome.STARTED and result.gate is None
     assert k8s.image() == "registry.example.com/giphy:good"
-    assert json.loads(k8s.get("ConfigMap", "skytrain-release-giphy")["data"]["revision-1"])["status"] == "started"
+    assert (
+        json.loads(k8s.get("ConfigMap", "skytrain-release-giphy")["data"]["revision-1"])["status"]
+        == "started"
+    )
 
 
 def test_the_config_hash_sits_on_the_pod_template_and_identifies_the_new_pods(k8s):
     k8s.deploy(app("good"))
-    template_hash = k8s.get("Deployment", "giphy")["spec"]["template"]["metadata"]["annotations"][HASH_ANNOTATION]
+    template_hash = k8s.get("Deployment", "giphy")["spec"]["template"]["metadata"]["annotations"][
+        HASH_ANNOTATION
+    ]
     pods = k8s.emulator.list("Pod", "default", "app.kubernetes.io/name=giphy")
     assert len(pods) == 2
     assert {p["metadata"]["annotations"][HASH_ANNOTATION] for p in pods} == {template_hash}

@@ -29,7 +29,9 @@ def test_server_errors_and_throttling_are_retried_with_backoff(k8s):
 def test_a_server_that_keeps_failing_stops_the_deploy_with_a_clear_message_and_frees_the_lock(k8s):
     k8s.emulator.fail("PATCH", "deployments/giphy", 503, times=100)
 
-    with pytest.raises(OperationFailed, match=r"staging/giphy: the Kubernetes API answered 503 .*see `skytrain status`"):
+    with pytest.raises(
+        OperationFailed, match=r"staging/giphy: the Kubernetes API answered 503 .*see `skytrain status`"
+    ):
         k8s.deploy(app("good"))
 
     assert k8s.get("Lease", "skytrain-lock-giphy") is None
@@ -41,7 +43,9 @@ def test_an_unreachable_cluster_is_reported_as_such(tmp_path, monkeypatch):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}")))
+    monkeypatch.setenv(
+        "KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}"))
+    )
     from tests.kubernetes.conftest import Cluster
 
     with pytest.raises(OperationFailed, match="could not reach the Kubernetes API"):
@@ -55,8 +59,12 @@ def test_without_server_side_apply_it_creates_then_replaces_respecting_resource_
     assert k8s.emulator.calls_to("POST", "deployments$")
 
     def someone_edits():
-        k8s.emulator.modify("Deployment", "default", "giphy",
-                            lambda d: d["metadata"].setdefault("annotations", {}).update({"team/note": "on call"}))
+        k8s.emulator.modify(
+            "Deployment",
+            "default",
+            "giphy",
+            lambda d: d["metadata"].setdefault("annotations", {}).update({"team/note": "on call"}),
+        )
 
     k8s.emulator.before("PUT", "deployments/giphy", someone_edits)
     result = k8s.deploy(app("v2"))
@@ -71,9 +79,17 @@ def test_without_server_side_apply_it_creates_then_replaces_respecting_resource_
 def test_endless_conflicts_end_in_a_known_state(k8s):
     k8s.emulator.server_side_apply = False
     k8s.deploy(app("good"))
-    k8s.emulator.before("PUT", "deployments/giphy", lambda: k8s.emulator.modify(
-        "Deployment", "default", "giphy", lambda d: d["metadata"]["labels"].update(touched=d["metadata"]["resourceVersion"])
-    ), times=10)
+    k8s.emulator.before(
+        "PUT",
+        "deployments/giphy",
+        lambda: k8s.emulator.modify(
+            "Deployment",
+            "default",
+            "giphy",
+            lambda d: d["metadata"]["labels"].update(touched=d["metadata"]["resourceVersion"]),
+        ),
+        times=10,
+    )
 
     with pytest.raises(OperationFailed, match="Deployment giphy kept changing under skytrain"):
         k8s.deploy(app("v2"))
@@ -97,11 +113,12 @@ def test_a_dropped_watch_is_resumed_and_the_gate_still_passes(k8s):
 
 
 def test_a_watch_that_cannot_be_opened_falls_back_to_polling(k8s):
-    k8s.emulator.fail("GET", r"deployments\?.*watch=true", 500, times=2)
+    k8s.controller.delay = 0.3  # healthy only after both watch attempts have failed
+    broken = k8s.emulator.fail("GET", r"deployments\?.*watch=true", 500, times=2)
 
     result = k8s.deploy(app("good"))
 
-    assert result.outcome is Outcome.DEPLOYED
+    assert result.outcome is Outcome.DEPLOYED and broken.times == 0
     lists = [c for c in k8s.emulator.calls_to("GET", "deployments$") if not c.query.get("watch")]
     assert len(lists) >= 3  # the deploy's own read, then one poll per failed watch
 
@@ -126,12 +143,19 @@ def test_a_deploy_waits_for_another_deploy_of_the_same_app_and_never_interleaves
 
 def test_a_deploy_refuses_when_the_lock_stays_held_and_names_the_holder(k8s):
     fresh = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    k8s.emulator.create({
-        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-        "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
-        "spec": {"holderIdentity": "alice@jenkins-7 pid 42", "leaseDurationSeconds": 30,
-                 "acquireTime": fresh, "renewTime": fresh},
-    })
+    k8s.emulator.create(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
+            "spec": {
+                "holderIdentity": "alice@jenkins-7 pid 42",
+                "leaseDurationSeconds": 30,
+                "acquireTime": fresh,
+                "renewTime": fresh,
+            },
+        }
+    )
 
     result = k8s.deploy(app("good"), timeout_seconds=0.3)
 
@@ -146,12 +170,22 @@ def test_a_deploy_refuses_when_the_lock_stays_held_and_names_the_holder(k8s):
 
 
 def test_an_expired_lock_of_a_dead_deploy_is_taken_over(k8s):
-    stale = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    k8s.emulator.create({
-        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-        "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
-        "spec": {"holderIdentity": "crashed", "leaseDurationSeconds": 30, "acquireTime": stale, "renewTime": stale},
-    })
+    stale = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
+    k8s.emulator.create(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
+            "spec": {
+                "holderIdentity": "crashed",
+                "leaseDurationSeconds": 30,
+                "acquireTime": stale,
+                "renewTime": stale,
+            },
+        }
+    )
 
     assert k8s.deploy(app("good")).outcome is Outcome.DEPLOYED
     assert k8s.get("Lease", "skytrain-lock-giphy") is None

@@ -107,6 +107,12 @@ def test_live_objects_reads_each_kind_once_for_all_apps_and_leaves_out_the_histo
 
     assert len(k8s.emulator.calls) - before == 3
     assert sorted((o["kind"], o["metadata"]["name"]) for o in live["giphy"]) == [
-        ("ConfigMap", "giphy-env"), ("Deployment", "giphy"), ("Service", "giphy")]
+        ("ConfigMap", "giphy-env"),
+        ("Deployment", "giphy"),
+        ("Service", "giphy"),
+    ]
     assert sorted((o["kind"], o["metadata"]["name"]) for o in live["media"]) == [
-        ("ConfigMap", "media-env"), ("Deployment", "media"), ("Service", "media")]
+        ("ConfigMap", "media-env"),
+        ("Deployment", "media"),
+        ("Service", "media"),
+    ]

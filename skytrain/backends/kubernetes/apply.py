@@ -44,7 +44,9 @@ def with_revision(obj: dict[str, Any], revision: int) -> dict[str, Any]:
 
 def order(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """krane's order: config and accounts before the workloads that read them."""
-    return sorted(objects, key=lambda o: KIND_ORDER.index(o["kind"]) if o["kind"] in KIND_ORDER else len(KIND_ORDER))
+    return sorted(
+        objects, key=lambda o: KIND_ORDER.index(o["kind"]) if o["kind"] in KIND_ORDER else len(KIND_ORDER)
+    )
 
 
 @dataclass
@@ -82,7 +84,9 @@ class Applier:
                 if exc.status != 409:
                     raise
         raise KubeError(
-            409, "Conflict", f"{obj['kind']} {name} kept changing under skytrain ({CONFLICT_ATTEMPTS} conflicting writes in a row)"
+            409,
+            "Conflict",
+            f"{obj['kind']} {name} kept changing under skytrain ({CONFLICT_ATTEMPTS} conflicting writes in a row)",
         )
 
 

@@ -22,7 +22,14 @@ from skytrain.backends.base import (
 from skytrain.backends.kubernetes.apply import Applier, contains, order, with_revision, without_revision
 from skytrain.backends.kubernetes.client import Kube, KubeError
 from skytrain.backends.kubernetes.gate import GateRun, Target, Verdict, deployment_verdict, ready_endpoints
-from skytrain.backends.kubernetes.history import HISTORY_ROLE, ROLE_LABEL, History, Release, history_name, release
+from skytrain.backends.kubernetes.history import (
+    HISTORY_ROLE,
+    ROLE_LABEL,
+    History,
+    Release,
+    history_name,
+    release,
+)
 from skytrain.backends.kubernetes.kinds import BY_KIND
 from skytrain.backends.kubernetes.lock import LeaseLock, LockHeld
 from skytrain.backends.kubernetes.report import failure_reports
@@ -30,7 +37,14 @@ from skytrain.config.model import App
 from skytrain.errors import ConfigError, ConfigErrors, OperationFailed
 from skytrain.progress import Reporter
 from skytrain.render.hashing import HASH_ANNOTATION
-from skytrain.render.kubernetes import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGER, NAME_LABEL, owner_labels, selector
+from skytrain.render.kubernetes import (
+    ENVIRONMENT_LABEL,
+    MANAGED_BY_LABEL,
+    MANAGER,
+    NAME_LABEL,
+    owner_labels,
+    selector,
+)
 
 LIVE_KINDS = ("ConfigMap", "Service", "Deployment")
 
@@ -50,7 +64,10 @@ class Live:
         return self.objects.get(("Deployment", app.name))
 
     def revision(self) -> int:
-        labels = [int(o["metadata"].get("labels", {}).get("skytrain.io/revision", 0) or 0) for o in self.objects.values()]
+        labels = [
+            int(o["metadata"].get("labels", {}).get("skytrain.io/revision", 0) or 0)
+            for o in self.objects.values()
+        ]
         return max([self.history.last_revision(), *labels])
 
 
@@ -68,7 +85,9 @@ class KubernetesBackend:
         objects: dict[tuple[str, str], dict[str, Any]] = {}
         history_cm = None
         for kind_name in LIVE_KINDS:
-            for obj in self.kube.list(BY_KIND[kind_name], app.namespace, owner_selector(app)).get("items", []):
+            for obj in self.kube.list(BY_KIND[kind_name], app.namespace, owner_selector(app)).get(
+                "items", []
+            ):
                 if obj["metadata"]["name"] == history_name(app) and kind_name == "ConfigMap":
                     history_cm = obj
                 else:
@@ -83,7 +102,9 @@ class KubernetesBackend:
             groups.setdefault((app.namespace, app.environment.name), []).append(app)
         for (namespace, environment), members in groups.items():
             names = ",".join(sorted({a.name for a in members}))
-            labels = f"{MANAGED_BY_LABEL}={MANAGER},{ENVIRONMENT_LABEL}={environment},{NAME_LABEL} in ({names})"
+            labels = (
+                f"{MANAGED_BY_LABEL}={MANAGER},{ENVIRONMENT_LABEL}={environment},{NAME_LABEL} in ({names})"
+            )
             for kind_name in LIVE_KINDS:
                 for obj in self.kube.list(BY_KIND[kind_name], namespace, labels).get("items", []):
                     meta = obj["metadata"]
@@ -96,14 +117,24 @@ class KubernetesBackend:
 
     # deploying -----------------------------------------------------------------------------
 
-    def deploy(self, app: App, objects: list[dict[str, Any]], options: DeployOptions, reporter: Reporter) -> DeployResult:
-        return self._locked(app, options, reporter, lambda live: self._deploy(app, objects, options, reporter, live))
+    def deploy(
+        self, app: App, objects: list[dict[str, Any]], options: DeployOptions, reporter: Reporter
+    ) -> DeployResult:
+        return self._locked(
+            app, options, reporter, lambda live: self._deploy(app, objects, options, reporter, live)
+        )
 
-    def rollback(self, app: App, to_revision: str | None, options: DeployOptions, reporter: Reporter) -> DeployResult:
-        return self._locked(app, options, reporter, lambda live: self._rollback(app, to_revision, options, reporter, live))
+    def rollback(
+        self, app: App, to_revision: str | None, options: DeployOptions, reporter: Reporter
+    ) -> DeployResult:
+        return self._locked(
+            app, options, reporter, lambda live: self._rollback(app, to_revision, options, reporter, live)
+        )
 
     def scale(self, app: App, replicas: int, options: DeployOptions, reporter: Reporter) -> DeployResult:
-        return self._locked(app, options, reporter, lambda live: self._scale(app, replicas, options, reporter, live))
+        return self._locked(
+            app, options, reporter, lambda live: self._scale(app, replicas, options, reporter, live)
+        )
 
     def _locked(self, app: App, options: DeployOptions, reporter: Reporter, action: Any) -> DeployResult:
         lock = LeaseLock(self.kube, app.namespace, app.name, owner_labels(app))
@@ -128,12 +159,20 @@ class KubernetesBackend:
     ) -> DeployResult:
         desired = order(objects)
         current = live.history.current()
-        if all(contains(live.objects.get((o["kind"], o["metadata"]["name"])), without_revision(o)) for o in desired):
+        if all(
+            contains(live.objects.get((o["kind"], o["metadata"]["name"])), without_revision(o))
+            for o in desired
+        ):
             return self._unchanged(app, desired, options, reporter, live, current)
         return self._release(app, desired, options, reporter, live, note="")
 
     def _unchanged(
-        self, app: App, desired: list[dict[str, Any]], options: DeployOptions, reporter: Reporter, live: Live,
+        self,
+        app: App,
+        desired: list[dict[str, Any]],
+        options: DeployOptions,
+        reporter: Reporter,
+        live: Live,
         current: Release | None,
     ) -> DeployResult:
         deployment = live.deployment(app)
@@ -141,17 +180,37 @@ class KubernetesBackend:
         verdict = deployment_verdict(deployment, 0)
         if verdict.state == "healthy" or not options.wait:
             reporter.update(_subject(app), "unchanged", verdict.summary)
-            gate = GateResult(passed=verdict.state == "healthy", summary=f"already running: {verdict.summary}")
-            return self._result(app, Outcome.UNCHANGED, revision, gate=gate,
-                                messages=["what runs already matches this config; nothing was applied"])
+            gate = GateResult(
+                passed=verdict.state == "healthy", summary=f"already running: {verdict.summary}"
+            )
+            return self._result(
+                app,
+                Outcome.UNCHANGED,
+                revision,
+                gate=gate,
+                messages=["what runs already matches this config; nothing was applied"],
+            )
         gate, _ = self._gate(app, desired, deployment, options.gate_timeout(app), reporter, _now())
-        outcome = Outcome.UNCHANGED if gate.passed else Outcome.TIMED_OUT if gate.timed_out else Outcome.FAILED
-        return self._result(app, outcome, revision, gate=gate,
-                            messages=["what runs already matches this config; nothing was applied"])
+        outcome = (
+            Outcome.UNCHANGED if gate.passed else Outcome.TIMED_OUT if gate.timed_out else Outcome.FAILED
+        )
+        return self._result(
+            app,
+            outcome,
+            revision,
+            gate=gate,
+            messages=["what runs already matches this config; nothing was applied"],
+        )
 
     def _release(
-        self, app: App, desired: list[dict[str, Any]], options: DeployOptions, reporter: Reporter, live: Live,
-        note: str, rollback_allowed: bool = True,
+        self,
+        app: App,
+        desired: list[dict[str, Any]],
+        options: DeployOptions,
+        reporter: Reporter,
+        live: Live,
+        note: str,
+        rollback_allowed: bool = True,
     ) -> DeployResult:
         """Apply `desired` as a new revision, gate it, record it; roll back on failure if allowed."""
         previous = live.history.current()
@@ -166,7 +225,9 @@ class KubernetesBackend:
             self._record(app, live.history)
             reporter.update(_subject(app), "started", f"revision {revision} applied")
             return result
-        result.gate, verdict = self._gate(app, desired, deployment, options.gate_timeout(app), reporter, started)
+        result.gate, _verdict = self._gate(
+            app, desired, deployment, options.gate_timeout(app), reporter, started
+        )
         if result.gate.passed:
             live.history.add(release(revision, "deployed", _labelled(desired, revision), note))
             self._record(app, live.history)
@@ -177,8 +238,11 @@ class KubernetesBackend:
         live.history.add(release(revision, failed, _labelled(desired, revision), note))
         restore = live.history.good_before(revision) if rollback_allowed else None
         if not (rollback_allowed and options.rolls_back(app)):
-            result.messages.append("left in place for debugging (--no-rollback)" if rollback_allowed else
-                                   "the rollback itself failed its gate; nothing further was changed")
+            result.messages.append(
+                "left in place for debugging (--no-rollback)"
+                if rollback_allowed
+                else "the rollback itself failed its gate; nothing further was changed"
+            )
         elif restore is None:
             result.messages.append("nothing to roll back to: no earlier revision deployed successfully")
         else:
@@ -187,11 +251,19 @@ class KubernetesBackend:
         return result
 
     def _restore(
-        self, app: App, restore: Release, revision: int, options: DeployOptions, reporter: Reporter, live: Live,
+        self,
+        app: App,
+        restore: Release,
+        revision: int,
+        options: DeployOptions,
+        reporter: Reporter,
+        live: Live,
         result: DeployResult,
     ) -> None:
         reporter.note(f"{_subject(app)}: rolling back to revision {restore.revision}")
-        note = f"rollback to revision {restore.revision} after revision {result.revision} {result.outcome.value}"
+        note = (
+            f"rollback to revision {restore.revision} after revision {result.revision} {result.outcome.value}"
+        )
         manifests = order([without_revision(o) for o in restore.manifests])
         deployment = self._apply(app, manifests, revision, live, reporter)
         gate, _ = self._gate(app, manifests, deployment, options.gate_timeout(app), reporter, _now())
@@ -199,8 +271,11 @@ class KubernetesBackend:
         status = "deployed" if gate.passed else "timed-out" if gate.timed_out else "failed"
         live.history.add(release(revision, status, _labelled(manifests, revision), note))
         result.outcome = Outcome.ROLLED_BACK if gate.passed else Outcome.ROLLBACK_FAILED
-        result.messages.append(f"rolled back to revision {restore.revision} (recorded as revision {revision})"
-                               if gate.passed else f"the rollback to revision {restore.revision} failed too")
+        result.messages.append(
+            f"rolled back to revision {restore.revision} (recorded as revision {revision})"
+            if gate.passed
+            else f"the rollback to revision {restore.revision} failed too"
+        )
 
     def _rollback(
         self, app: App, to_revision: str | None, options: DeployOptions, reporter: Reporter, live: Live
@@ -216,20 +291,41 @@ class KubernetesBackend:
         if target is None:
             known = ", ".join(str(r.revision) for r in live.history.releases) or "none"
             wanted = f"revision {to_revision}" if to_revision else "an earlier successful revision"
-            return self._result(app, Outcome.FAILED, messages=[
-                f"cannot roll back {app.name} in {app.environment.name}: {wanted} is not in the release history "
-                f"(ConfigMap {app.namespace}/{history_name(app)} holds revisions: {known})"])
+            return self._result(
+                app,
+                Outcome.FAILED,
+                messages=[
+                    f"cannot roll back {app.name} in {app.environment.name}: {wanted} is not in the release history "
+                    f"(ConfigMap {app.namespace}/{history_name(app)} holds revisions: {known})"
+                ],
+            )
         manifests = order([without_revision(o) for o in target.manifests])
-        return self._release(app, manifests, options, reporter, live, note=f"rollback to revision {target.revision}",
-                             rollback_allowed=False)
+        return self._release(
+            app,
+            manifests,
+            options,
+            reporter,
+            live,
+            note=f"rollback to revision {target.revision}",
+            rollback_allowed=False,
+        )
 
-    def _scale(self, app: App, replicas: int, options: DeployOptions, reporter: Reporter, live: Live) -> DeployResult:
+    def _scale(
+        self, app: App, replicas: int, options: DeployOptions, reporter: Reporter, live: Live
+    ) -> DeployResult:
         deployment = live.deployment(app)
         if deployment is None:
-            return self._result(app, Outcome.FAILED, messages=[f"{app.name} does not run in {app.environment.name}: deploy it first"])
+            return self._result(
+                app,
+                Outcome.FAILED,
+                messages=[f"{app.name} does not run in {app.environment.name}: deploy it first"],
+            )
         scaled = self.kube.request(
-            "PATCH", BY_KIND["Deployment"].path(app.namespace, app.name), {"fieldManager": f"{MANAGER}-scale"},
-            {"spec": {"replicas": replicas}}, "application/merge-patch+json",
+            "PATCH",
+            BY_KIND["Deployment"].path(app.namespace, app.name),
+            {"fieldManager": f"{MANAGER}-scale"},
+            {"spec": {"replicas": replicas}},
+            "application/merge-patch+json",
         )
         current = live.history.current()
         result = self._result(app, Outcome.STARTED, str(current.revision) if current else None)
@@ -237,8 +333,13 @@ class KubernetesBackend:
         if options.wait:
             manifests = [scaled]
             result.gate, _ = self._gate(app, manifests, scaled, options.gate_timeout(app), reporter, _now())
-            result.outcome = (Outcome.DEPLOYED if result.gate.passed else
-                              Outcome.TIMED_OUT if result.gate.timed_out else Outcome.FAILED)
+            result.outcome = (
+                Outcome.DEPLOYED
+                if result.gate.passed
+                else Outcome.TIMED_OUT
+                if result.gate.timed_out
+                else Outcome.FAILED
+            )
         return result
 
     # the steps -----------------------------------------------------------------------------
@@ -265,8 +366,13 @@ class KubernetesBackend:
         return deployment
 
     def _gate(
-        self, app: App, desired: list[dict[str, Any]], deployment: dict[str, Any] | None, timeout: float,
-        reporter: Reporter, started: datetime.datetime,
+        self,
+        app: App,
+        desired: list[dict[str, Any]],
+        deployment: dict[str, Any] | None,
+        timeout: float,
+        reporter: Reporter,
+        started: datetime.datetime,
     ) -> tuple[GateResult, Verdict]:
         subject = _subject(app)
         spec = next((o for o in desired if o["kind"] == "Deployment"), deployment or {})
@@ -274,17 +380,33 @@ class KubernetesBackend:
             namespace=app.namespace,
             deployment=app.name,
             generation=(deployment or {}).get("metadata", {}).get("generation", 0),
-            config_hash=spec.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations", {}).get(HASH_ANNOTATION, ""),
+            config_hash=spec.get("spec", {})
+            .get("template", {})
+            .get("metadata", {})
+            .get("annotations", {})
+            .get(HASH_ANNOTATION, ""),
             pod_labels=",".join(f"{k}={v}" for k, v in selector(app).items()),
-            services=tuple(o["metadata"]["name"] for o in desired if o["kind"] == "Service" and o["spec"].get("selector")),
+            services=tuple(
+                o["metadata"]["name"] for o in desired if o["kind"] == "Service" and o["spec"].get("selector")
+            ),
         )
         run = GateRun(self.kube, target)
-        verdict, timed_out, seconds = run.wait(timeout, lambda v: reporter.update(subject, _state(v), v.summary))
-        gate = GateResult(passed=verdict.state == "healthy", timed_out=timed_out, seconds=round(seconds, 3),
-                          summary=verdict.summary if not timed_out else f"not healthy after {timeout:g}s: {verdict.summary}")
+        verdict, timed_out, seconds = run.wait(
+            timeout, lambda v: reporter.update(subject, _state(v), v.summary)
+        )
+        gate = GateResult(
+            passed=verdict.state == "healthy",
+            timed_out=timed_out,
+            seconds=round(seconds, 3),
+            summary=verdict.summary
+            if not timed_out
+            else f"not healthy after {timeout:g}s: {verdict.summary}",
+        )
         if not gate.passed:
             reporter.update(subject, "timed out" if timed_out else "failed", verdict.summary)
-            gate.failures = failure_reports(self.kube, target, verdict, timed_out, started, list(run.pods.objects.values()))
+            gate.failures = failure_reports(
+                self.kube, target, verdict, timed_out, started, list(run.pods.objects.values())
+            )
         return gate, verdict
 
     def _record(self, app: App, history: History) -> None:
@@ -296,8 +418,11 @@ class KubernetesBackend:
         try:
             live = self._read(app)
             slices = {
-                name: self.kube.list(BY_KIND["EndpointSlice"], app.namespace, f"kubernetes.io/service-name={name}")["items"]
-                for kind, name in live.objects if kind == "Service"
+                name: self.kube.list(
+                    BY_KIND["EndpointSlice"], app.namespace, f"kubernetes.io/service-name={name}"
+                )["items"]
+                for kind, name in live.objects
+                if kind == "Service"
             }
         except KubeError as exc:
             raise OperationFailed(_unreachable(app, exc)) from None
@@ -306,25 +431,52 @@ class KubernetesBackend:
             if kind == "Deployment":
                 verdict = deployment_verdict(obj, 0)
                 image = obj["spec"]["template"]["spec"]["containers"][0]["image"]
-                objects.append(ObjectStatus(f"Deployment {name}", verdict.state == "healthy", verdict.summary,
-                                            {"image": image, "configHash": obj["metadata"].get("annotations", {}).get(HASH_ANNOTATION)}))
+                objects.append(
+                    ObjectStatus(
+                        f"Deployment {name}",
+                        verdict.state == "healthy",
+                        verdict.summary,
+                        {
+                            "image": image,
+                            "configHash": obj["metadata"].get("annotations", {}).get(HASH_ANNOTATION),
+                        },
+                    )
+                )
             elif kind == "Service":
                 ready = ready_endpoints(slices.get(name, []))
                 objects.append(ObjectStatus(f"Service {name}", ready > 0, f"{ready} ready endpoints"))
         current = live.history.current()
         exists = live.deployment(app) is not None
         return StatusResult(
-            app=app.name, environment=app.environment.name, target=self.target, exists=exists,
+            app=app.name,
+            environment=app.environment.name,
+            target=self.target,
+            exists=exists,
             healthy=exists and all(o.healthy for o in objects),
-            revision=str(current.revision) if current else None, objects=objects,
+            revision=str(current.revision) if current else None,
+            objects=objects,
             history=[r.summary() for r in reversed(live.history.releases)],
         )
 
-    def _result(self, app: App, outcome: Outcome, revision: str | None = None, previous: Release | None = None,
-                gate: GateResult | None = None, messages: list[str] | None = None) -> DeployResult:
-        return DeployResult(app=app.name, environment=app.environment.name, target=self.target, outcome=outcome,
-                            revision=revision, previous_revision=str(previous.revision) if previous else None,
-                            gate=gate, messages=messages or [])
+    def _result(
+        self,
+        app: App,
+        outcome: Outcome,
+        revision: str | None = None,
+        previous: Release | None = None,
+        gate: GateResult | None = None,
+        messages: list[str] | None = None,
+    ) -> DeployResult:
+        return DeployResult(
+            app=app.name,
+            environment=app.environment.name,
+            target=self.target,
+            outcome=outcome,
+            revision=revision,
+            previous_revision=str(previous.revision) if previous else None,
+            gate=gate,
+            messages=messages or [],
+        )
 
 
 def _labelled(objects: list[dict[str, Any]], revision: int) -> list[dict[str, Any]]:
@@ -344,16 +496,29 @@ def _state(verdict: Verdict) -> str:
 
 
 def _unreachable(app: App, exc: KubeError) -> str:
-    what = "could not reach the Kubernetes API" if exc.status == 0 else f"the Kubernetes API answered {exc.status}"
+    what = (
+        "could not reach the Kubernetes API"
+        if exc.status == 0
+        else f"the Kubernetes API answered {exc.status}"
+    )
     return f"{_subject(app)}: {what} ({exc.message}); the deploy stopped where it was, see `skytrain status`"
 
 
 def _refused(app: App, obj: dict[str, Any], exc: KubeError) -> ConfigErrors:
     """A 4xx validation refusal is a config problem: point at the config, name the field."""
-    location = app.location_of(("kubernetes", obj["kind"])) if obj["kind"] in app.kubernetes_overrides else app.location_of(())
+    location = (
+        app.location_of(("kubernetes", obj["kind"]))
+        if obj["kind"] in app.kubernetes_overrides
+        else app.location_of(())
+    )
     fields = [c.get("field") for c in exc.causes if c.get("field")] or [""]
-    return ConfigErrors([
-        ConfigError(location, f"{obj['kind']} {obj['metadata']['name']}" + (f" {f}" if f else ""),
-                    f"the Kubernetes API refused it: {exc.message}")
-        for f in fields
-    ])
+    return ConfigErrors(
+        [
+            ConfigError(
+                location,
+                f"{obj['kind']} {obj['metadata']['name']}" + (f" {f}" if f else ""),
+                f"the Kubernetes API refused it: {exc.message}",
+            )
+            for f in fields
+        ]
+    )

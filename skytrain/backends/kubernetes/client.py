@@ -18,7 +18,6 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -127,7 +126,11 @@ class Kube:
             self.requests += 1
         try:
             return self.api_client.call_api(
-                method_, url, header_params=headers, body=body, post_params=post,
+                method_,
+                url,
+                header_params=headers,
+                body=body,
+                post_params=post,
                 _request_timeout=(5.0, timeout) if stream else timeout,
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -147,7 +150,9 @@ class Kube:
                 return None
             raise
 
-    def list(self, kind: Kind, namespace: str, labels: str | None = None, fields: str | None = None) -> dict[str, Any]:
+    def list(
+        self, kind: Kind, namespace: str, labels: str | None = None, fields: str | None = None
+    ) -> dict[str, Any]:
         return self.request("GET", kind.path(namespace), {"labelSelector": labels, "fieldSelector": fields})
 
 
@@ -162,8 +167,12 @@ def _error(status: int, data: bytes | str | None) -> KubeError:
         body = {}
     if not isinstance(body, dict):
         body = {}
-    message = body.get("message") or (data.decode(errors="replace") if isinstance(data, bytes) else str(data or ""))
-    return KubeError(status, body.get("reason", ""), message.strip() or f"HTTP {status}", body.get("details") or {})
+    message = body.get("message") or (
+        data.decode(errors="replace") if isinstance(data, bytes) else str(data or "")
+    )
+    return KubeError(
+        status, body.get("reason", ""), message.strip() or f"HTTP {status}", body.get("details") or {}
+    )
 
 
 _clients: dict[tuple[str | None, str | None, bool], Any] = {}

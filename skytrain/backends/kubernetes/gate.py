@@ -63,7 +63,9 @@ def deployment_verdict(deployment: dict[str, Any] | None, generation: int) -> Ve
     name = f"Deployment {meta['name']}"
     observed = status.get("observedGeneration", 0)
     if observed < max(generation, meta.get("generation", 1)):
-        return Verdict("progressing", f"waiting for the controller to observe generation {meta.get('generation')}")
+        return Verdict(
+            "progressing", f"waiting for the controller to observe generation {meta.get('generation')}"
+        )
     conditions = {c["type"]: c for c in status.get("conditions") or []}
     progressing = conditions.get("Progressing", {})
     if progressing.get("reason") == "ProgressDeadlineExceeded":
@@ -92,9 +94,13 @@ def pod_problem(pod: dict[str, Any]) -> Problem | None:
     name = f"Pod {pod['metadata']['name']}"
     status = pod.get("status") or {}
     if status.get("phase") == "Failed":
-        return Problem(name, f"pod failed: {status.get('reason') or 'a container exited with an error'}"
-                       + (f": {status['message']}" if status.get("message") else ""), pod,
-                       tuple(c["name"] for c in status.get("containerStatuses") or []))
+        return Problem(
+            name,
+            f"pod failed: {status.get('reason') or 'a container exited with an error'}"
+            + (f": {status['message']}" if status.get("message") else ""),
+            pod,
+            tuple(c["name"] for c in status.get("containerStatuses") or []),
+        )
     for condition in status.get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("reason") == "Unschedulable":
             return Problem(name, f"Unschedulable: {condition.get('message', 'no node fits the pod')}", pod)
@@ -105,7 +111,8 @@ def pod_problem(pod: dict[str, Any]) -> Problem | None:
     ]
     if doomed:
         reason = "; ".join(
-            f"container {c}: {w['reason']}" + (f" ({w['message']})" if w.get("message") else "") for c, w in doomed
+            f"container {c}: {w['reason']}" + (f" ({w['message']})" if w.get("message") else "")
+            for c, w in doomed
         )
         return Problem(name, reason, pod, tuple(c for c, _ in doomed))
     return None
@@ -137,7 +144,11 @@ def evaluate(
     ]
     problems = [p for p in map(pod_problem, new_pods) if p is not None]
     if verdict.state == "progressing" and new_pods and len(problems) == len(new_pods):
-        return Verdict("failed", f"every pod of the new version is failing ({len(problems)} of {len(new_pods)})", problems)
+        return Verdict(
+            "failed",
+            f"every pod of the new version is failing ({len(problems)} of {len(new_pods)})",
+            problems,
+        )
     if verdict.state == "healthy":
         desired = (deployment or {}).get("spec", {}).get("replicas", 1)
         for service in target.services:
@@ -157,11 +168,19 @@ class GateRun:
 
     def __post_init__(self) -> None:
         ns = self.target.namespace
-        self.deployment = Watched(self.kube, BY_KIND["Deployment"], ns, None, self.changed,
-                                  fields=f"metadata.name={self.target.deployment}")
+        self.deployment = Watched(
+            self.kube,
+            BY_KIND["Deployment"],
+            ns,
+            None,
+            self.changed,
+            fields=f"metadata.name={self.target.deployment}",
+        )
         self.pods = Watched(self.kube, BY_KIND["Pod"], ns, self.target.pod_labels, self.changed)
         self.slices = {
-            s: Watched(self.kube, BY_KIND["EndpointSlice"], ns, f"kubernetes.io/service-name={s}", self.changed)
+            s: Watched(
+                self.kube, BY_KIND["EndpointSlice"], ns, f"kubernetes.io/service-name={s}", self.changed
+            )
             for s in self.target.services
         }
         self.watches = [self.deployment, self.pods, *self.slices.values()]

@@ -74,8 +74,9 @@ class History:
         return next((r for r in reversed(self.releases) if r.status in GOOD and r.revision < revision), None)
 
     def add(self, entry: Release) -> None:
-        self.releases = sorted([r for r in self.releases if r.revision != entry.revision] + [entry],
-                               key=lambda r: r.revision)[-self.keep:]
+        self.releases = sorted(
+            [r for r in self.releases if r.revision != entry.revision] + [entry], key=lambda r: r.revision
+        )[-self.keep :]
 
     def configmap(self, app: App) -> dict[str, Any]:
         return {

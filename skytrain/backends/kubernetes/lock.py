@@ -162,7 +162,10 @@ class LeaseLock:
             lease = self._lease
             if lease is None:
                 return
-            renewed = {**lease, "spec": {**lease["spec"], "renewTime": _micro(datetime.datetime.now(datetime.UTC))}}
+            renewed = {
+                **lease,
+                "spec": {**lease["spec"], "renewTime": _micro(datetime.datetime.now(datetime.UTC))},
+            }
             try:
                 self._lease = self.kube.request("PUT", LEASE.path(self.namespace, self.name), body=renewed)
             except KubeError:

@@ -15,8 +15,20 @@ from skytrain.backends.kubernetes.kinds import BY_KIND
 from skytrain.render.hashing import HASH_ANNOTATION
 
 ROUTINE = frozenset(
-    {"Scheduled", "Pulling", "Pulled", "Created", "Started", "Killing", "SuccessfulCreate", "SuccessfulDelete",
-     "ScalingReplicaSet", "SuccessfulAttachVolume", "NoPods", "SandboxChanged"}
+    {
+        "Scheduled",
+        "Pulling",
+        "Pulled",
+        "Created",
+        "Started",
+        "Killing",
+        "SuccessfulCreate",
+        "SuccessfulDelete",
+        "ScalingReplicaSet",
+        "SuccessfulAttachVolume",
+        "NoPods",
+        "SandboxChanged",
+    }
 )
 MAX_PODS = 3
 LOG_LINES = 10
@@ -24,7 +36,12 @@ PROBES = (("readiness", "readinessProbe"), ("liveness", "livenessProbe"), ("star
 
 
 def failure_reports(
-    kube: Kube, target: Target, verdict: Verdict, timed_out: bool, since: datetime.datetime, pods: list[dict[str, Any]]
+    kube: Kube,
+    target: Target,
+    verdict: Verdict,
+    timed_out: bool,
+    since: datetime.datetime,
+    pods: list[dict[str, Any]],
 ) -> list[FailureReport]:
     problems = list(verdict.problems) or _stalled(target, verdict, pods)
     shown, hidden = problems[:MAX_PODS], problems[MAX_PODS:]
@@ -34,8 +51,13 @@ def failure_reports(
         name = problem.object.split(" ", 1)[1]
         evidence = [_event_line(e) for e in events.get(name, [])]
         if problem.object.startswith("Deployment"):
-            evidence += [_event_line(e) for n, es in events.items() if n.startswith(f"{name}-") and n not in
-                         {p.object.split(" ", 1)[1] for p in shown} for e in es if e["involvedObject"]["kind"] != "Pod"]
+            evidence += [
+                _event_line(e)
+                for n, es in events.items()
+                if n.startswith(f"{name}-") and n not in {p.object.split(" ", 1)[1] for p in shown}
+                for e in es
+                if e["involvedObject"]["kind"] != "Pod"
+            ]
         if problem.pod is not None:
             evidence += _logs(kube, target.namespace, problem)
             evidence += _probes(problem.pod, events.get(name, []), timed_out)
@@ -57,8 +79,14 @@ def _stalled(target: Target, verdict: Verdict, pods: list[dict[str, Any]]) -> li
             states = ", ".join(f"container {c['name']}: {_state(c)}" for c in waiting) or (
                 f"phase {(pod.get('status') or {}).get('phase', 'Pending')}"
             )
-            problems.append(Problem(f"Pod {pod['metadata']['name']}", f"not ready: {states}", pod,
-                                    tuple(c["name"] for c in waiting)))
+            problems.append(
+                Problem(
+                    f"Pod {pod['metadata']['name']}",
+                    f"not ready: {states}",
+                    pod,
+                    tuple(c["name"] for c in waiting),
+                )
+            )
     return problems
 
 
@@ -87,7 +115,9 @@ def _events(kube: Kube, target: Target, since: datetime.datetime) -> dict[str, l
             continue
         if event.get("type") != "Warning" and event.get("reason") in ROUTINE:
             continue
-        stamp = event.get("lastTimestamp") or event.get("eventTime") or event["metadata"].get("creationTimestamp")
+        stamp = (
+            event.get("lastTimestamp") or event.get("eventTime") or event["metadata"].get("creationTimestamp")
+        )
         if stamp and _time(stamp) < cutoff:
             continue
         by_object.setdefault(name, []).append(event)
@@ -115,9 +145,15 @@ def _logs(kube: Kube, namespace: str, problem: Problem) -> list[str]:
         crashed = status.get("restartCount", 0) > 0 or "terminated" in (status.get("state") or {})
         if not crashed:
             continue
-        query = {"container": container, "tailLines": LOG_LINES, "previous": status.get("restartCount", 0) > 0}
+        query = {
+            "container": container,
+            "tailLines": LOG_LINES,
+            "previous": status.get("restartCount", 0) > 0,
+        }
         try:
-            text = kube.request("GET", BY_KIND["Pod"].path(namespace, problem.pod["metadata"]["name"], "log"), query)
+            text = kube.request(
+                "GET", BY_KIND["Pod"].path(namespace, problem.pod["metadata"]["name"], "log"), query
+            )
         except KubeError:
             continue
         lines += [f"log {container}: {line}" for line in str(text).splitlines()[-LOG_LINES:]]
@@ -135,8 +171,12 @@ def _probes(pod: dict[str, Any], events: list[dict[str, Any]], timed_out: bool) 
         for label, key in PROBES:
             probe = container.get(key) or {}
             http = probe.get("httpGet")
-            failing = f"{label} probe failed" in messages or (label == "readiness" and timed_out and running_unready)
+            failing = f"{label} probe failed" in messages or (
+                label == "readiness" and timed_out and running_unready
+            )
             if http and failing:
-                lines.append(f"{label} probe of {container['name']} failing: GET {http.get('path', '/')} "
-                             f"on port {http.get('port')}")
+                lines.append(
+                    f"{label} probe of {container['name']} failing: GET {http.get('path', '/')} "
+                    f"on port {http.get('port')}"
+                )
     return lines

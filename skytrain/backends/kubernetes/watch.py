@@ -8,6 +8,7 @@ wakes whoever waits on the shared condition, so the gate reacts within milliseco
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -44,10 +45,8 @@ class Watched:
         self._stop.set()
         response = self._response
         if response is not None:
-            try:
+            with contextlib.suppress(Exception):
                 response.shutdown()
-            except Exception:  # noqa: BLE001 - closing a stream that may be half-closed
-                pass
 
     def _notify(self) -> None:
         with self.changed:
@@ -60,7 +59,7 @@ class Watched:
             try:
                 version = self._watch(version)
                 failures = 0
-            except Exception:  # noqa: BLE001 - any broken stream: fall back to a LIST and resume
+            except Exception:
                 if self._stop.is_set():
                     return
                 self.breaks += 1
@@ -94,7 +93,9 @@ class Watched:
             if event.get("type") == "ERROR":
                 if obj.get("code") == 410:
                     return self._relist()  # compacted: fresh state, then resume from it
-                raise KubeError(obj.get("code", 500), obj.get("reason", ""), obj.get("message", "watch error"))
+                raise KubeError(
+                    obj.get("code", 500), obj.get("reason", ""), obj.get("message", "watch error")
+                )
             version = obj.get("metadata", {}).get("resourceVersion", version)
             if event.get("type") == "BOOKMARK":
                 continue
