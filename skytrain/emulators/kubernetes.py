@@ -234,13 +234,14 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         bundled = importlib.resources.files("kmock._internal").joinpath("resources.json.gz").read_bytes()
         self.resources.load_data(gzip.decompress(bundled))  # kmock's discovery data (load_bundled warns)
         self.store_lock = threading.RLock()
-        self.store: dict[tuple[str, str | None, str], dict[str, Any]] = {}
+        # by kind, then (namespace, name): a LIST or a watch event only looks at its own kind
+        self.store: dict[str, dict[tuple[str | None, str], dict[str, Any]]] = collections.defaultdict(dict)
         self.revision = 0
         self.history: collections.deque[tuple[int, str, str, dict[str, Any]]] = collections.deque(
             maxlen=HISTORY_LENGTH
         )
         self.oldest_revision = 0
-        self.watchers: set[_Watcher] = set()
+        self.watchers: dict[str, set[_Watcher]] = collections.defaultdict(set)
         self.listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
         self.logs: dict[tuple[str, str, str], list[str]] = {}
         self.calls: list[Call] = []
@@ -258,7 +259,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         with self.store_lock:
-            obj = self.store.get((kind, namespace, name))
+            obj = self.store[kind].get((namespace, name))
             return copy.deepcopy(obj) if obj is not None else None
 
     def list(
@@ -268,9 +269,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         with self.store_lock:
             return [
                 copy.deepcopy(obj)
-                for (k, ns, _), obj in sorted(self.store.items(), key=lambda item: item[0][1:])
-                if k == kind
-                and (namespace is None or ns == namespace)
+                for (ns, _), obj in sorted(self.store[kind].items())
+                if (namespace is None or ns == namespace)
                 and by_labels(obj["metadata"].get("labels") or {})
                 and by_fields(obj)
             ]
@@ -298,7 +298,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 {"kind": kind.kind, "causes": [{"field": "metadata.name", "reason": "FieldValueRequired"}]},
             )
         with self.store_lock:
-            if (kind.kind, namespace, name) in self.store:
+            if (namespace, name) in self.store[kind.kind]:
                 raise ApiError(
                     409,
                     "AlreadyExists",
@@ -408,7 +408,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             "fieldsV1": fields,
         }
         with self.store_lock:
-            current = self.store.get((kind.kind, namespace, name))
+            current = self.store[kind.kind].get((namespace, name))
             if current is None:
                 applied["metadata"]["managedFields"] = [entry]
                 return self.create(applied, namespace, dry_run), True
@@ -445,7 +445,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     f"Precondition failed: UID in precondition: {uid}, "
                     f"UID in object meta: {current['metadata']['uid']}",
                 )
-            del self.store[(kind.kind, namespace, name)]
+            del self.store[kind.kind][(namespace, name)]
             self.revision += 1
             gone = copy.deepcopy(current)
             gone["metadata"]["resourceVersion"] = str(self.revision)
@@ -469,10 +469,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             self.history.clear()
             self.oldest_revision = self.revision
 
+    def watching(self) -> int:
+        """How many watch connections are open."""
+        with self.store_lock:
+            return sum(len(ws) for ws in self.watchers.values())
+
     def break_watches(self) -> int:
         """Cut every open watch connection mid-stream (a load balancer timeout, a restart)."""
         with self.store_lock:
-            watchers = list(self.watchers)
+            watchers = [w for ws in self.watchers.values() for w in ws]
         for watcher in watchers:
             watcher.loop.call_soon_threadsafe(watcher.queue.put_nowait, _BREAK)
         return len(watchers)
@@ -510,7 +515,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         return kind
 
     def _existing(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any]:
-        current = self.store.get((kind.kind, namespace, name))
+        current = self.store[kind.kind].get((namespace, name))
         if current is None:
             raise ApiError(
                 404,
@@ -573,15 +578,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     ) -> dict[str, Any]:
         self.revision += 1
         obj["metadata"]["resourceVersion"] = str(self.revision)
-        self.store[(kind.kind, namespace, name)] = obj
+        self.store[kind.kind][(namespace, name)] = obj
         self._publish(event, kind, obj)
         return copy.deepcopy(obj)
 
     def _publish(self, event: str, kind: Kind, obj: dict[str, Any]) -> None:
         snapshot = copy.deepcopy(obj)
         self.history.append((self.revision, kind.kind, event, snapshot))
-        for watcher in self.watchers:
-            if watcher.kind is kind and watcher.wants(snapshot):
+        for watcher in self.watchers[kind.kind]:
+            if watcher.wants(snapshot):
                 watcher.loop.call_soon_threadsafe(
                     watcher.queue.put_nowait, {"type": event, "object": snapshot}
                 )
@@ -709,7 +714,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     for o in self.list(kind.kind, request.namespace)
                     if watcher.wants(o)
                 ]
-            self.watchers.add(watcher)
+            self.watchers[kind.kind].add(watcher)
             self.changed.notify_all()
         response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
         await response.prepare(raw)
@@ -739,7 +744,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             pass
         finally:
             with self.store_lock:
-                self.watchers.discard(watcher)
+                self.watchers[kind.kind].discard(watcher)
         return response
 
 
@@ -933,9 +938,10 @@ class Controller:
                 DEADLINE,
                 f'ReplicaSet "{rs["metadata"]["name"]}" has timed out progressing.',
             )
+        committed = time.monotonic()  # the healthy status is written from here on
         self._status(deployment, rs, replicas, ready_now, len(old), behaviour)
         if ready_now >= replicas:
-            self.healthy_at[(namespace, name, generation)] = time.monotonic()
+            self.healthy_at[(namespace, name, generation)] = committed
         elif behaviour == SLOW:
             self.later(self.delay or 0.2, self._finish_slow, namespace, name, generation)
 

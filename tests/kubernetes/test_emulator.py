@@ -237,7 +237,7 @@ def test_breaking_watches_cuts_the_connection_mid_stream(api):
     core.create_namespaced_config_map("default", configmap("a"))
     stream = kubernetes.watch.Watch().stream(core.list_namespaced_config_map, "default", timeout_seconds=5)
     assert next(stream)["type"] == "ADDED"
-    emulator.wait_until(lambda: emulator.watchers)
+    emulator.wait_until(emulator.watching)
     assert emulator.break_watches() == 1
     with pytest.raises(urllib3.exceptions.ProtocolError):
         next(stream)

@@ -102,7 +102,7 @@ def test_a_dropped_watch_is_resumed_and_the_gate_still_passes(k8s):
 
     with ThreadPoolExecutor(1) as pool:
         deploying = pool.submit(k8s.deploy, app("good"))
-        k8s.emulator.wait_until(lambda: len(k8s.emulator.watchers) == 3)
+        k8s.emulator.wait_until(lambda: k8s.emulator.watching() == 3)
         assert k8s.emulator.break_watches() == 3
         result = deploying.result()
 
