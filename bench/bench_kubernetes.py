@@ -54,8 +54,10 @@ class GateClock(NullReporter):
 
 def load(tag: str, name: str | None = None):
     _, apps = load_service(
-        ROOT / "examples" / "giphy", str(ROOT / "examples" / "skytrain-environments.yml"),
-        only=["staging"], environ={"BUILD_TAG": tag},
+        ROOT / "examples" / "giphy",
+        str(ROOT / "examples" / "skytrain-environments.yml"),
+        only=["staging"],
+        environ={"BUILD_TAG": tag},
     )
     app = apps["staging"]
     return dataclasses.replace(app, name=name) if name else app
@@ -63,7 +65,10 @@ def load(tag: str, name: str | None = None):
 
 def _serve(connection, delay: float) -> None:
     """The child process: an emulated cluster and its controllers, answering questions."""
-    with tempfile.TemporaryDirectory() as tmp, cluster(Path(tmp), delay=delay) as (emulator, controller, kubeconfig):
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        cluster(Path(tmp), delay=delay) as (emulator, controller, kubeconfig),
+    ):
         connection.send(str(kubeconfig))
         while (question := connection.recv()) != "stop":
             if question == "calls":
@@ -164,25 +169,35 @@ def main() -> int:
     latencies = gate_latency(args.runs)
     median = statistics.median(latencies)
     print(f"gate latency (healthy in the cluster -> gate passed), {len(latencies)} deploys:")
-    print(f"  median {median * 1000:.1f} ms, p90 {statistics.quantiles(latencies, n=10)[-1] * 1000:.1f} ms, "
-          f"max {max(latencies) * 1000:.1f} ms   (target <= 250 ms)")
+    print(
+        f"  median {median * 1000:.1f} ms, p90 {statistics.quantiles(latencies, n=10)[-1] * 1000:.1f} ms, "
+        f"max {max(latencies) * 1000:.1f} ms   (target <= 250 ms)"
+    )
     for tool, interval in (("Skaffold", 1.0), ("Helm", 2.0), ("krane", 3.0)):
-        print(f"  vs a {interval:.0f} s poll ({tool}): median latency {interval / 2:.2f} s expected, "
-              f"{interval / 2 / median:.0f}x slower; worst case {interval:.0f} s, {interval / median:.0f}x")
+        print(
+            f"  vs a {interval:.0f} s poll ({tool}): median latency {interval / 2:.2f} s expected, "
+            f"{interval / 2 / median:.0f}x slower; worst case {interval:.0f} s, {interval / median:.0f}x"
+        )
 
     one, many, counts = concurrency(args.services)
     print(f"\nconcurrency (each emulated rollout takes {ROLLOUT:.1f} s):")
-    print(f"  1 service: {one:.2f} s; {args.services} services at once: {many:.2f} s; "
-          f"ratio {many / one:.2f}x   (target <= 1.5x)")
+    print(
+        f"  1 service: {one:.2f} s; {args.services} services at once: {many:.2f} s; "
+        f"ratio {many / one:.2f}x   (target <= 1.5x)"
+    )
     total = Counter()
     for count in counts:
         total.update(count)
     per = {k: v / len(counts) for k, v in total.items()}
     requests = sum(v for k, v in per.items() if k != "watch")
-    print(f"\nAPI requests per service deploy (mean of {len(counts)}): {requests:.1f} + {per.get('watch', 0):.1f} watches")
+    print(
+        f"\nAPI requests per service deploy (mean of {len(counts)}): {requests:.1f} + {per.get('watch', 0):.1f} watches"
+    )
     print("  " + ", ".join(f"{k} {per.get(k, 0):.1f}" for k in ("lock", "read", "apply", "history")))
-    print("  (target: <= 4 plus the watch; lock = Lease create + delete, read = one LIST per rendered kind,"
-          " apply = one per changed object)")
+    print(
+        "  (target: <= 4 plus the watch; lock = Lease create + delete, read = one LIST per rendered kind,"
+        " apply = one per changed object)"
+    )
     return 0
 
 

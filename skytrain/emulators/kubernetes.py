@@ -227,7 +227,10 @@ _BREAK = object()
 
 
 class ClusterEmulator(kmock.KubernetesEmulator):
-    """kmock's KubernetesEmulator with a convention-following object store (see the module)."""
+    """kmock's KubernetesEmulator with a convention-following object store (see the module).
+
+    `get` and `list` return copies; the objects that writes return are the stored ones
+    (read them, change the cluster through `modify`, `patch` or `replace`)."""
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -265,10 +268,16 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     def list(
         self, kind: str, namespace: str | None = None, labels: str | None = None, fields: str | None = None
     ) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._select(kind, namespace, labels, fields))
+
+    def _select(
+        self, kind: str, namespace: str | None = None, labels: str | None = None, fields: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The stored objects themselves (never modified in place: every write stores a new one)."""
         by_labels, by_fields = parse_label_selector(labels), parse_field_selector(fields)
         with self.store_lock:
             return [
-                copy.deepcopy(obj)
+                obj
                 for (ns, _), obj in sorted(self.store[kind].items())
                 if (namespace is None or ns == namespace)
                 and by_labels(obj["metadata"].get("labels") or {})
@@ -580,10 +589,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         obj["metadata"]["resourceVersion"] = str(self.revision)
         self.store[kind.kind][(namespace, name)] = obj
         self._publish(event, kind, obj)
-        return copy.deepcopy(obj)
+        return obj
 
     def _publish(self, event: str, kind: Kind, obj: dict[str, Any]) -> None:
-        snapshot = copy.deepcopy(obj)
+        snapshot = obj  # stored objects are replaced, never changed, so events can share them
         self.history.append((self.revision, kind.kind, event, snapshot))
         for watcher in self.watchers[kind.kind]:
             if watcher.wants(snapshot):
@@ -633,7 +642,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         namespace, name, sub = request.namespace, request.name, request.subresource
         dry_run = raw.query.get("dryRun") == "All"
         if raw.method == "GET" and name is None:
-            items = self.list(
+            items = self._select(
                 kind.kind, namespace, raw.query.get("labelSelector"), raw.query.get("fieldSelector")
             )
             return 200, {
@@ -649,7 +658,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             return 200, "".join(f"{line}\n" for line in lines[-tail:] if tail)
         if raw.method == "GET":
             with self.store_lock:
-                return 200, copy.deepcopy(self._existing(kind, namespace, name))
+                return 200, self._existing(kind, namespace, name)
         body = request.data if isinstance(request.data, dict) else yaml.safe_load(request.text or "null")
         if raw.method == "POST" and name is None:
             return 201, self.create(body or {}, namespace, dry_run)
@@ -711,7 +720,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             else:
                 backlog = [
                     {"type": "ADDED", "object": o}
-                    for o in self.list(kind.kind, request.namespace)
+                    for o in self._select(kind.kind, request.namespace)
                     if watcher.wants(o)
                 ]
             self.watchers[kind.kind].add(watcher)
