@@ -328,6 +328,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             if kind.status:
                 obj.setdefault("status", {})
             self._default(kind, obj)
+            _validate(kind, obj)
             if dry_run:
                 return obj
             return self._write("ADDED", kind, namespace, name, obj)
@@ -576,6 +577,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 if current.get("spec", {}).get(key):
                     new.setdefault("spec", {})[key] = current["spec"][key]
         self._default(kind, new)
+        _validate(kind, new)
         if kind.generation and new.get("spec") != current.get("spec"):
             new["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
         if _content(new) == _content(current) or dry_run:
@@ -755,6 +757,44 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             with self.store_lock:
                 self.watchers[kind.kind].discard(watcher)
         return response
+
+
+def _validate(kind: Kind, obj: dict[str, Any]) -> None:
+    """The API server's validation of what a Deployment must hold together (422 Invalid)."""
+    if kind.kind != "Deployment":
+        return
+    spec = obj.get("spec", {})
+    causes = []
+    selector = (spec.get("selector") or {}).get("matchLabels") or {}
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if any(labels.get(k) != v for k, v in selector.items()):
+        causes.append(
+            {
+                "reason": "FieldValueInvalid",
+                "field": "spec.template.metadata.labels",
+                "message": f"Invalid value: {labels}: `selector` does not match template `labels`",
+            }
+        )
+    for index, container in enumerate(
+        ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    ):
+        if not container.get("image"):
+            causes.append(
+                {
+                    "reason": "FieldValueRequired",
+                    "field": f"spec.template.spec.containers[{index}].image",
+                    "message": "Required value",
+                }
+            )
+    if causes:
+        name = obj["metadata"]["name"]
+        text = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
+        raise ApiError(
+            422,
+            "Invalid",
+            f'Deployment.apps "{name}" is invalid: {text}',
+            {"name": name, "group": "apps", "kind": "Deployment", "causes": causes},
+        )
 
 
 def _drain(queue: asyncio.Queue[Any]) -> Iterator[Any]:

@@ -218,3 +218,28 @@ def test_a_refused_object_is_a_config_error_and_is_not_retried(k8s):
     assert "Deployment giphy" in str(refused.value) and "the Kubernetes API refused it" in str(refused.value)
     assert len(k8s.emulator.calls_to("PATCH", "deployments/giphy")) == 1
     assert k8s.get("Lease", "skytrain-lock-giphy") is None
+
+
+def test_a_server_validation_error_points_at_the_override_that_caused_it(k8s, tmp_path):
+    import shutil
+
+    from skytrain.config import load_service
+    from tests.kubernetes.conftest import ENVIRONMENTS, ROOT
+
+    service = tmp_path / "giphy"
+    shutil.copytree(ROOT / "examples" / "giphy", service)
+    with (service / "deploy" / "staging.yml").open("a") as overlay:
+        overlay.write(
+            "kubernetes:\n  Deployment:\n    spec:\n      selector:\n        matchLabels:\n          tier: web\n"
+        )
+    _, apps = load_service(service, str(ENVIRONMENTS), only=["staging"], environ={"BUILD_TAG": "good"})
+
+    with pytest.raises(ConfigErrors) as refused:
+        k8s.deploy(apps["staging"])
+
+    (error,) = refused.value.errors
+    assert error.location.file.endswith("giphy/deploy/staging.yml")
+    assert error.location.line == 6  # spec: the refused field's nearest parent written in the overlay
+    assert error.path == "Deployment giphy spec.template.metadata.labels"
+    assert "`selector` does not match template `labels`" in error.message
+    assert "already applied before it: ConfigMap giphy-env, Service giphy" in error.message

@@ -8,6 +8,7 @@ the gate's watches. A deploy that changes nothing writes nothing and passes at o
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -349,6 +350,7 @@ class KubernetesBackend:
     ) -> dict[str, Any] | None:
         """Apply what differs (in KIND_ORDER); returns the Deployment as the server has it now."""
         deployment = live.deployment(app)
+        done: list[str] = []
         for obj in desired:
             key = (obj["kind"], obj["metadata"]["name"])
             if contains(live.objects.get(key), without_revision(obj)):
@@ -358,8 +360,9 @@ class KubernetesBackend:
                 applied = self.applier.apply(with_revision(obj, revision))
             except KubeError as exc:
                 if 400 <= exc.status < 500 and exc.status not in (401, 403, 404, 409):
-                    raise _refused(app, obj, exc) from None
+                    raise _refused(app, obj, exc, done) from None
                 raise
+            done.append(f"{obj['kind']} {obj['metadata']['name']}")
             live.objects[key] = applied
             if obj["kind"] == "Deployment":
                 deployment = applied
@@ -504,20 +507,25 @@ def _unreachable(app: App, exc: KubeError) -> str:
     return f"{_subject(app)}: {what} ({exc.message}); the deploy stopped where it was, see `skytrain status`"
 
 
-def _refused(app: App, obj: dict[str, Any], exc: KubeError) -> ConfigErrors:
-    """A 4xx validation refusal is a config problem: point at the config, name the field."""
-    location = (
-        app.location_of(("kubernetes", obj["kind"]))
-        if obj["kind"] in app.kubernetes_overrides
-        else app.location_of(())
-    )
+def _refused(app: App, obj: dict[str, Any], exc: KubeError, applied: list[str]) -> ConfigErrors:
+    """A 4xx validation refusal is a config problem: point at the config (the override of
+    that kind when there is one, at the refused field or its nearest written parent), name
+    the field, and say what this deploy had already applied before the refusal."""
     fields = [c.get("field") for c in exc.causes if c.get("field")] or [""]
+    already = f" (already applied before it: {', '.join(applied)})" if applied else ""
+
+    def location(field: str):
+        if obj["kind"] not in app.kubernetes_overrides:
+            return app.location_of(())
+        path = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", field))
+        return app.location_of(("kubernetes", obj["kind"], *path))
+
     return ConfigErrors(
         [
             ConfigError(
-                location,
+                location(f),
                 f"{obj['kind']} {obj['metadata']['name']}" + (f" {f}" if f else ""),
-                f"the Kubernetes API refused it: {exc.message}",
+                f"the Kubernetes API refused it: {exc.message}{already}",
             )
             for f in fields
         ]

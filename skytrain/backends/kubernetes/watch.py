@@ -80,6 +80,9 @@ class Watched:
             "allowWatchBookmarks": "true",
         }
         self._response = self.kube.stream(self.kind.path(self.namespace), query, WATCH_SECONDS + 10)
+        if self._stop.is_set():  # stopped while connecting: stop() did not see this response
+            self._response.shutdown()
+            return version
         if version is not None:
             self.synced = True
             self._notify()
