@@ -177,28 +177,21 @@ class KubernetesBackend:
         current: Release | None,
     ) -> DeployResult:
         deployment = live.deployment(app)
-        revision = str(current.revision) if current else None
         verdict = deployment_verdict(deployment, 0)
         if verdict.state == "healthy" or not options.wait:
             reporter.update(_subject(app), "unchanged", verdict.summary)
             gate = GateResult(
                 passed=verdict.state == "healthy", summary=f"already running: {verdict.summary}"
             )
-            return self._result(
-                app,
-                Outcome.UNCHANGED,
-                revision,
-                gate=gate,
-                messages=["what runs already matches this config; nothing was applied"],
-            )
-        gate, _ = self._gate(app, desired, deployment, options.gate_timeout(app), reporter, _now())
+        else:  # same config, but not healthy yet (a rollout still going on): gate it like a deploy
+            gate = self._gate(app, desired, deployment, options.gate_timeout(app), reporter, _now())
         outcome = (
             Outcome.UNCHANGED if gate.passed else Outcome.TIMED_OUT if gate.timed_out else Outcome.FAILED
         )
         return self._result(
             app,
             outcome,
-            revision,
+            str(current.revision) if current else None,
             gate=gate,
             messages=["what runs already matches this config; nothing was applied"],
         )
@@ -226,9 +219,7 @@ class KubernetesBackend:
             self._record(app, live.history)
             reporter.update(_subject(app), "started", f"revision {revision} applied")
             return result
-        result.gate, _verdict = self._gate(
-            app, desired, deployment, options.gate_timeout(app), reporter, started
-        )
+        result.gate = self._gate(app, desired, deployment, options.gate_timeout(app), reporter, started)
         if result.gate.passed:
             live.history.add(release(revision, "deployed", _labelled(desired, revision), note))
             self._record(app, live.history)
@@ -240,9 +231,11 @@ class KubernetesBackend:
         restore = live.history.good_before(revision) if rollback_allowed else None
         if not (rollback_allowed and options.rolls_back(app)):
             result.messages.append(
-                "left in place for debugging (--no-rollback)"
-                if rollback_allowed
-                else "the rollback itself failed its gate; nothing further was changed"
+                "the rollback itself failed its gate; nothing further was changed"
+                if not rollback_allowed
+                else "left in place for debugging (--no-rollback)"
+                if options.rollback is False
+                else "left in place: deploy.rollbackOnFailure is false for this service"
             )
         elif restore is None:
             result.messages.append("nothing to roll back to: no earlier revision deployed successfully")
@@ -267,7 +260,7 @@ class KubernetesBackend:
         )
         manifests = order([without_revision(o) for o in restore.manifests])
         deployment = self._apply(app, manifests, revision, live, reporter)
-        gate, _ = self._gate(app, manifests, deployment, options.gate_timeout(app), reporter, _now())
+        gate = self._gate(app, manifests, deployment, options.gate_timeout(app), reporter, _now())
         result.rollback_gate = gate
         status = "deployed" if gate.passed else "timed-out" if gate.timed_out else "failed"
         live.history.add(release(revision, status, _labelled(manifests, revision), note))
@@ -333,7 +326,7 @@ class KubernetesBackend:
         result.messages.append(f"scaled to {replicas} replicas")
         if options.wait:
             manifests = [scaled]
-            result.gate, _ = self._gate(app, manifests, scaled, options.gate_timeout(app), reporter, _now())
+            result.gate = self._gate(app, manifests, scaled, options.gate_timeout(app), reporter, _now())
             result.outcome = (
                 Outcome.DEPLOYED
                 if result.gate.passed
@@ -376,7 +369,7 @@ class KubernetesBackend:
         timeout: float,
         reporter: Reporter,
         started: datetime.datetime,
-    ) -> tuple[GateResult, Verdict]:
+    ) -> GateResult:
         subject = _subject(app)
         spec = next((o for o in desired if o["kind"] == "Deployment"), deployment or {})
         target = Target(
@@ -410,7 +403,7 @@ class KubernetesBackend:
             gate.failures = failure_reports(
                 self.kube, target, verdict, timed_out, started, list(run.pods.objects.values())
             )
-        return gate, verdict
+        return gate
 
     def _record(self, app: App, history: History) -> None:
         self.applier.apply(history.configmap(app))
