@@ -949,11 +949,12 @@ class Controller:
         images = " ".join(c["image"] for c in deployment["spec"]["template"]["spec"]["containers"])
         return next((b for part, b in self.by_image.items() if part in images), self.behaviour)
 
-    def reconcile(self, namespace: str, name: str) -> None:
+    def reconcile(self, namespace: str, name: str, behaviour: str | None = None) -> None:
+        """Bring the Deployment's pods, ReplicaSet, endpoints and status to `behaviour`'s end state."""
         deployment = self.emulator.get("Deployment", namespace, name)
         if deployment is None:
             return
-        behaviour = self.behaviour_of(deployment)
+        behaviour = behaviour or self.behaviour_of(deployment)
         replicas = deployment["spec"].get("replicas", 1)
         rs = self._replicaset(deployment, replicas)
         template_hash = rs["metadata"]["labels"]["pod-template-hash"]
@@ -998,12 +999,7 @@ class Controller:
         deployment = self.emulator.get("Deployment", namespace, name)
         if deployment is None or deployment["metadata"]["generation"] != generation:
             return
-        saved, self.by_image = self.by_image, {}
-        saved_behaviour, self.behaviour = self.behaviour, HEALTHY
-        try:
-            self.reconcile(namespace, name)
-        finally:
-            self.by_image, self.behaviour = saved, saved_behaviour
+        self.reconcile(namespace, name, HEALTHY)
 
     def _pods(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
         labels = ",".join(f"{k}={v}" for k, v in deployment["spec"]["selector"]["matchLabels"].items())

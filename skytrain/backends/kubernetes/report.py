@@ -137,26 +137,26 @@ def _event_line(event: dict[str, Any]) -> str:
 
 
 def _logs(kube: Kube, namespace: str, problem: Problem) -> list[str]:
+    """The last lines of each crashed container: of its previous instance when it restarted
+    (the current one may not have logged yet), else of the current one."""
     assert problem.pod is not None
     statuses = {c["name"]: c for c in (problem.pod.get("status") or {}).get("containerStatuses") or []}
+    path = BY_KIND["Pod"].path(namespace, problem.pod["metadata"]["name"], "log")
     lines: list[str] = []
     for container in problem.containers:
         status = statuses.get(container, {})
-        crashed = status.get("restartCount", 0) > 0 or "terminated" in (status.get("state") or {})
-        if not crashed:
+        restarted = status.get("restartCount", 0) > 0
+        if not (restarted or "terminated" in (status.get("state") or {})):
             continue
-        query = {
-            "container": container,
-            "tailLines": LOG_LINES,
-            "previous": status.get("restartCount", 0) > 0,
-        }
-        try:
-            text = kube.request(
-                "GET", BY_KIND["Pod"].path(namespace, problem.pod["metadata"]["name"], "log"), query
-            )
-        except KubeError:
-            continue
-        lines += [f"log {container}: {line}" for line in str(text).splitlines()[-LOG_LINES:]]
+        for previous in (True, False) if restarted else (False,):
+            try:
+                text = kube.request(
+                    "GET", path, {"container": container, "tailLines": LOG_LINES, "previous": previous}
+                )
+            except KubeError:
+                continue  # e.g. 400: no previous instance (any more)
+            lines += [f"log {container}: {line}" for line in str(text).splitlines()[-LOG_LINES:]]
+            break
     return lines
 
 
