@@ -95,3 +95,24 @@ def test_no_wait_returns_once_applied(k8s):
 
     assert started.returncode == 0, started.stderr
     assert "staging/giphy on kubernetes: started (revision 1)" in started.stdout
+
+
+def test_a_deploy_refused_by_the_lock_names_the_holder(k8s):
+    from datetime import UTC, datetime
+
+    fresh = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    k8s.emulator.create(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
+            "spec": {"holderIdentity": "bob@laptop pid 7", "leaseDurationSeconds": 30, "renewTime": fresh},
+        }
+    )
+
+    refused = skytrain(k8s, "deploy", "--timeout", "0.3")
+
+    assert refused.returncode == 1
+    assert "another deploy of giphy holds the lock" in refused.stdout
+    assert "held by bob@laptop pid 7" in refused.stdout
+    assert k8s.get("Deployment", "giphy") is None

@@ -127,6 +127,8 @@ class LeaseLock:
         current = self.kube.get(LEASE, self.namespace, self.name)
         if current is None:
             return None  # released between our two calls: try again at once
+        if current.get("spec", {}).get("holderIdentity") == self.holder:
+            return current  # our own create, retried after its answer was lost
         if not (force or self._expired(current)):
             self._seen = current
             return None
