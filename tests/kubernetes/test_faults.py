@@ -197,3 +197,12 @@ def test_several_apps_deploy_concurrently_in_one_process(k8s):
 
     assert [r.outcome for r in results] == [Outcome.DEPLOYED, Outcome.DEPLOYED]
     assert k8s.image("media") == "registry.example.com/media:good"
+
+
+def test_a_gate_the_server_refuses_to_show_stops_with_the_refusal_not_a_timeout(k8s):
+    k8s.controller.delay = 0.3  # the rollout cannot pass before the refusal arrives
+    k8s.emulator.fail("GET", "/pods", 403, times=100)
+
+    with pytest.raises(OperationFailed, match="the Kubernetes API answered 403"):
+        k8s.deploy(app("good"), timeout_seconds=30)
+    assert k8s.get("Lease", "skytrain-lock-giphy") is None

@@ -194,7 +194,8 @@ class GateRun:
         )
 
     def wait(self, timeout: float, on_change: Any = None) -> tuple[Verdict, bool, float]:
-        """Until healthy or failed (timed_out False), or until `timeout` (timed_out True)."""
+        """Until healthy or failed (timed_out False), or until `timeout` (timed_out True);
+        raises the KubeError when the server refuses to show what the gate must watch."""
         started = time.monotonic()
         deadline = started + timeout
         for watch in self.watches:
@@ -202,6 +203,9 @@ class GateRun:
         try:
             with self.changed:
                 while True:
+                    for watch in self.watches:
+                        if watch.refused is not None:
+                            raise watch.refused
                     verdict = self.verdict()
                     if on_change is not None:
                         on_change(verdict)

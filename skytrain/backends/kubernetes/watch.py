@@ -32,6 +32,7 @@ class Watched:
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     synced: bool = False  # the initial state has arrived (first event or LIST)
     breaks: int = 0  # how often the watch broke or expired and was resumed
+    refused: KubeError | None = None  # the server refuses to list these objects at all
     _stop: threading.Event = field(default_factory=threading.Event)
     _response: Any = None
     _thread: threading.Thread | None = None
@@ -66,7 +67,12 @@ class Watched:
                 failures += 1
                 try:
                     version = self._relist()
-                except KubeError:
+                except KubeError as exc:
+                    if 400 <= exc.status < 500 and exc.status not in (408, 410, 429):
+                        with self.changed:  # refused (RBAC, a bad selector): retrying will not help
+                            self.refused = exc
+                            self.changed.notify_all()
+                        return
                     version = None
                 self._stop.wait(min(POLL_SECONDS * failures, 2.0) if failures > 1 else 0)
 
