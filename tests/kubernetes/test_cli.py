@@ -80,7 +80,7 @@ def test_a_timeout_is_distinguishable_in_the_json_output(k8s):
     k8s.deploy()
     k8s.controller.by_image = {"slowpoke": emu.STUCK}
 
-    timed_out = skytrain(k8s, "deploy", "--timeout", "0.5", "--output", "json", tag="slowpoke")
+    timed_out = skytrain(k8s, "deploy", "--timeout", "1", "--output", "json", tag="slowpoke")
 
     assert timed_out.returncode == 1
     result = json.loads(timed_out.stdout)["results"][0]
