@@ -243,3 +243,15 @@ def test_a_server_validation_error_points_at_the_override_that_caused_it(k8s, tm
     assert error.path == "Deployment giphy spec.template.metadata.labels"
     assert "`selector` does not match template `labels`" in error.message
     assert "already applied before it: ConfigMap giphy-env, Service giphy" in error.message
+
+
+def test_quantities_the_server_canonicalises_still_count_as_unchanged(k8s):
+    k8s.deploy(app("good"))
+    k8s.emulator.modify(  # as a real API server stores them: 500m stays, 256Mi stays, 1000m would be 1
+        "Deployment",
+        "default",
+        "giphy",
+        lambda d: d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"].update(cpu="0.5"),
+    )
+
+    assert k8s.deploy(app("good")).outcome is Outcome.UNCHANGED

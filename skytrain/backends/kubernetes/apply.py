@@ -9,7 +9,9 @@ objects are not written at all: no new resourceVersion, no watch event, no manag
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from skytrain.backends.kubernetes.client import APPLY, Kube, KubeError
@@ -20,12 +22,47 @@ REVISION_LABEL = "skytrain.io/revision"
 CONFLICT_ATTEMPTS = 5
 
 
-def contains(live: Any, desired: Any) -> bool:
-    """Whether every field of `desired` has the same value in `live` (lists item by item)."""
+_QUANTITY = re.compile(r"^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+_FACTORS = {
+    None: 1,
+    "m": Decimal("0.001"),
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
+
+
+def quantity(value: Any) -> Decimal | None:
+    """A Kubernetes quantity's value ("1000m" and "1" are the same CPU; the server canonicalises)."""
+    match = _QUANTITY.match(str(value))
+    if not match:
+        return None
+    try:
+        return Decimal(match[1]) * _FACTORS[match[2]]
+    except InvalidOperation:
+        return None
+
+
+def contains(live: Any, desired: Any, in_resources: bool = False) -> bool:
+    """Whether every field of `desired` has the same value in `live` (lists item by item;
+    quantities under `resources` compared by value)."""
     if isinstance(desired, dict):
-        return isinstance(live, dict) and all(contains(live.get(k), v) for k, v in desired.items())
+        return isinstance(live, dict) and all(
+            contains(live.get(k), v, in_resources or k == "resources") for k, v in desired.items()
+        )
     if isinstance(desired, list):
-        return isinstance(live, list) and len(live) == len(desired) and all(map(contains, live, desired))
+        return (
+            isinstance(live, list)
+            and len(live) == len(desired)
+            and all(contains(a, b, in_resources) for a, b in zip(live, desired, strict=True))
+        )
+    if in_resources and live != desired and quantity(live) is not None:
+        return quantity(live) == quantity(desired)
     return live == desired
 
 
