@@ -114,7 +114,7 @@ def gate_latency(runs: int) -> list[float]:
 
 def concurrency(services: int) -> tuple[float, float, list[Counter[str]]]:
     with remote_cluster(delay=ROLLOUT) as emulated:
-        apps = [load("v1", f"svc-{i:02d}") for i in range(services + 1)]
+        apps = [load("v1", f"svc-{i:02d}") for i in range(services + 2)]  # warm-up, one, then many
         rendered = {a.name: render(a, "kubernetes") for a in apps}
 
         def deploy(app) -> None:
@@ -131,14 +131,14 @@ def concurrency(services: int) -> tuple[float, float, list[Counter[str]]]:
         first_call = len(emulated.recv())
         start = time.monotonic()
         with ThreadPoolExecutor(services) as pool:
-            list(pool.map(deploy, apps[1:]))
+            list(pool.map(deploy, apps[2:]))
         many = time.monotonic() - start
         emulated.send("calls")
         calls = emulated.recv()[first_call:]
     per_app: dict[str, Counter[str]] = {}
     for method, path, query in calls:
         text = path + " " + " ".join(query.values())
-        name = next((a.name for a in apps[1:] if a.name in text), None)
+        name = next((a.name for a in apps[2:] if a.name in text), None)
         if name is None and "/leases" in path and method == "POST":
             name = "(lease create: the name is in the body)"
         per_app.setdefault(name or "?", Counter())[_purpose(method, path, query)] += 1

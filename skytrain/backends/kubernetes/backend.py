@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,16 +84,20 @@ class KubernetesBackend:
     # reading -------------------------------------------------------------------------------
 
     def _read(self, app: App) -> Live:
-        objects: dict[tuple[str, str], dict[str, Any]] = {}
-        history_cm = None
-        for kind_name in LIVE_KINDS:
-            for obj in self.kube.list(BY_KIND[kind_name], app.namespace, owner_selector(app)).get(
-                "items", []
-            ):
-                if obj["metadata"]["name"] == history_name(app) and kind_name == "ConfigMap":
-                    history_cm = obj
-                else:
-                    objects[(kind_name, obj["metadata"]["name"])] = obj
+        """One LIST per kind, sent together: the deploy waits for one round trip, not three."""
+        with ThreadPoolExecutor(len(LIVE_KINDS)) as pool:
+            listings = pool.map(
+                lambda kind: (kind, self.kube.list(BY_KIND[kind], app.namespace, owner_selector(app))),
+                LIVE_KINDS,
+            )
+            objects: dict[tuple[str, str], dict[str, Any]] = {}
+            history_cm = None
+            for kind_name, listing in listings:
+                for obj in listing.get("items", []):
+                    if kind_name == "ConfigMap" and obj["metadata"]["name"] == history_name(app):
+                        history_cm = obj
+                    else:
+                        objects[(kind_name, obj["metadata"]["name"])] = obj
         return Live(objects, History.from_configmap(history_cm, self.history_keep))
 
     def live_objects(self, apps: list[App]) -> dict[str, list[dict[str, Any]]]:
