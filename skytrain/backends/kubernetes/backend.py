@@ -351,9 +351,10 @@ class KubernetesBackend:
         done: list[str] = []
         for obj in desired:
             key = (obj["kind"], obj["metadata"]["name"])
+            line = f"{_subject(app)} {obj['kind']}/{obj['metadata']['name']}"
             if contains(live.objects.get(key), without_revision(obj)):
+                reporter.update(line, "unchanged")
                 continue
-            reporter.update(_subject(app), "applying", f"{obj['kind']} {obj['metadata']['name']}")
             try:
                 applied = self.applier.apply(with_revision(obj, revision))
             except KubeError as exc:
@@ -361,6 +362,7 @@ class KubernetesBackend:
                     raise _refused(app, obj, exc, done) from None
                 raise
             done.append(f"{obj['kind']} {obj['metadata']['name']}")
+            reporter.update(line, "applied", f"revision {revision}")
             live.objects[key] = applied
             if obj["kind"] == "Deployment":
                 deployment = applied

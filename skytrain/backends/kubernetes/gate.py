@@ -58,7 +58,7 @@ class Target:
 
 def deployment_verdict(deployment: dict[str, Any] | None, generation: int) -> Verdict:
     if deployment is None:
-        return Verdict("progressing", "waiting for the Deployment to appear")
+        return Verdict("progressing", "waiting for the Deployment's status")
     meta, spec, status = deployment["metadata"], deployment.get("spec", {}), deployment.get("status") or {}
     name = f"Deployment {meta['name']}"
     observed = status.get("observedGeneration", 0)
