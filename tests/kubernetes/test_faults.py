@@ -206,3 +206,18 @@ def test_a_gate_the_server_refuses_to_show_stops_with_the_refusal_not_a_timeout(
     with pytest.raises(OperationFailed, match="the Kubernetes API answered 403"):
         k8s.deploy(app("good"), timeout_seconds=30)
     assert k8s.get("Lease", "skytrain-lock-giphy") is None
+
+
+def test_the_holder_renews_its_lease_while_it_works(k8s):
+    from skytrain.backends.kubernetes.client import Kube, api_client_for
+    from skytrain.backends.kubernetes.lock import LeaseLock
+
+    lock = LeaseLock(Kube(api_client_for("staging")), "default", "giphy", {}, duration=1)
+    lock.acquire(wait_seconds=0)
+    first = k8s.get("Lease", "skytrain-lock-giphy")["spec"]["renewTime"]
+    renewed = k8s.emulator.wait_until(
+        lambda: k8s.emulator.store["Lease"][("default", "skytrain-lock-giphy")]["spec"]["renewTime"] != first
+    )
+    lock.release()
+
+    assert renewed and k8s.get("Lease", "skytrain-lock-giphy") is None
