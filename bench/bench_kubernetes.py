@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from skytrain.backends import backend_for  # noqa: E402
 from skytrain.backends.base import DeployOptions  # noqa: E402
 from skytrain.config import load_service  # noqa: E402
-from skytrain.emulators.kubernetes import cluster  # noqa: E402
+from skytrain.emulators.kubernetes_controllers import cluster  # noqa: E402
 from skytrain.progress import NullReporter  # noqa: E402
 from skytrain.render import render  # noqa: E402
 

@@ -14,7 +14,8 @@ from skytrain.backends import backend_for
 from skytrain.backends.base import DeployOptions, DeployResult
 from skytrain.config import load_service
 from skytrain.config.model import App
-from skytrain.emulators.kubernetes import ClusterEmulator, Controller, cluster
+from skytrain.emulators.kubernetes import ClusterEmulator
+from skytrain.emulators.kubernetes_controllers import Controller, cluster
 from skytrain.progress import NullReporter
 from skytrain.render import render
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from skytrain.emulators import kubernetes as emu
+from skytrain.emulators import kubernetes_controllers as emu
 from tests.kubernetes.conftest import ENVIRONMENTS, ROOT
 
 

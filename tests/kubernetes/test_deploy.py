@@ -7,7 +7,7 @@ import json
 import pytest
 
 from skytrain.backends.base import Outcome
-from skytrain.emulators import kubernetes as emu
+from skytrain.emulators import kubernetes_controllers as emu
 from skytrain.errors import ConfigErrors
 from skytrain.render.hashing import HASH_ANNOTATION
 from tests.kubernetes.conftest import app

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from skytrain.backends.base import Outcome
-from skytrain.emulators import kubernetes as emu
+from skytrain.emulators import kubernetes_controllers as emu
 from skytrain.emulators.kubernetes import write_kubeconfig
 from skytrain.errors import OperationFailed
 from tests.kubernetes.conftest import app

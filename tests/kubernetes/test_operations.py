@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from skytrain.backends.base import DeployOptions, Outcome
-from skytrain.emulators import kubernetes as emu
+from skytrain.emulators import kubernetes_controllers as emu
 from skytrain.progress import NullReporter
 from tests.kubernetes.conftest import app
 
