@@ -180,7 +180,10 @@ def main() -> int:
         )
 
     one, many, counts = concurrency(args.services)
-    print(f"\nconcurrency (each emulated rollout takes {ROLLOUT:.1f} s):")
+    print(
+        f"\nconcurrency (each emulated rollout takes {ROLLOUT:.1f} s; client and emulator share "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}):"
+    )
     print(
         f"  1 service: {one:.2f} s; {args.services} services at once: {many:.2f} s; "
         f"ratio {many / one:.2f}x   (target <= 1.5x)"
