@@ -1,0 +1,82 @@
+"""A running Kubernetes API emulator with its controllers, and helpers to deploy to it with
+the real backend (official client → HTTP → emulator). KUBECONFIG points at the emulator."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skytrain.backends import backend_for
+from skytrain.backends.base import DeployOptions, DeployResult
+from skytrain.config import load_service
+from skytrain.config.model import App
+from skytrain.emulators.kubernetes import ClusterEmulator
+from skytrain.emulators.kubernetes_controllers import Controller, cluster
+from skytrain.progress import NullReporter
+from skytrain.render import render
+
+ROOT = Path(__file__).resolve().parents[2]
+ENVIRONMENTS = ROOT / "examples" / "skytrain-environments.yml"
+NAMESPACE = "default"
+
+
+@functools.cache
+def app(tag: str = "good", service: str = "giphy", env: str = "staging") -> App:
+    """The example service in one environment, with its image tag set as CI would (BUILD_TAG)."""
+    _, apps = load_service(
+        ROOT / "examples" / service, str(ENVIRONMENTS), only=[env], environ={"BUILD_TAG": tag}
+    )
+    return apps[env]
+
+
+@dataclass
+class Cluster:
+    emulator: ClusterEmulator
+    controller: Controller
+    kubeconfig: Path
+
+    def backend(self, target_app: App | None = None):
+        return backend_for("kubernetes", (target_app or app()).environment)
+
+    def deploy(self, target_app: App | None = None, **options: Any) -> DeployResult:
+        target_app = target_app or app()
+        options.setdefault("timeout_seconds", 5)
+        return self.backend(target_app).deploy(
+            target_app, render(target_app, "kubernetes"), DeployOptions(**options), NullReporter()
+        )
+
+    def rollback(
+        self, to_revision: str | None = None, target_app: App | None = None, **options: Any
+    ) -> DeployResult:
+        target_app = target_app or app()
+        options.setdefault("timeout_seconds", 5)
+        return self.backend(target_app).rollback(
+            target_app, to_revision, DeployOptions(**options), NullReporter()
+        )
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        return self.emulator.get(kind, NAMESPACE, name)
+
+    def image(self, name: str = "giphy") -> str:
+        deployment = self.get("Deployment", name)
+        assert deployment is not None
+        return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+
+    def writes(self, since: int = 0) -> list[str]:
+        return [
+            f"{c.method} {c.path}"
+            for c in self.emulator.calls[since:]
+            if c.method in ("POST", "PUT", "PATCH")
+        ]
+
+
+@pytest.fixture
+def k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    with cluster(tmp_path) as (emulator, controller, kubeconfig):
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+        yield Cluster(emulator, controller, kubeconfig)

@@ -1,0 +1,118 @@
+"""The command line against the emulator: `python -m skytrain deploy|status|rollback --target kubernetes`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from skytrain.emulators import kubernetes_controllers as emu
+from tests.kubernetes.conftest import ENVIRONMENTS, ROOT
+
+
+def skytrain(k8s, *args: str, tag: str = "good") -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(k8s.kubeconfig),
+        "BUILD_TAG": tag,
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+    env.pop("KUBERNETES_SERVICE_HOST", None)
+    command = [
+        sys.executable,
+        "-m",
+        "skytrain",
+        *args,
+        str(ROOT / "examples" / "giphy"),
+        "--env",
+        "staging",
+        "--target",
+        "kubernetes",
+        "--environments",
+        str(ENVIRONMENTS),
+    ]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+
+
+def test_deploy_then_status_then_rollback_to_a_revision(k8s):
+    deployed = skytrain(k8s, "deploy", "--output", "json")
+    assert deployed.returncode == 0, deployed.stderr
+    result = json.loads(deployed.stdout)["results"][0]
+    assert (result["outcome"], result["revision"], result["gate"]["passed"]) == ("deployed", "1", True)
+    assert deployed.stderr == ""  # --output json: no progress lines
+
+    second = skytrain(k8s, "deploy", tag="v2")
+    assert second.returncode == 0, second.stderr
+    assert "staging/giphy on kubernetes: deployed (revision 2)" in second.stdout
+    assert "staging/giphy: healthy (2 of 2 replicas ready)" in second.stderr  # CI log lines, no escapes
+    assert "\x1b[" not in second.stderr
+
+    status = skytrain(k8s, "status")
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.splitlines()[:3] == [
+        "staging/giphy on kubernetes: healthy (revision 2)",
+        "  ✓ Deployment giphy: 2 of 2 replicas ready",
+        "  ✓ Service giphy: 2 ready endpoints",
+    ]
+
+    rolled = skytrain(k8s, "rollback", "--to-revision", "1", "--output", "json")
+    assert rolled.returncode == 0, rolled.stderr
+    assert json.loads(rolled.stdout)["results"][0]["revision"] == "3"
+    assert k8s.image() == "registry.example.com/giphy:good"
+
+
+def test_a_failed_deploy_prints_the_evidence_and_exits_1(k8s):
+    k8s.deploy()
+    k8s.controller.by_image = {"bad": emu.CRASH_LOOP}
+
+    failed = skytrain(k8s, "deploy", "--no-rollback", tag="bad")
+
+    assert failed.returncode == 1
+    assert "staging/giphy on kubernetes: failed (revision 2)" in failed.stdout
+    assert "gate failed after" in failed.stdout
+    assert "container giphy: CrashLoopBackOff" in failed.stdout
+    assert "log giphy: panic: GIPHY_API_KEY is not set" in failed.stdout
+    assert "left in place for debugging (--no-rollback)" in failed.stdout
+
+
+def test_a_timeout_is_distinguishable_in_the_json_output(k8s):
+    k8s.deploy()
+    k8s.controller.by_image = {"slowpoke": emu.STUCK}
+
+    timed_out = skytrain(k8s, "deploy", "--timeout", "1", "--output", "json", tag="slowpoke")
+
+    assert timed_out.returncode == 1
+    result = json.loads(timed_out.stdout)["results"][0]
+    assert result["outcome"] == "rolled-back"
+    assert result["gate"]["timed_out"] is True and result["rollback_gate"]["passed"] is True
+
+
+def test_no_wait_returns_once_applied(k8s):
+    k8s.controller.behaviour = emu.STUCK
+
+    started = skytrain(k8s, "deploy", "--no-wait")
+
+    assert started.returncode == 0, started.stderr
+    assert "staging/giphy on kubernetes: started (revision 1)" in started.stdout
+
+
+def test_a_deploy_refused_by_the_lock_names_the_holder(k8s):
+    from datetime import UTC, datetime
+
+    fresh = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    k8s.emulator.create(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
+            "spec": {"holderIdentity": "bob@laptop pid 7", "leaseDurationSeconds": 30, "renewTime": fresh},
+        }
+    )
+
+    refused = skytrain(k8s, "deploy", "--timeout", "0.3")
+
+    assert refused.returncode == 1
+    assert "another deploy of giphy holds the lock" in refused.stdout
+    assert "held by bob@laptop pid 7" in refused.stdout
+    assert k8s.get("Deployment", "giphy") is None

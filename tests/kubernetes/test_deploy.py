@@ -1,0 +1,257 @@
+"""Deploys over HTTP (official client → emulator): apply, gate, fail fast, time out, roll back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from skytrain.backends.base import Outcome
+from skytrain.emulators import kubernetes_controllers as emu
+from skytrain.errors import ConfigErrors
+from skytrain.render.hashing import HASH_ANNOTATION
+from tests.kubernetes.conftest import app
+
+REVISION = "skytrain.io/revision"
+
+
+def test_first_deploy_applies_config_before_workloads_and_passes_its_gate(k8s):
+    result = k8s.deploy(app("good"))
+
+    assert result.outcome is Outcome.DEPLOYED
+    assert result.revision == "1" and result.gate.passed and not result.gate.timed_out
+    applied = [w for w in k8s.writes() if "PATCH" in w and "skytrain-release" not in w]
+    assert applied == [
+        "PATCH /api/v1/namespaces/default/configmaps/giphy-env",
+        "PATCH /api/v1/namespaces/default/services/giphy",
+        "PATCH /apis/apps/v1/namespaces/default/deployments/giphy",
+    ]
+    deployment = k8s.get("Deployment", "giphy")
+    assert deployment["metadata"]["labels"][REVISION] == "1"
+    assert REVISION not in deployment["spec"]["template"]["metadata"]["labels"]  # no restart per deploy
+    assert deployment["metadata"]["managedFields"][0]["manager"] == "skytrain"
+    assert k8s.get("Service", "giphy")["metadata"]["labels"][REVISION] == "1"
+    history = k8s.get("ConfigMap", "skytrain-release-giphy")["data"]
+    assert json.loads(history["revision-1"])["status"] == "deployed"
+    assert k8s.get("Lease", "skytrain-lock-giphy") is None  # released
+
+
+def test_same_config_and_image_changes_nothing_and_passes_at_once(k8s):
+    k8s.deploy(app("good"))
+    versions = {
+        k: k8s.get(*k)["metadata"]["resourceVersion"]
+        for k in [("Deployment", "giphy"), ("Service", "giphy"), ("ConfigMap", "giphy-env")]
+    }
+    before = len(k8s.emulator.calls)
+
+    result = k8s.deploy(app("good"))
+
+    assert result.outcome is Outcome.UNCHANGED and result.gate.passed and result.gate.seconds == 0
+    assert result.revision == "1"
+    assert [w for w in k8s.writes(before) if "leases" not in w] == []
+    assert not [c for c in k8s.emulator.calls[before:] if c.query.get("watch")]
+    assert versions == {k: k8s.get(*k)["metadata"]["resourceVersion"] for k in versions}
+
+
+def test_a_new_image_rolls_out_as_the_next_revision(k8s):
+    k8s.deploy(app("good"))
+    result = k8s.deploy(app("v2"))
+
+    assert result.outcome is Outcome.DEPLOYED
+    assert (result.revision, result.previous_revision) == ("2", "1")
+    assert k8s.image() == "registry.example.com/giphy:v2"
+    assert k8s.get("Deployment", "giphy")["metadata"]["generation"] == 2
+
+
+DOOMED = [
+    (emu.CRASH_LOOP, "CrashLoopBackOff"),
+    (emu.IMAGE_PULL, "ImagePullBackOff"),
+    (emu.ERR_IMAGE_PULL, "ErrImagePull"),
+    (emu.CONFIG_ERROR, "CreateContainerConfigError"),
+    (emu.UNSCHEDULABLE, "Unschedulable: 0/3 nodes are available"),
+    (emu.POD_FAILED, "pod failed"),
+    (emu.DEADLINE, "ProgressDeadlineExceeded"),
+]
+
+
+@pytest.mark.parametrize(("behaviour", "reason"), DOOMED, ids=[d[0] for d in DOOMED])
+def test_a_doomed_rollout_fails_fast_and_the_previous_revision_is_restored(k8s, behaviour, reason):
+    k8s.deploy(app("good"))
+    k8s.controller.by_image = {"bad": behaviour}
+
+    result = k8s.deploy(app("bad"), timeout_seconds=30)
+
+    assert result.outcome is Outcome.ROLLED_BACK
+    assert not result.gate.passed and not result.gate.timed_out
+    assert result.gate.seconds < 5  # failed fast, not after the 30 s timeout
+    assert any(reason in f.reason for f in result.gate.failures), result.gate.failures
+    assert result.rollback_gate.passed
+    assert k8s.image() == "registry.example.com/giphy:good"
+    assert "rolled back to revision 1 (recorded as revision 3)" in result.messages
+    history = k8s.get("ConfigMap", "skytrain-release-giphy")["data"]
+    assert json.loads(history["revision-2"])["status"] == "failed"
+    assert json.loads(history["revision-3"])["note"].startswith("rollback to revision 1")
+
+
+def test_crash_loop_report_carries_events_and_the_containers_last_log_lines(k8s):
+    k8s.deploy(app("good"))
+    k8s.controller.by_image = {"bad": emu.CRASH_LOOP}
+
+    result = k8s.deploy(app("bad"))
+
+    failure = result.gate.failures[0]
+    assert failure.object.startswith("Pod giphy-")
+    assert "event Warning BackOff: Back-off restarting failed container" in failure.evidence
+    assert "log giphy: panic: GIPHY_API_KEY is not set" in failure.evidence
+    assert not any("Pulled" in line for line in failure.evidence)  # routine events are filtered
+
+
+def test_no_rollback_leaves_the_failed_version_in_place(k8s):
+    k8s.deploy(app("good"))
+    k8s.controller.by_image = {"bad": emu.IMAGE_PULL}
+
+    result = k8s.deploy(app("bad"), rollback=False)
+
+    assert result.outcome is Outcome.FAILED and result.rollback_gate is None
+    assert "left in place for debugging (--no-rollback)" in result.messages
+    assert k8s.image() == "registry.example.com/giphy:bad"
+
+
+def test_a_failed_first_deploy_has_nothing_to_roll_back_to(k8s):
+    k8s.controller.behaviour = emu.CRASH_LOOP
+
+    result = k8s.deploy(app("bad"))
+
+    assert result.outcome is Outcome.FAILED
+    assert "nothing to roll back to: no earlier revision deployed successfully" in result.messages
+
+
+def test_a_rollout_that_never_gets_ready_times_out_distinguishably_and_rolls_back(k8s):
+    k8s.deploy(app("good"))
+    k8s.controller.by_image = {"slowpoke": emu.STUCK}
+
+    result = k8s.deploy(app("slowpoke"), timeout_seconds=1)  # the rollback gets as long
+
+    assert result.outcome is Outcome.ROLLED_BACK
+    assert result.gate.timed_out and not result.gate.passed
+    assert result.gate.summary.startswith("not healthy after 1s")
+    assert result.gate.failures[0].object == "Deployment giphy"
+    assert any("ContainerCreating" in f.reason for f in result.gate.failures[1:])
+    assert (
+        json.loads(k8s.get("ConfigMap", "skytrain-release-giphy")["data"]["revision-2"])["status"]
+        == "timed-out"
+    )
+    assert k8s.image() == "registry.example.com/giphy:good"
+
+
+def test_a_timeout_without_rollback_is_timed_out_not_failed(k8s):
+    k8s.controller.behaviour = emu.STUCK
+
+    result = k8s.deploy(app("good"), timeout_seconds=0.3, rollback=False)
+
+    assert result.outcome is Outcome.TIMED_OUT
+    assert json.loads(json.dumps(result.to_json()))["gate"]["timed_out"] is True
+
+
+def test_a_failing_readiness_probe_is_reported_with_its_path(k8s):
+    k8s.controller.behaviour = emu.UNREADY
+
+    result = k8s.deploy(app("good"), timeout_seconds=0.4, rollback=False)
+
+    evidence = [line for f in result.gate.failures for line in f.evidence]
+    assert "readiness probe of giphy failing: GET /status on port http" in evidence
+    assert any("Readiness probe failed" in line for line in evidence)
+
+
+def test_a_slow_rollout_passes_once_every_replica_is_ready(k8s):
+    k8s.controller.behaviour = emu.SLOW
+    k8s.controller.delay = 0.3
+
+    result = k8s.deploy(app("good"))
+
+    assert result.outcome is Outcome.DEPLOYED
+    assert 0.25 <= result.gate.seconds < 3
+
+
+def test_no_wait_applies_and_records_without_gating(k8s):
+    k8s.controller.behaviour = emu.STUCK
+
+    result = k8s.deploy(app("good"), wait=False)
+
+    assert result.outcome is Outcome.STARTED and result.gate is None
+    assert k8s.image() == "registry.example.com/giphy:good"
+    assert (
+        json.loads(k8s.get("ConfigMap", "skytrain-release-giphy")["data"]["revision-1"])["status"]
+        == "started"
+    )
+
+
+def test_the_config_hash_sits_on_the_pod_template_and_identifies_the_new_pods(k8s):
+    k8s.deploy(app("good"))
+    template_hash = k8s.get("Deployment", "giphy")["spec"]["template"]["metadata"]["annotations"][
+        HASH_ANNOTATION
+    ]
+    pods = k8s.emulator.list("Pod", "default", "app.kubernetes.io/name=giphy")
+    assert len(pods) == 2
+    assert {p["metadata"]["annotations"][HASH_ANNOTATION] for p in pods} == {template_hash}
+
+
+def test_history_keeps_the_last_n_revisions(k8s):
+    backend = k8s.backend()
+    backend.history_keep = 3
+    from skytrain.backends.base import DeployOptions
+    from skytrain.progress import NullReporter
+    from skytrain.render import render
+
+    for tag in ("a1", "a2", "a3", "a4", "a5"):
+        assert backend.deploy(app(tag), render(app(tag), "kubernetes"), DeployOptions(), NullReporter()).ok
+    data = k8s.get("ConfigMap", "skytrain-release-giphy")["data"]
+    assert sorted(data) == ["revision-3", "revision-4", "revision-5"]
+
+
+def test_a_refused_object_is_a_config_error_and_is_not_retried(k8s):
+    k8s.emulator.fail("PATCH", "deployments/giphy", 422, times=5)
+
+    with pytest.raises(ConfigErrors) as refused:
+        k8s.deploy(app("good"))
+
+    assert "Deployment giphy" in str(refused.value) and "the Kubernetes API refused it" in str(refused.value)
+    assert len(k8s.emulator.calls_to("PATCH", "deployments/giphy")) == 1
+    assert k8s.get("Lease", "skytrain-lock-giphy") is None
+
+
+def test_a_server_validation_error_points_at_the_override_that_caused_it(k8s, tmp_path):
+    import shutil
+
+    from skytrain.config import load_service
+    from tests.kubernetes.conftest import ENVIRONMENTS, ROOT
+
+    service = tmp_path / "giphy"
+    shutil.copytree(ROOT / "examples" / "giphy", service)
+    with (service / "deploy" / "staging.yml").open("a") as overlay:
+        overlay.write(
+            "kubernetes:\n  Deployment:\n    spec:\n      selector:\n        matchLabels:\n          tier: web\n"
+        )
+    _, apps = load_service(service, str(ENVIRONMENTS), only=["staging"], environ={"BUILD_TAG": "good"})
+
+    with pytest.raises(ConfigErrors) as refused:
+        k8s.deploy(apps["staging"])
+
+    (error,) = refused.value.errors
+    assert error.location.file.endswith("giphy/deploy/staging.yml")
+    assert error.location.line == 6  # spec: the refused field's nearest parent written in the overlay
+    assert error.path == "Deployment giphy spec.template.metadata.labels"
+    assert "`selector` does not match template `labels`" in error.message
+    assert "already applied before it: ConfigMap giphy-env, Service giphy" in error.message
+
+
+def test_quantities_the_server_canonicalises_still_count_as_unchanged(k8s):
+    k8s.deploy(app("good"))
+    k8s.emulator.modify(  # as a real API server stores them: 500m stays, 256Mi stays, 1000m would be 1
+        "Deployment",
+        "default",
+        "giphy",
+        lambda d: d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"].update(cpu="0.5"),
+    )
+
+    assert k8s.deploy(app("good")).outcome is Outcome.UNCHANGED

@@ -1,0 +1,223 @@
+"""Faults between skytrain and the API server: 5xx, 429, 409 conflicts, servers without
+server-side apply, dropped and unavailable watches, an unreachable cluster, the lock."""
+
+from __future__ import annotations
+
+import datetime
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from skytrain.backends.base import Outcome
+from skytrain.emulators import kubernetes_controllers as emu
+from skytrain.emulators.kubernetes import write_kubeconfig
+from skytrain.errors import OperationFailed
+from tests.kubernetes.conftest import app
+
+
+def test_server_errors_and_throttling_are_retried_with_backoff(k8s):
+    k8s.emulator.fail("PATCH", "deployments/giphy", 500, times=2)
+    k8s.emulator.fail("PATCH", "services/giphy", 429, times=1, retry_after=0.01)
+
+    result = k8s.deploy(app("good"))
+
+    assert result.outcome is Outcome.DEPLOYED
+    assert len(k8s.emulator.calls_to("PATCH", "deployments/giphy")) == 3
+    assert len(k8s.emulator.calls_to("PATCH", "services/giphy")) == 2
+
+
+def test_a_server_that_keeps_failing_stops_the_deploy_with_a_clear_message_and_frees_the_lock(k8s):
+    k8s.emulator.fail("PATCH", "deployments/giphy", 503, times=100)
+
+    with pytest.raises(
+        OperationFailed, match=r"staging/giphy: the Kubernetes API answered 503 .*see `skytrain status`"
+    ):
+        k8s.deploy(app("good"))
+
+    assert k8s.get("Lease", "skytrain-lock-giphy") is None
+
+
+def test_an_unreachable_cluster_is_reported_as_such(tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv(
+        "KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}"))
+    )
+    from tests.kubernetes.conftest import Cluster
+
+    with pytest.raises(OperationFailed, match="could not reach the Kubernetes API"):
+        Cluster(None, None, tmp_path).deploy(app("good"))
+
+
+def test_without_server_side_apply_it_creates_then_replaces_respecting_resource_versions(k8s):
+    k8s.emulator.server_side_apply = False
+    assert k8s.deploy(app("good")).outcome is Outcome.DEPLOYED
+    assert len(k8s.emulator.calls_to("PATCH", "configmaps/giphy-env")) == 1  # the 415 that switches modes
+    assert k8s.emulator.calls_to("POST", "deployments$")
+
+    def someone_edits():
+        k8s.emulator.modify(
+            "Deployment",
+            "default",
+            "giphy",
+            lambda d: d["metadata"].setdefault("annotations", {}).update({"team/note": "on call"}),
+        )
+
+    k8s.emulator.before("PUT", "deployments/giphy", someone_edits)
+    result = k8s.deploy(app("v2"))
+
+    assert result.outcome is Outcome.DEPLOYED
+    assert len(k8s.emulator.calls_to("PUT", "deployments/giphy")) == 2  # 409, read again, replaced
+    deployment = k8s.get("Deployment", "giphy")
+    assert deployment["metadata"]["annotations"]["team/note"] == "on call"  # the other writer's change kept
+    assert k8s.image() == "registry.example.com/giphy:v2"
+
+
+def test_endless_conflicts_end_in_a_known_state(k8s):
+    k8s.emulator.server_side_apply = False
+    k8s.deploy(app("good"))
+    k8s.emulator.before(
+        "PUT",
+        "deployments/giphy",
+        lambda: k8s.emulator.modify(
+            "Deployment",
+            "default",
+            "giphy",
+            lambda d: d["metadata"]["labels"].update(touched=d["metadata"]["resourceVersion"]),
+        ),
+        times=10,
+    )
+
+    with pytest.raises(OperationFailed, match="Deployment giphy kept changing under skytrain"):
+        k8s.deploy(app("v2"))
+    assert k8s.get("Lease", "skytrain-lock-giphy") is None
+
+
+def test_a_dropped_watch_is_resumed_and_the_gate_still_passes(k8s):
+    k8s.controller.behaviour = emu.SLOW
+    k8s.controller.delay = 0.2
+
+    with ThreadPoolExecutor(1) as pool:
+        deploying = pool.submit(k8s.deploy, app("good"))
+        k8s.emulator.wait_until(lambda: k8s.emulator.watching() == 3)
+        assert k8s.emulator.break_watches() == 3
+        result = deploying.result()
+
+    assert result.outcome is Outcome.DEPLOYED
+    watches = [c for c in k8s.emulator.calls if c.query.get("watch")]
+    assert len(watches) >= 6
+    assert [w for w in watches if w.query.get("resourceVersion")]  # resumed where they broke off
+
+
+def test_a_watch_that_cannot_be_opened_falls_back_to_polling(k8s):
+    k8s.controller.delay = 0.3  # healthy only after both watch attempts have failed
+    broken = k8s.emulator.fail("GET", r"deployments\?.*watch=true", 500, times=2)
+
+    result = k8s.deploy(app("good"))
+
+    assert result.outcome is Outcome.DEPLOYED and broken.times == 0
+    lists = [c for c in k8s.emulator.calls_to("GET", "deployments$") if not c.query.get("watch")]
+    assert len(lists) >= 3  # the deploy's own read, then one poll per failed watch
+
+
+def test_a_deploy_waits_for_another_deploy_of_the_same_app_and_never_interleaves(k8s):
+    k8s.controller.behaviour = emu.SLOW
+    k8s.controller.delay = 0.3
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(k8s.deploy, app("good"))
+        k8s.emulator.wait_until(lambda: k8s.get("Lease", "skytrain-lock-giphy"))
+        second = pool.submit(k8s.deploy, app("v2"))
+        results = first.result(), second.result()
+
+    assert [r.outcome for r in results] == [Outcome.DEPLOYED, Outcome.DEPLOYED]
+    assert [r.revision for r in results] == ["1", "2"]
+    applies = [c.path.rsplit("/", 1)[1] for c in k8s.emulator.calls_to("PATCH", "deployments/giphy")]
+    assert applies == ["giphy", "giphy"]
+    gates_done = k8s.emulator.calls_to("PATCH", "skytrain-release-giphy")[0].at
+    assert k8s.emulator.calls_to("PATCH", "deployments/giphy")[1].at > gates_done
+
+
+def test_a_deploy_refuses_when_the_lock_stays_held_and_names_the_holder(k8s):
+    fresh = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    k8s.emulator.create(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
+            "spec": {
+                "holderIdentity": "alice@jenkins-7 pid 42",
+                "leaseDurationSeconds": 30,
+                "acquireTime": fresh,
+                "renewTime": fresh,
+            },
+        }
+    )
+
+    result = k8s.deploy(app("good"), timeout_seconds=0.3)
+
+    assert result.outcome is Outcome.FAILED
+    assert "held by alice@jenkins-7 pid 42" in result.messages[0]
+    assert "--force" in result.messages[0]
+    assert k8s.get("Deployment", "giphy") is None  # nothing applied
+    assert k8s.get("Lease", "skytrain-lock-giphy")["spec"]["holderIdentity"] == "alice@jenkins-7 pid 42"
+
+    forced = k8s.deploy(app("good"), force=True)
+    assert forced.outcome is Outcome.DEPLOYED
+
+
+def test_an_expired_lock_of_a_dead_deploy_is_taken_over(k8s):
+    stale = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
+    k8s.emulator.create(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
+            "spec": {
+                "holderIdentity": "crashed",
+                "leaseDurationSeconds": 30,
+                "acquireTime": stale,
+                "renewTime": stale,
+            },
+        }
+    )
+
+    assert k8s.deploy(app("good")).outcome is Outcome.DEPLOYED
+    assert k8s.get("Lease", "skytrain-lock-giphy") is None
+
+
+def test_several_apps_deploy_concurrently_in_one_process(k8s):
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(k8s.deploy, [app("good", "giphy"), app("good", "media")]))
+
+    assert [r.outcome for r in results] == [Outcome.DEPLOYED, Outcome.DEPLOYED]
+    assert k8s.image("media") == "registry.example.com/media:good"
+
+
+def test_a_gate_the_server_refuses_to_show_stops_with_the_refusal_not_a_timeout(k8s):
+    k8s.controller.delay = 0.3  # the rollout cannot pass before the refusal arrives
+    k8s.emulator.fail("GET", "/pods", 403, times=100)
+
+    with pytest.raises(OperationFailed, match="the Kubernetes API answered 403"):
+        k8s.deploy(app("good"), timeout_seconds=30)
+    assert k8s.get("Lease", "skytrain-lock-giphy") is None
+
+
+def test_the_holder_renews_its_lease_while_it_works(k8s):
+    from skytrain.backends.kubernetes.client import Kube, api_client_for
+    from skytrain.backends.kubernetes.lock import LeaseLock
+
+    lock = LeaseLock(Kube(api_client_for("staging")), "default", "giphy", {}, duration=1)
+    lock.acquire(wait_seconds=0)
+    first = k8s.get("Lease", "skytrain-lock-giphy")["spec"]["renewTime"]
+    renewed = k8s.emulator.wait_until(
+        lambda: k8s.emulator.store["Lease"][("default", "skytrain-lock-giphy")]["spec"]["renewTime"] != first
+    )
+    lock.release()
+
+    assert renewed and k8s.get("Lease", "skytrain-lock-giphy") is None
