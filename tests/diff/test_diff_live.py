@@ -185,7 +185,11 @@ CHANGES = {
         "1",
         "healthCheck:\n  path: /healthz\n",
         {
-            "kubernetes": ("/spec/template/spec/containers/0/readinessProbe/httpGet/path", "Deployment", True),
+            "kubernetes": (
+                "/spec/template/spec/containers/0/readinessProbe/httpGet/path",
+                "Deployment",
+                True,
+            ),
             "marathon": ("/healthChecks/0/path", "App", True),
         },
     ),
@@ -209,9 +213,7 @@ def test_each_change_is_reported_with_its_path_and_whether_it_restarts(fleet, ta
     [result] = json.loads(done.stdout)["results"]
     [changed] = [o for o in result["objects"] if o["action"] == "changed"]
     pointer = CHANGES["replicas"][2][target][0]
-    assert changed["changes"] == [
-        {"path": pointer, "op": "replace", "old": 2, "new": 5, "restarts": False}
-    ]
+    assert changed["changes"] == [{"path": pointer, "op": "replace", "old": 2, "new": 5, "restarts": False}]
 
 
 def test_the_env_configmap_shows_as_removed_when_the_config_no_longer_has_env(fleet):
