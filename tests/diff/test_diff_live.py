@@ -313,7 +313,8 @@ def test_a_stopped_kubernetes_api_is_exit_1_with_the_reason(fleet, tmp_path):
     done = fleet.cli("--env", "staging", "--target", "kubernetes", KUBECONFIG=str(dead))
 
     assert_unreadable(done, "kubernetes", "emulator-token")
-    assert "refused" in done.stderr.lower() or "reach" in done.stderr.lower()
+    assert "could not reach the Kubernetes API listing configmaps" in done.stderr
+    assert "Connection refused" in done.stderr
 
 
 def test_a_kubernetes_api_answering_500_is_exit_1_with_the_reason(fleet):
@@ -322,7 +323,8 @@ def test_a_kubernetes_api_answering_500_is_exit_1_with_the_reason(fleet):
     done = fleet.cli("--env", "staging", "--target", "kubernetes")
 
     assert_unreadable(done, "kubernetes", "emulator-token")
-    assert "500" in done.stderr
+    assert "the Kubernetes API answered 500" in done.stderr
+    assert "listing configmaps in namespace default (kubeconfig context staging)" in done.stderr
 
 
 def test_a_marathon_answering_500_is_exit_1_with_the_reason(fleet):
