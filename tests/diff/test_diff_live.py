@@ -216,6 +216,24 @@ def test_each_change_is_reported_with_its_path_and_whether_it_restarts(fleet, ta
     assert changed["changes"] == [{"path": pointer, "op": "replace", "old": 2, "new": 5, "restarts": False}]
 
 
+@TARGETS
+def test_a_scale_since_the_deploy_shows_as_a_replica_change_that_restarts_nothing(fleet, target):
+    fleet.deploy(target)
+    app = fleet.load()
+    scaled = backend_for(target, app.environment).scale(
+        app, 4, DeployOptions(timeout_seconds=5), NullReporter()
+    )
+    assert scaled.outcome is Outcome.DEPLOYED, scaled.messages
+
+    result = fleet.diff(target)
+
+    pointer, kind, _ = CHANGES["replicas"][2][target]
+    [(changed, change)] = [(o, c) for o in result.objects for c in o.changes]
+    assert changed.kind == kind
+    assert (change.path, change.old, change.new, change.restarts) == (pointer, 4, 2, False)
+    assert result.summary()["changed"] == 1 and not result.restarts
+
+
 def test_the_env_configmap_shows_as_removed_when_the_config_no_longer_has_env(fleet):
     fleet.deploy("kubernetes")
     application = fleet.directory / "deploy" / "application.yml"
