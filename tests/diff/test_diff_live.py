@@ -156,6 +156,18 @@ def test_what_was_deployed_diffs_as_unchanged_after_the_round_trip(fleet, target
     assert "no changes" in done.stdout
 
 
+def test_a_1_5_server_given_the_1_4_form_diffs_as_unchanged(fleet, marathon_emulator):
+    """The environments file still says 1.4, the Marathon (1.7) answers in the 1.5 form."""
+    environments_file(fleet.environments, marathon_emulator, "1.4")
+    fleet.deploy("marathon")
+    [live] = fleet.live("marathon")
+    assert "networks" in live and "portMappings" in live["container"]  # the 1.5 form, not what was sent
+
+    result = fleet.diff("marathon")
+
+    assert not result.changed, [(o.title, o.changes) for o in result.objects]
+
+
 # -- changes --------------------------------------------------------------------------
 
 # change → (tag, staging overlay, {target: (JSON pointer, kind, restarts)})
