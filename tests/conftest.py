@@ -1,7 +1,9 @@
-"""Suite-wide hooks. The cut-over test (tests/routing) attaches its request counts to its report
+"""Suite-wide hooks and the emulator fixtures several test folders share. The cut-over test (tests/routing) attaches its request counts to its report
 as the `cutover` user property; print them at the end of every run, also under pytest-xdist."""
 
 from __future__ import annotations
+
+import pytest
 
 REPORT_PROPERTY = "cutover"
 
@@ -12,3 +14,30 @@ def pytest_terminal_summary(terminalreporter) -> None:
             if name == REPORT_PROPERTY and report.when == "call":
                 terminalreporter.write_sep("-", f"cut-over counts: {report.nodeid}")
                 terminalreporter.write_line(value)
+
+
+# -- emulators shared by the backend, diff and pipeline tests ---------------------------------
+# Imported lazily: collecting a test that needs no emulator must not load kmock or aiohttp.
+
+
+@pytest.fixture
+def kube_cluster(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """(emulator, controller, kubeconfig): the emulated Kubernetes API with its controllers,
+    and KUBECONFIG pointing at it (contexts dev, staging and production)."""
+    from skytrain.emulators.kubernetes_controllers import cluster
+
+    with cluster(tmp_path) as running:
+        monkeypatch.setenv("KUBECONFIG", str(running[2]))
+        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+        yield running
+
+
+@pytest.fixture
+def marathon_emulator(request: pytest.FixtureRequest):
+    """The emulated Marathon, its tasks healthy at once; flavour "1.7" unless a test asks for
+    another with `@pytest.mark.parametrize("marathon_emulator", ["1.4"], indirect=True)`."""
+    from skytrain.emulators.marathon import Behaviour, MarathonEmulator
+
+    flavour = getattr(request, "param", "1.7")
+    with MarathonEmulator(flavour=flavour, behaviour=Behaviour.healthy(0.02)) as marathon:
+        yield marathon

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, targets_for
 from skytrain.config import load_service
@@ -18,6 +20,8 @@ from skytrain.config.model import App
 from skytrain.errors import EXIT_CHANGES, EXIT_OK, OperationFailed, UsageError
 
 if TYPE_CHECKING:
+    from skytrain.backends.base import Backend
+    from skytrain.config.environments import Environment
     from skytrain.diff.compare import DiffResult
 
 FORMATS = ("text", "markdown", "json")
@@ -96,11 +100,16 @@ def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list
     groups: dict[tuple[str, str], list[App]] = {}
     for app, t in pairs:
         groups.setdefault((t, app.environment.name), []).append(app)
+    # Backends are made here, one after the other: making one imports its client library,
+    # and concurrent first imports of a package (requests, kubernetes) from several threads
+    # can fail half-initialised.
+    backends = {group: connect(group[0], members[0].environment) for group, members in groups.items()}
 
     def read(group: tuple[str, str]) -> list[DiffResult]:
         scheduler, environment = group
         members = groups[group]
-        live = read_live(scheduler, members)
+        with unreadable(scheduler, environment):
+            live = backends[group].live_objects(members)
         mine = {a.name: rendered[(environment, scheduler, a.name)] for a in members}
         return diff_live(members, scheduler, live, mine)
 
@@ -108,17 +117,23 @@ def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list
         return [result for results in pool.map(read, groups) for result in results]
 
 
-def read_live(target: str, apps: list[App]) -> dict[str, list[dict[str, Any]]]:
-    """What runs, from the target's backend; any failure to read is exit 1, with why."""
+def connect(target: str, environment: Environment) -> Backend:
+    """The target's backend for this environment; failing to make one is exit 1, with why."""
     from skytrain.backends import backend_for
 
-    environment = apps[0].environment
+    with unreadable(target, environment.name):
+        return backend_for(target, environment)
+
+
+@contextmanager
+def unreadable(target: str, environment: str) -> Iterator[None]:
+    """Any failure to reach or read the scheduler becomes exit 1, saying where and why."""
     try:
-        return backend_for(target, environment).live_objects(apps)
+        yield
     except Exception as exc:
         reason = str(exc) or type(exc).__name__
         raise OperationFailed(
-            f"could not read what runs on {target} in {environment.name}, so there is nothing to diff "
+            f"could not read what runs on {target} in {environment}, so there is nothing to diff "
             f"against: {reason}. Check that the cluster is reachable and your credentials; "
             "--against REF diffs offline instead."
         ) from exc

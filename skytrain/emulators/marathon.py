@@ -457,7 +457,10 @@ class MarathonEmulator:
         else:
             body = {k: v for k, v in body.items() if k not in READ_ONLY_KEYS}
             if partial and existing is not None:
-                current = {k: v for k, v in existing.definition.items() if k not in READ_ONLY_KEYS}
+                # a null in the stored 1.4 form means "absent", not a value to send back
+                current = drop_nulls(
+                    {k: v for k, v in existing.definition.items() if k not in READ_ONLY_KEYS}
+                )
                 body = {**current, **body}
             deployment = self._store(app_id, {**body, "id": app_id}, force)
         status = 200 if existing is not None else 201

@@ -148,3 +148,23 @@ def commit_all(repo: Path, message: str) -> str:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--allow-empty", "-m", message)
     return git(repo, "rev-parse", "HEAD").strip()
+
+
+def rendered_html(markdown: str):
+    """The markdown as GitHub shows it (CommonMark with tables and inline HTML), parsed."""
+    from lxml import html
+    from markdown_it import MarkdownIt
+
+    return html.fromstring(
+        f"<div>{MarkdownIt('commonmark', {'html': True}).enable('table').render(markdown)}</div>"
+    )
+
+
+def table_rows(document) -> list[dict[str, str]]:
+    """The summary table's rows as {column header: cell text}."""
+    [table] = document.xpath("//table")
+    header = [th.text_content().strip() for th in table.xpath(".//thead//th")]
+    return [
+        dict(zip(header, (td.text_content().strip() for td in row.xpath("./td")), strict=True))
+        for row in table.xpath(".//tbody/tr")
+    ]

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from diff_helpers import commit_all, git
-from lxml import html
-from markdown_it import MarkdownIt
+from diff_helpers import commit_all, git, rendered_html, table_rows
 
 
 @pytest.fixture
@@ -19,21 +17,6 @@ def changed(service):
     service.write("staging.yml", "env:\n  LOG_LEVEL: debug\n")
     service.write("production.yml", "replicas: 7\n")
     return service
-
-
-def rendered_html(markdown: str):
-    return html.fromstring(
-        f"<div>{MarkdownIt('commonmark', {'html': True}).enable('table').render(markdown)}</div>"
-    )
-
-
-def table_rows(document) -> list[dict[str, str]]:
-    [table] = document.xpath("//table")
-    header = [th.text_content().strip() for th in table.xpath(".//thead//th")]
-    return [
-        dict(zip(header, (td.text_content().strip() for td in row.xpath("./td")), strict=True))
-        for row in table.xpath(".//tbody/tr")
-    ]
 
 
 def test_the_table_counts_match_the_json_and_every_change_has_a_block(changed):

@@ -15,7 +15,7 @@ from skytrain.backends.base import DeployOptions, DeployResult
 from skytrain.config import load_service
 from skytrain.config.model import App
 from skytrain.emulators.kubernetes import ClusterEmulator
-from skytrain.emulators.kubernetes_controllers import Controller, cluster
+from skytrain.emulators.kubernetes_controllers import Controller
 from skytrain.progress import NullReporter
 from skytrain.render import render
 
@@ -75,8 +75,5 @@ class Cluster:
 
 
 @pytest.fixture
-def k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    with cluster(tmp_path) as (emulator, controller, kubeconfig):
-        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-        yield Cluster(emulator, controller, kubeconfig)
+def k8s(kube_cluster: tuple[ClusterEmulator, Controller, Path]) -> Cluster:
+    return Cluster(*kube_cluster)

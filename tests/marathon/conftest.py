@@ -15,7 +15,7 @@ from skytrain.backends.marathon.client import MarathonClient
 from skytrain.backends.marathon.gate import Gate
 from skytrain.config import load_service
 from skytrain.config.model import App
-from skytrain.emulators.marathon import Behaviour, MarathonEmulator
+from skytrain.emulators.marathon import MarathonEmulator
 
 IMAGE = "registry.example.com/shop"
 
@@ -42,9 +42,8 @@ class RecordingReporter:
 
 
 @pytest.fixture
-def emulator() -> Iterator[MarathonEmulator]:
-    with MarathonEmulator(behaviour=Behaviour.healthy(0.02)) as marathon:
-        yield marathon
+def emulator(marathon_emulator: MarathonEmulator) -> MarathonEmulator:
+    return marathon_emulator
 
 
 @pytest.fixture

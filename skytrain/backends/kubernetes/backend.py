@@ -112,7 +112,11 @@ class KubernetesBackend:
                 f"{MANAGED_BY_LABEL}={MANAGER},{ENVIRONMENT_LABEL}={environment},{NAME_LABEL} in ({names})"
             )
             for kind_name in LIVE_KINDS:
-                for obj in self.kube.list(BY_KIND[kind_name], namespace, labels).get("items", []):
+                try:
+                    listing = self.kube.list(BY_KIND[kind_name], namespace, labels)
+                except KubeError as exc:
+                    raise OperationFailed(_unlisted(members[0], kind_name, exc)) from None
+                for obj in listing.get("items", []):
                     meta = obj["metadata"]
                     if meta.get("labels", {}).get(ROLE_LABEL) == HISTORY_ROLE:
                         continue
@@ -505,6 +509,20 @@ def _unreachable(app: App, exc: KubeError) -> str:
         else f"the Kubernetes API answered {exc.status}"
     )
     return f"{_subject(app)}: {what} ({exc.message}); the deploy stopped where it was, see `skytrain status`"
+
+
+def _unlisted(app: App, kind_name: str, exc: KubeError) -> str:
+    """Why live state could not be read, naming the cluster (kubeconfig context) and the list."""
+    what = (
+        "could not reach the Kubernetes API"
+        if exc.status == 0
+        else f"the Kubernetes API answered {exc.status} {exc.reason}".rstrip()
+    )
+    context = app.environment.kubernetes.context if app.environment.kubernetes else None
+    cluster = f"kubeconfig context {context}" if context else "the kubeconfig's current context"
+    return (
+        f"{what} listing {BY_KIND[kind_name].plural} in namespace {app.namespace} ({cluster}): {exc.message}"
+    )
 
 
 def _refused(app: App, obj: dict[str, Any], exc: KubeError, applied: list[str]) -> ConfigErrors:
