@@ -1,0 +1,184 @@
+"""The pipeline end to end: examples/giphy (Marathon and Kubernetes while it migrates) run
+through every stage against the Marathon emulator and the emulated Kubernetes clusters,
+one of each per environment, as the environments file maps them.
+
+The runs go through the real CLI (`python -m skytrain pipeline run`, the real backend
+factory, KUBECONFIG and the environments file) or run_service with its default backend
+factory; nothing between skytrain and the emulators is replaced. Order is checked on the
+emulators' own records: every request they received and when each rollout became healthy,
+on one monotonic clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import textwrap
+from pathlib import Path
+
+from emulated_platform import Platform
+from lxml import etree
+from pipeline_helpers import skytrain
+
+from skytrain.emulators.kubernetes_controllers import CRASH_LOOP
+from skytrain.pipeline.run import run_service
+
+SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).with_name("junit.xsd"))))
+IMAGE = "registry.example.com/giphy"
+STAGES = ("dev", "staging", "production")
+
+
+def pipeline_run(platform: Platform, service: Path, tag: str, *args: str | Path) -> tuple[int, str, str]:
+    """`skytrain pipeline run` as a fresh process, as Jenkins runs it, with BUILD_TAG set."""
+    done = skytrain(
+        "pipeline",
+        "run",
+        service,
+        "--environments",
+        platform.environments,
+        *args,
+        KUBECONFIG=str(platform.kubeconfig),
+        BUILD_TAG=tag,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def deploy_everything(platform: Platform, service: Path, tag: str) -> None:
+    """Bring every stage to `tag` (run_service: the pipeline without the terminal)."""
+    run = run_service(service, str(platform.environments), environ={"BUILD_TAG": tag}, approve=lambda s: True)
+    assert run.exit_code == 0, run.to_json()
+
+
+def junit_cases(report: Path) -> dict[str, etree._Element]:
+    root = etree.parse(str(report)).getroot()
+    SCHEMA.assertValid(root)
+    return {case.get("name"): case for case in root.iter("testcase")}
+
+
+def assert_running(platform: Platform, env: str, tag: str, kubernetes: bool = True) -> None:
+    assert platform.marathon_image(env) == f"{IMAGE}:{tag}"
+    assert platform.marathon_healthy(env)
+    if kubernetes:
+        assert platform.kubernetes_image(env) == f"{IMAGE}:{tag}"
+        assert platform.kubernetes_healthy(env)
+
+
+def test_full_run_deploys_stage_after_stage_each_behind_its_gate(
+    platform: Platform, service: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "reports" / "skytrain.xml"
+    code, stdout, stderr = pipeline_run(
+        platform, service, "7", "--yes", "--output", "json", "--junit", report
+    )
+    assert code == 0, stderr
+
+    # the schedulers: giphy runs on both in dev and staging, on Marathon only in production
+    assert_running(platform, "dev", "7")
+    assert_running(platform, "staging", "7")
+    assert_running(platform, "production", "7", kubernetes=False)
+    assert platform.marathon["production"].app("giphy")["instances"] == 4
+    assert platform.deployment("staging")["spec"]["replicas"] == 2
+    assert platform.kubernetes["production"].calls == []
+
+    # each stage's first write came after the previous stage's rollouts were healthy and its
+    # gate had stopped asking (the last request of a stage is its gate's final look)
+    for earlier, later in itertools.pairwise(STAGES):
+        started = platform.writes(later)[0]
+        assert platform.healthy_at(earlier) < started
+        assert platform.requests(earlier)[-1] < started
+
+    record = json.loads(stdout)
+    assert (record["status"], record["exitCode"], record["resumeFrom"]) == ("passed", 0, None)
+    steps = [(s["stage"], s["kind"], s["name"], s["status"]) for s in record["steps"]]
+    validated = [s for s in steps if s[1] == "validate"]
+    assert [Path(s[2]).name for s in validated] == [
+        "application.yml",
+        "dev.yml",
+        "production.yml",
+        "staging.yml",
+    ]
+    assert all(s[3] == "passed" for s in steps)
+    assert [s[:3] for s in steps[len(validated) :]] == [
+        ("dev", "deploy", "marathon"),
+        ("dev", "gate", "marathon"),
+        ("dev", "deploy", "kubernetes"),
+        ("dev", "gate", "kubernetes"),
+        ("staging", "deploy", "marathon"),
+        ("staging", "gate", "marathon"),
+        ("staging", "deploy", "kubernetes"),
+        ("staging", "gate", "kubernetes"),
+        ("production", "approval", ""),
+        ("production", "deploy", "marathon"),
+        ("production", "gate", "marathon"),
+    ]
+    results = {(s["stage"], s["name"]): s["result"] for s in record["steps"] if s["kind"] == "deploy"}
+    assert {r["outcome"] for r in results.values()} == {"deployed"}
+    assert results[("production", "marathon")]["gate"]["summary"] == "4/4 healthy"
+    assert results[("staging", "kubernetes")]["gate"]["summary"] == "2 of 2 replicas ready"
+    # the Marathon revision is the app version the emulator stored
+    assert (
+        results[("staging", "marathon")]["revision"] == platform.marathon["staging"].app("giphy")["version"]
+    )
+
+    cases = junit_cases(report)
+    assert len(cases) == len(steps)
+    assert not [name for name, case in cases.items() if len(case)]  # no failure, no skipped
+    assert "production: gate marathon" in cases
+
+
+def test_failed_gate_in_staging_stops_before_production_and_rolls_staging_back(
+    platform: Platform, service: Path, tmp_path: Path
+) -> None:
+    deploy_everything(platform, service, "1")
+    platform.controllers["staging"].by_image[f"{IMAGE}:2"] = CRASH_LOOP
+    production_requests = len(platform.marathon["production"].calls)
+    report = tmp_path / "skytrain.xml"
+
+    code, stdout, stderr = pipeline_run(platform, service, "2", "--yes", "--junit", report)
+
+    assert code == 1, stderr
+    assert len(platform.marathon["production"].calls) == production_requests
+    assert platform.kubernetes["production"].calls == []
+    assert_running(platform, "production", "1", kubernetes=False)
+    assert_running(platform, "dev", "2")
+    # Kubernetes rolled itself back; the pipeline restored Marathon, whose gate had passed
+    assert_running(platform, "staging", "1")
+    staging = platform.marathon["staging"]
+    assert [e["eventType"] for e in staging.events][-2:] == ["deployment_success", "deployment_success"]
+    assert "✓ staging: rollback marathon" in stdout
+    assert "- production: deploy marathon (skipped)" in stdout
+    assert stdout.splitlines()[-1] == "giphy: failed"
+
+    cases = junit_cases(report)
+    failure = cases["staging: gate kubernetes"].find("failure")
+    assert failure.get("type") == "skytrain.gate"
+    # the JUnit failure is the text the terminal showed under the failed step
+    shown = stdout.split("✗ staging: gate kubernetes\n", 1)[1].split("\n✓ staging: rollback marathon", 1)[0]
+    assert failure.text == textwrap.dedent(shown)
+    assert "CrashLoopBackOff" in failure.text and "rolled back to revision 1" in failure.text
+    assert "rollback gate passed" in failure.text
+    assert [name for name, case in cases.items() if case.find("failure") is not None] == [
+        "staging: gate kubernetes"
+    ]
+    assert cases["production: deploy marathon"].find("skipped") is not None
+    assert cases["staging: rollback marathon"].find("failure") is None
+
+
+def test_approval_stops_before_production_and_resuming_finishes(platform: Platform, service: Path) -> None:
+    code, stdout, stderr = pipeline_run(platform, service, "3")
+
+    assert code == 4, stderr
+    resume = f"skytrain pipeline run {service} --from production --yes"
+    assert f"nothing was deployed to production. Once approved, resume with: {resume}" in stderr
+    assert "? production: approval (awaiting-approval)" in stdout
+    assert_running(platform, "staging", "3")
+    assert platform.marathon["production"].calls == []
+    assert platform.kubernetes["production"].calls == []
+    before = {env: len(platform.requests(env)) for env in ("dev", "staging")}
+
+    code, stdout, stderr = pipeline_run(platform, service, "3", "--from", "production", "--yes")
+
+    assert code == 0, stderr
+    assert_running(platform, "production", "3", kubernetes=False)
+    assert {env: len(platform.requests(env)) for env in ("dev", "staging")} == before
+    assert stdout.splitlines()[-1] == "giphy: passed"
