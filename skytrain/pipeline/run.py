@@ -204,6 +204,7 @@ def _run_stage(
         for result in results:
             if result.ok and result.outcome is Outcome.DEPLOYED:
                 reporter.note(f"stage {stage.name}: rolling back {result.target}, the stage failed elsewhere")
+                began = time.monotonic()
                 back = backends[result.target].rollback(app, result.previous_revision, options, reporter)
                 run.steps.append(
                     Step(
@@ -212,7 +213,8 @@ def _run_stage(
                         result.target,
                         Status.PASSED if back.ok else Status.FAILED,
                         redact(format_result(back)),
-                        result=redact_data(back.to_json()),
+                        time.monotonic() - began,
+                        redact_data(back.to_json()),
                     )
                 )
     reporter.note(f"stage {stage.name}: failed; later stages will not run")

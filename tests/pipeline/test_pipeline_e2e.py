@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import itertools
 import json
-import textwrap
 from pathlib import Path
 
+import pytest
 from emulated_platform import Platform
 from lxml import etree
 from pipeline_helpers import skytrain
 
 from skytrain.emulators.kubernetes_controllers import CRASH_LOOP
+from skytrain.emulators.marathon import Behaviour
 from skytrain.pipeline.run import run_service
 
 SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).with_name("junit.xsd"))))
@@ -126,12 +127,34 @@ def test_full_run_deploys_stage_after_stage_each_behind_its_gate(
     assert "production: gate marathon" in cases
 
 
+# how each scheduler fails staging's new image, and what its gate says about it
+BREAK_STAGING = {
+    "kubernetes": (
+        lambda platform: platform.controllers["staging"].by_image.update({f"{IMAGE}:2": CRASH_LOOP}),
+        ("CrashLoopBackOff", "log giphy: panic: GIPHY_API_KEY is not set", "rolled back to revision 1"),
+    ),
+    "marathon": (
+        lambda platform: platform.marathon["staging"].behave(f"{IMAGE}:2", Behaviour.crashing()),
+        ("tasks of the new version keep failing", "Command exited with status 1", "reverted deployment"),
+    ),
+}
+
+
+def shown_under(stdout: str, title: str) -> str:
+    """The message the terminal printed under a failed step (indented by four spaces)."""
+    lines = stdout.split(f"✗ {title}\n", 1)[1].splitlines()
+    return "\n".join(line[4:] for line in itertools.takewhile(lambda line: line.startswith("    "), lines))
+
+
+@pytest.mark.parametrize("failing", sorted(BREAK_STAGING))
 def test_failed_gate_in_staging_stops_before_production_and_rolls_staging_back(
-    platform: Platform, service: Path, tmp_path: Path
+    platform: Platform, service: Path, tmp_path: Path, failing: str
 ) -> None:
     deploy_everything(platform, service, "1")
-    platform.controllers["staging"].by_image[f"{IMAGE}:2"] = CRASH_LOOP
     production_requests = len(platform.marathon["production"].calls)
+    break_staging, evidence = BREAK_STAGING[failing]
+    break_staging(platform)
+    other = "marathon" if failing == "kubernetes" else "kubernetes"
     report = tmp_path / "skytrain.xml"
 
     code, stdout, stderr = pipeline_run(platform, service, "2", "--yes", "--junit", report)
@@ -141,27 +164,24 @@ def test_failed_gate_in_staging_stops_before_production_and_rolls_staging_back(
     assert platform.kubernetes["production"].calls == []
     assert_running(platform, "production", "1", kubernetes=False)
     assert_running(platform, "dev", "2")
-    # Kubernetes rolled itself back; the pipeline restored Marathon, whose gate had passed
+    # the failing scheduler's backend rolled itself back; the pipeline rolled back the other,
+    # whose gate had passed: staging runs version 1 again, healthy, on both
     assert_running(platform, "staging", "1")
-    staging = platform.marathon["staging"]
-    assert [e["eventType"] for e in staging.events][-2:] == ["deployment_success", "deployment_success"]
-    assert "✓ staging: rollback marathon" in stdout
+    assert f"✓ staging: gate {other}" in stdout and f"✓ staging: rollback {other}" in stdout
     assert "- production: deploy marathon (skipped)" in stdout
     assert stdout.splitlines()[-1] == "giphy: failed"
 
     cases = junit_cases(report)
-    failure = cases["staging: gate kubernetes"].find("failure")
+    failed = [name for name, case in cases.items() if case.find("failure") is not None]
+    assert failed == [f"staging: gate {failing}"]
+    failure = cases[f"staging: gate {failing}"].find("failure")
     assert failure.get("type") == "skytrain.gate"
-    # the JUnit failure is the text the terminal showed under the failed step
-    shown = stdout.split("✗ staging: gate kubernetes\n", 1)[1].split("\n✓ staging: rollback marathon", 1)[0]
-    assert failure.text == textwrap.dedent(shown)
-    assert "CrashLoopBackOff" in failure.text and "rolled back to revision 1" in failure.text
+    assert failure.text == shown_under(stdout, f"staging: gate {failing}")  # what the terminal showed
+    assert all(text in failure.text for text in evidence)
     assert "rollback gate passed" in failure.text
-    assert [name for name, case in cases.items() if case.find("failure") is not None] == [
-        "staging: gate kubernetes"
-    ]
+    assert cases[f"staging: rollback {other}"].find("failure") is None
+    assert float(cases[f"staging: rollback {other}"].get("time")) > 0  # the rollback and its gate took time
     assert cases["production: deploy marathon"].find("skipped") is not None
-    assert cases["staging: rollback marathon"].find("failure") is None
 
 
 def test_approval_stops_before_production_and_resuming_finishes(platform: Platform, service: Path) -> None:
