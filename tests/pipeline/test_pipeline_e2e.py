@@ -23,6 +23,7 @@ from pipeline_helpers import skytrain
 from skytrain.emulators.kubernetes_controllers import CRASH_LOOP
 from skytrain.emulators.marathon import Behaviour
 from skytrain.pipeline.run import run_service
+from skytrain.pipeline.steps import Status
 
 SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).with_name("junit.xsd"))))
 IMAGE = "registry.example.com/giphy"
@@ -202,3 +203,26 @@ def test_approval_stops_before_production_and_resuming_finishes(platform: Platfo
     assert_running(platform, "production", "3", kubernetes=False)
     assert {env: len(platform.requests(env)) for env in ("dev", "staging")} == before
     assert stdout.splitlines()[-1] == "giphy: passed"
+
+
+def test_unreachable_scheduler_on_a_first_deploy_fails_the_stage_and_keeps_the_other_target(
+    platform: Platform, service: Path
+) -> None:
+    platform.marathon["staging"].stop()  # staging's Marathon is down: connections are refused
+
+    run = run_service(service, str(platform.environments), environ={"BUILD_TAG": "5"}, approve=lambda s: True)
+
+    assert run.exit_code == 1
+    steps = {(s.stage, s.kind, s.name): s for s in run.steps}
+    refused = steps[("staging", "deploy", "marathon")]
+    assert refused.status is Status.FAILED
+    assert f"Marathon at {platform.marathon['staging'].url} did not answer" in refused.message
+    assert "connection refused" in refused.message
+    # Kubernetes passed its gate, but nothing ran there before: there is nothing to restore
+    kept = steps[("staging", "rollback", "kubernetes")]
+    assert kept.status is Status.SKIPPED
+    assert "nothing to roll back to: giphy did not run on kubernetes in staging" in kept.message
+    assert_running(platform, "dev", "5")
+    assert platform.kubernetes_image("staging") == f"{IMAGE}:5" and platform.kubernetes_healthy("staging")
+    assert steps[("production", "deploy", "marathon")].status is Status.SKIPPED
+    assert platform.marathon["production"].calls == []
