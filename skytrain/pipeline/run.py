@@ -212,8 +212,8 @@ def _roll_back(
     stage: Stage, app: App, result: DeployResult, backend: Backend, options: DeployOptions, reporter: Reporter
 ) -> Step:
     """Put back what ran on a target whose gate passed in a stage that failed elsewhere. On a
-    first deploy nothing ran before: the new version stays, as a backend leaves it after its
-    own failed first deploy (there is no earlier version to restore)."""
+    first deploy nothing ran before, so there is nothing to restore: the new version, which
+    passed its gate, stays (removing a healthy app would be an outage, not a rollback)."""
     from skytrain.commands.operate import format_result
 
     if result.previous_revision is None:
