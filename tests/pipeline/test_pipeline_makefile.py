@@ -241,3 +241,19 @@ def test_a_failed_gate_fails_make_and_leaves_the_previous_version(repo: Path, pl
     assert "CrashLoopBackOff" in done.stdout and "Error 1" in done.stderr
     assert platform.kubernetes_image("dev") == "registry.example.com/giphy:1"
     assert platform.kubernetes_healthy("dev")
+
+
+def test_cluster_override_and_pipeline_against_the_emulators(repo: Path, platform: Platform) -> None:
+    done = real_make(repo, platform, "deploy-k8s-staging", "BUILD_TAG=1", "K8S_CLUSTER_staging=production")
+    assert done.returncode == 0, done.stderr
+    assert platform.kubernetes_image("production") == "registry.example.com/giphy:1"  # the cluster asked for
+    assert platform.kubernetes["staging"].calls == []
+
+    done = real_make(repo, platform, "pipeline", "BUILD_TAG=2", "PIPELINE_FLAGS=--until staging")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "giphy: passed"
+    for env in ("dev", "staging"):
+        assert (
+            platform.marathon_image(env) == platform.kubernetes_image(env) == "registry.example.com/giphy:2"
+        )
+    assert platform.marathon["production"].calls == []
