@@ -226,3 +226,29 @@ def test_unreachable_scheduler_on_a_first_deploy_fails_the_stage_and_keeps_the_o
     assert platform.kubernetes_image("staging") == f"{IMAGE}:5" and platform.kubernetes_healthy("staging")
     assert steps[("production", "deploy", "marathon")].status is Status.SKIPPED
     assert platform.marathon["production"].calls == []
+
+
+def test_a_stage_gate_timeout_from_the_pipeline_section_bounds_both_gates(
+    platform: Platform, service: Path
+) -> None:
+    with (service / "deploy" / "application.yml").open("a") as base:
+        base.write(
+            "pipeline:\n  stages:\n    - environment: dev\n    - environment: staging\n"
+            "      gateTimeoutSeconds: 1\n    - environment: production\n"
+        )
+    deploy_everything(platform, service, "1")
+    # version 2 never becomes ready in staging: pods stay ContainerCreating, Marathon tasks staged
+    platform.controllers["staging"].by_image[f"{IMAGE}:2"] = "stuck"
+    platform.marathon["staging"].behave(f"{IMAGE}:2", Behaviour.stalled())
+    production_requests = len(platform.marathon["production"].calls)
+
+    run = run_service(service, str(platform.environments), environ={"BUILD_TAG": "2"}, approve=lambda s: True)
+
+    assert run.exit_code == 1
+    for target in ("marathon", "kubernetes"):
+        [deploy] = [s for s in run.steps if (s.stage, s.kind, s.name) == ("staging", "deploy", target)]
+        assert deploy.result["outcome"] == "rolled-back"
+        assert deploy.result["gate"]["timed_out"] is True
+        assert 1 <= deploy.result["gate"]["seconds"] < 5
+    assert_running(platform, "staging", "1")
+    assert len(platform.marathon["production"].calls) == production_requests
