@@ -1,7 +1,8 @@
 """The platform the end-to-end tests deploy to: per environment (dev, staging, production)
-its own Marathon emulator and its own emulated Kubernetes cluster with controllers, as the
-environments file maps them (each environment its own Marathon URL and kube context), a
-kubeconfig naming the three clusters, and an environments file pointing at all of it.
+its own Marathon emulator (requiring credentials) and its own emulated Kubernetes cluster
+with controllers, as the environments file maps them (each environment its own Marathon URL
+and kube context), a kubeconfig naming the three clusters, and an environments file
+pointing at all of it.
 
 Every emulator records its requests with time.monotonic() (`calls`), and the controllers
 when a rollout became healthy, so a test can put the whole run on one time line.
@@ -23,6 +24,8 @@ ENVIRONMENTS = ("dev", "staging", "production")
 # as in examples/skytrain-environments.yml: dev still runs Marathon 1.4
 MARATHON_VERSIONS = {"dev": "1.4", "staging": "1.7", "production": "1.7"}
 NAMESPACE = "default"
+# every Marathon requires these (401 otherwise); skytrain reads them from MARATHON_USER/_PASSWORD
+MARATHON_CREDENTIALS = ("jenkins", "m4rathon-pa55word")
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -85,7 +88,11 @@ def emulated_platform(tmp: Path, healthy_after: float = 0.02) -> Iterator[Platfo
         marathon, kubernetes, controllers = {}, {}, {}
         for env in ENVIRONMENTS:
             marathon[env] = stack.enter_context(
-                MarathonEmulator(flavour=MARATHON_VERSIONS[env], behaviour=Behaviour.healthy(healthy_after))
+                MarathonEmulator(
+                    flavour=MARATHON_VERSIONS[env],
+                    behaviour=Behaviour.healthy(healthy_after),
+                    credentials=MARATHON_CREDENTIALS,
+                )
             )
             (tmp / env).mkdir()
             kubernetes[env], controllers[env], _ = stack.enter_context(cluster(tmp / env))

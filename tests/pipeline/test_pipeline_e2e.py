@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
-from emulated_platform import Platform
+from emulated_platform import MARATHON_CREDENTIALS, Platform
 from lxml import etree
 from pipeline_helpers import skytrain
 
@@ -172,6 +172,8 @@ def test_failed_gate_in_staging_stops_before_production_and_rolls_staging_back(
     assert "- production: deploy marathon (skipped)" in stdout
     assert stdout.splitlines()[-1] == "giphy: failed"
 
+    password = MARATHON_CREDENTIALS[1]
+    assert password not in stdout + stderr + report.read_text()
     cases = junit_cases(report)
     failed = [name for name, case in cases.items() if case.find("failure") is not None]
     assert failed == [f"staging: gate {failing}"]
