@@ -20,6 +20,7 @@ from emulated_platform import MARATHON_CREDENTIALS, Platform
 from lxml import etree
 from pipeline_helpers import skytrain
 
+from skytrain.emulators.kubernetes import write_kubeconfig
 from skytrain.emulators.kubernetes_controllers import CRASH_LOOP
 from skytrain.emulators.marathon import Behaviour
 from skytrain.pipeline.run import run_service
@@ -254,3 +255,40 @@ def test_a_stage_gate_timeout_from_the_pipeline_section_bounds_both_gates(
         assert 1 <= deploy.result["gate"]["seconds"] < 5
     assert_running(platform, "staging", "1")
     assert len(platform.marathon["production"].calls) == production_requests
+
+
+def test_jenkins_stage_by_stage_commands_each_with_its_environments_kubeconfig(
+    platform: Platform, service: Path, tmp_path: Path
+) -> None:
+    """What skytrainPipeline runs on a deploy branch (jenkins/vars/skytrainPipeline.groovy and
+    skytrainDeploy.groovy): validate, then one `--from X --until X --yes` per stage, each inside
+    withCredentials binding that environment's kubeconfig only."""
+    assert pipeline_run(platform, service, "6", "--until", "validate")[0] == 0
+    assert all(platform.requests(env) == [] for env in STAGES)  # validating contacts nothing
+    for env in STAGES:
+        own = write_kubeconfig(tmp_path / f"kubeconfig-{env}", {env: platform.kubernetes[env].address})
+        before = {other: len(platform.requests(other)) for other in STAGES if other != env}
+        report = tmp_path / "reports" / f"{env}.xml"
+        done = skytrain(
+            "pipeline",
+            "run",
+            service,
+            "--environments",
+            platform.environments,
+            "--from",
+            env,
+            "--until",
+            env,
+            "--yes",
+            "--junit",
+            report,
+            KUBECONFIG=str(own),
+            BUILD_TAG="6",
+        )
+        assert done.returncode == 0, done.stderr
+        assert {other: len(platform.requests(other)) for other in before} == before  # only this stage
+        cases = junit_cases(report)
+        assert {name.split(":")[0] for name in cases if not name.startswith("validate")} == {env}
+    assert_running(platform, "dev", "6")
+    assert_running(platform, "staging", "6")
+    assert_running(platform, "production", "6", kubernetes=False)
