@@ -229,6 +229,12 @@ def test_scheduler_targets_against_the_emulators(repo: Path, platform: Platform)
     assert platform.kubernetes_image("staging") == image(1) and platform.kubernetes_healthy("staging")
     assert platform.marathon_image("staging") == image(1)  # the Marathon app was left alone
 
+    assert real_make(repo, platform, "deploy-staging", "BUILD_TAG=2").returncode == 0
+    assert platform.marathon_image("staging") == image(2)
+    done = real_make(repo, platform, "rollback-staging")
+    assert done.returncode == 0, done.stderr
+    assert platform.marathon_image("staging") == image(1) and platform.marathon_healthy("staging")
+
 
 def test_a_failed_gate_fails_make_and_leaves_the_previous_version(repo: Path, platform: Platform) -> None:
     assert real_make(repo, platform, "deploy-k8s-dev", "BUILD_TAG=1").returncode == 0
