@@ -40,7 +40,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -860,16 +860,18 @@ def serve(emulator: ClusterEmulator | None = None) -> RunningEmulator:
 
 
 def write_kubeconfig(
-    path: Path, url: str, contexts: tuple[str, ...] = ("dev", "staging", "production")
+    path: Path, url: str | Mapping[str, str], contexts: tuple[str, ...] = ("dev", "staging", "production")
 ) -> Path:
-    """A kubeconfig whose contexts all point at the emulator (no credentials: it is local)."""
+    """A kubeconfig whose contexts all point at one emulator, or, given `{context: url}`, each
+    at its own (one emulated cluster per environment). No credentials: it is local."""
+    servers = dict(url) if isinstance(url, Mapping) else dict.fromkeys(contexts, url)
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "emulator", "cluster": {"server": url}}],
+        "clusters": [{"name": f"emulator-{c}", "cluster": {"server": u}} for c, u in servers.items()],
         "users": [{"name": "tester", "user": {"token": "emulator-token"}}],
-        "contexts": [{"name": c, "context": {"cluster": "emulator", "user": "tester"}} for c in contexts],
-        "current-context": contexts[0],
+        "contexts": [{"name": c, "context": {"cluster": f"emulator-{c}", "user": "tester"}} for c in servers],
+        "current-context": next(iter(servers)),
     }
     path.write_text(yaml.safe_dump(config))
     return path

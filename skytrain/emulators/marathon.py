@@ -155,6 +155,15 @@ class Deployment:
         }
 
 
+@dataclass(frozen=True)
+class Call:
+    """One request as it arrived: `at` is time.monotonic(), comparable across emulators of a process."""
+
+    method: str
+    path: str
+    at: float
+
+
 @dataclass
 class Fault:
     """An injected failure for the next `count` matching requests."""
@@ -244,6 +253,9 @@ class MarathonEmulator:
         self.events: list[dict[str, Any]] = []
         self._faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
+        # the same requests with when they arrived (time.monotonic), to order them against
+        # other emulators' records (the Kubernetes emulator's `calls`) in end-to-end tests
+        self.calls: list[Call] = []
         self._server: ThreadingHTTPServer | None = None
         self._scheduler: _Scheduler | None = None
 
@@ -354,6 +366,7 @@ class MarathonEmulator:
         path, query = unquote(parts.path), parse_qs(parts.query)
         with self._lock:
             self.requests.append((method, path))
+            self.calls.append(Call(method, path, time.monotonic()))
             fault = self._take_fault(method, path)
         if fault and not fault.after_processing:
             time.sleep(fault.delay)
@@ -694,7 +707,10 @@ class MarathonEmulator:
         raise KeyError(f"no task {task_id}")
 
     def _event(self, kind: str, deployment: Deployment) -> None:
-        self.events.append({"eventType": kind, "id": deployment.id, "timestamp": self._clock.now()})
+        # `at` (time.monotonic) is ours, not Marathon's: it orders events against other emulators' records
+        self.events.append(
+            {"eventType": kind, "id": deployment.id, "timestamp": self._clock.now(), "at": time.monotonic()}
+        )
 
     # ---- answers ------------------------------------------------------------------------
 

@@ -178,7 +178,7 @@ def _run_stage(
 ) -> bool:
     """Deploy every target of the stage, gate them; on a failed gate roll back the targets
     that did deploy too (a stage passes or fails as a whole). True when the gate passed."""
-    from skytrain.commands.operate import format_result, run_concurrently
+    from skytrain.commands.operate import run_concurrently
 
     options = DeployOptions(
         wait=True, timeout_seconds=float(stage.gate_timeout_seconds), rollback=stage.rollback_on_failure
@@ -203,17 +203,35 @@ def _run_stage(
     if stage.rollback_on_failure:
         for result in results:
             if result.ok and result.outcome is Outcome.DEPLOYED:
-                reporter.note(f"stage {stage.name}: rolling back {result.target}, the stage failed elsewhere")
-                back = backends[result.target].rollback(app, result.previous_revision, options, reporter)
-                run.steps.append(
-                    Step(
-                        stage.name,
-                        "rollback",
-                        result.target,
-                        Status.PASSED if back.ok else Status.FAILED,
-                        redact(format_result(back)),
-                        result=redact_data(back.to_json()),
-                    )
-                )
+                run.steps.append(_roll_back(stage, app, result, backends[result.target], options, reporter))
     reporter.note(f"stage {stage.name}: failed; later stages will not run")
     return False
+
+
+def _roll_back(
+    stage: Stage, app: App, result: DeployResult, backend: Backend, options: DeployOptions, reporter: Reporter
+) -> Step:
+    """Put back what ran on a target whose gate passed in a stage that failed elsewhere. On a
+    first deploy nothing ran before, so there is nothing to restore: the new version, which
+    passed its gate, stays (removing a healthy app would be an outage, not a rollback)."""
+    from skytrain.commands.operate import format_result
+
+    if result.previous_revision is None:
+        message = (
+            f"nothing to roll back to: {app.name} did not run on {result.target} in {stage.environment} "
+            f"before this deploy, so the new version is left running"
+        )
+        reporter.note(f"stage {stage.name}: {message}")
+        return Step(stage.name, "rollback", result.target, Status.SKIPPED, message)
+    reporter.note(f"stage {stage.name}: rolling back {result.target}, the stage failed elsewhere")
+    began = time.monotonic()
+    back = backend.rollback(app, result.previous_revision, options, reporter)
+    return Step(
+        stage.name,
+        "rollback",
+        result.target,
+        Status.PASSED if back.ok else Status.FAILED,
+        redact(format_result(back)),
+        time.monotonic() - began,
+        redact_data(back.to_json()),
+    )

@@ -1,8 +1,9 @@
 """Makefile.base.mk with the real `make`, in a temporary service repository.
 
-validate, render and `pipeline --until validate` run skytrain for real; targets that need
-a scheduler run a recording stand-in for skytrain (SKYTRAIN=...), so the tests assert the
-exact command line make runs. The emulator-backed runs live with the end-to-end tests.
+validate, render and `pipeline --until validate` run skytrain for real; the command lines
+of the scheduler targets are asserted through a recording stand-in for skytrain
+(SKYTRAIN=...); and the scheduler targets run for real (SKYTRAIN="python -m skytrain")
+against the Marathon and Kubernetes emulators, asserting what the emulators then hold.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from emulated_platform import Platform
 from pipeline_helpers import EXAMPLES, ROOT, cli_env, require_tool
+
+from skytrain.emulators.kubernetes_controllers import CRASH_LOOP
 
 
 @pytest.fixture(autouse=True)
@@ -176,3 +180,86 @@ def test_each_example_makefile_includes_the_base(example: str, recorder: tuple[P
     assert done.returncode == 0, done.stderr
     assert "environments: dev production staging" in done.stdout
     assert log.read_text().splitlines() == ["validate .", "deploy . --env staging --target kubernetes"]
+
+
+def real_make(repo: Path, platform: Platform, *args: str) -> subprocess.CompletedProcess[str]:
+    """make with the real skytrain, the emulators' environments file and KUBECONFIG (set by
+    the platform fixture)."""
+    return make(
+        repo,
+        f"SKYTRAIN={sys.executable} -m skytrain",
+        f"SKYTRAIN_ENVIRONMENTS={platform.environments}",
+        *args,
+    )
+
+
+def test_scheduler_targets_against_the_emulators(repo: Path, platform: Platform) -> None:
+    image = "registry.example.com/giphy:{}".format
+
+    done = real_make(repo, platform, "deploy-k8s-staging", "BUILD_TAG=1")
+    assert done.returncode == 0, done.stderr
+    assert "staging/giphy on kubernetes: deployed (revision 1)" in done.stdout
+    assert platform.kubernetes_image("staging") == image(1) and platform.kubernetes_healthy("staging")
+    assert platform.marathon["staging"].calls == []  # deploy-k8s-<env> is Kubernetes only
+
+    done = real_make(repo, platform, "deploy-staging", "BUILD_TAG=1")
+    assert done.returncode == 0, done.stderr
+    assert platform.marathon_image("staging") == image(1) and platform.marathon_healthy("staging")
+    assert all(platform.kubernetes[env].calls == [] for env in ("dev", "production"))
+
+    done = real_make(repo, platform, "status-staging")
+    assert done.returncode == 0, done.stderr
+    assert "staging/giphy on marathon: healthy" in done.stdout
+    assert "staging/giphy on kubernetes: healthy (revision 1)" in done.stdout
+
+    done = real_make(repo, platform, "diff-staging", "BUILD_TAG=1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("no changes") == 2
+    done = real_make(repo, platform, "diff-staging", "BUILD_TAG=2", "DIFF_FLAGS=--exit-code")
+    assert done.returncode != 0  # diff's exit 3 fails the make target
+    assert "Error 3" in done.stderr
+    assert f"+        image: {image(2)}" in done.stdout and f"-    image: {image(1)}" in done.stdout
+
+    done = real_make(repo, platform, "deploy-k8s-staging", "BUILD_TAG=2")
+    assert done.returncode == 0, done.stderr
+    assert platform.kubernetes_image("staging") == image(2)
+    done = real_make(repo, platform, "rollback-k8s-staging")
+    assert done.returncode == 0, done.stderr
+    assert "rollback to revision 1" in done.stdout
+    assert platform.kubernetes_image("staging") == image(1) and platform.kubernetes_healthy("staging")
+    assert platform.marathon_image("staging") == image(1)  # the Marathon app was left alone
+
+    assert real_make(repo, platform, "deploy-staging", "BUILD_TAG=2").returncode == 0
+    assert platform.marathon_image("staging") == image(2)
+    done = real_make(repo, platform, "rollback-staging")
+    assert done.returncode == 0, done.stderr
+    assert platform.marathon_image("staging") == image(1) and platform.marathon_healthy("staging")
+
+
+def test_a_failed_gate_fails_make_and_leaves_the_previous_version(repo: Path, platform: Platform) -> None:
+    assert real_make(repo, platform, "deploy-k8s-dev", "BUILD_TAG=1").returncode == 0
+    platform.controllers["dev"].by_image["giphy:broken"] = CRASH_LOOP
+
+    done = real_make(repo, platform, "deploy-k8s-dev", "BUILD_TAG=broken")
+
+    assert done.returncode != 0
+    assert "dev/giphy on kubernetes: rolled-back (revision 2)" in done.stdout
+    assert "CrashLoopBackOff" in done.stdout and "Error 1" in done.stderr
+    assert platform.kubernetes_image("dev") == "registry.example.com/giphy:1"
+    assert platform.kubernetes_healthy("dev")
+
+
+def test_cluster_override_and_pipeline_against_the_emulators(repo: Path, platform: Platform) -> None:
+    done = real_make(repo, platform, "deploy-k8s-staging", "BUILD_TAG=1", "K8S_CLUSTER_staging=production")
+    assert done.returncode == 0, done.stderr
+    assert platform.kubernetes_image("production") == "registry.example.com/giphy:1"  # the cluster asked for
+    assert platform.kubernetes["staging"].calls == []
+
+    done = real_make(repo, platform, "pipeline", "BUILD_TAG=2", "PIPELINE_FLAGS=--until staging")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "giphy: passed"
+    for env in ("dev", "staging"):
+        assert (
+            platform.marathon_image(env) == platform.kubernetes_image(env) == "registry.example.com/giphy:2"
+        )
+    assert platform.marathon["production"].calls == []

@@ -4,7 +4,7 @@ The schedulers are stood in for by `ScriptedBackend`, an implementation of the B
 protocol passed through run_pipeline's backend factory (no HTTP, nothing patched): it
 records every call and answers each (environment, target) as scripted, which is what
 these tests are about. The same runs against the Marathon and Kubernetes emulators
-live with the backends' end-to-end tests.
+are in test_pipeline_e2e.py.
 """
 
 from __future__ import annotations
