@@ -111,12 +111,18 @@ def run_gated(
 
 
 def print_results(results: list[Any], output: str) -> int:
+    """Print the results, masking secrets: a failure's evidence (pod logs, task failures) can
+    echo a credential from the service's environment."""
+    from skytrain.pipeline.redact import redact, redact_data, secret_values
+
+    secrets = secret_values()
     if output == "json":
-        json.dump({"results": [r.to_json() for r in results]}, sys.stdout, indent=2, default=str)
+        document = {"results": [redact_data(r.to_json(), secrets) for r in results]}
+        json.dump(document, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
         for result in results:
-            print(format_result(result))
+            print(redact(format_result(result), secrets))
     return EXIT_OK if all(getattr(r, "ok", getattr(r, "healthy", False)) for r in results) else EXIT_FAILED
 
 

@@ -11,12 +11,13 @@ from skytrain.emulators import kubernetes_controllers as emu
 from tests.kubernetes.conftest import ENVIRONMENTS, ROOT
 
 
-def skytrain(k8s, *args: str, tag: str = "good") -> subprocess.CompletedProcess[str]:
+def skytrain(k8s, *args: str, tag: str = "good", **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "KUBECONFIG": str(k8s.kubeconfig),
         "BUILD_TAG": tag,
         "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        **extra_env,
     }
     env.pop("KUBERNETES_SERVICE_HOST", None)
     command = [
@@ -74,6 +75,25 @@ def test_a_failed_deploy_prints_the_evidence_and_exits_1(k8s):
     assert "container giphy: CrashLoopBackOff" in failed.stdout
     assert "log giphy: panic: GIPHY_API_KEY is not set" in failed.stdout
     assert "left in place for debugging (--no-rollback)" in failed.stdout
+
+
+def test_a_secret_a_failing_pod_logs_is_masked_in_every_output(k8s):
+    secret = "hunter2-never-print"
+    k8s.deploy()
+    k8s.controller.by_image = {"bad": emu.CRASH_LOOP}
+    k8s.controller.logs = [f"connecting with DB_PASSWORD={secret}"]
+
+    outputs = [
+        skytrain(k8s, "deploy", "--no-rollback", *output, tag="bad", DB_PASSWORD=secret, CI="true")
+        for output in ((), ("--output", "json"))
+    ]
+
+    text, as_json = outputs
+    assert text.returncode == as_json.returncode == 1
+    assert "log giphy: connecting with DB_PASSWORD=****" in text.stdout
+    assert "DB_PASSWORD=****" in json.dumps(json.loads(as_json.stdout))
+    for result in outputs:
+        assert secret not in result.stdout + result.stderr
 
 
 def test_a_timeout_is_distinguishable_in_the_json_output(k8s):
