@@ -15,7 +15,7 @@ from skytrain.backends.base import DeployOptions, DeployResult
 from skytrain.config import load_service
 from skytrain.config.model import App
 from skytrain.emulators.kubernetes import ClusterEmulator
-from skytrain.emulators.kubernetes_controllers import Controller, cluster
+from skytrain.emulators.kubernetes_controllers import HEALTHY, Controller, cluster
 from skytrain.progress import NullReporter
 from skytrain.render import render
 
@@ -65,6 +65,22 @@ class Cluster:
         deployment = self.get("Deployment", name)
         assert deployment is not None
         return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+
+    def finish_rollout(self, name: str = "giphy") -> None:
+        """Once the controller has reconciled the Deployment's current generation (in its
+        configured behaviour), make the rollout healthy: a test decides when a gate may pass,
+        instead of racing a delay."""
+
+        def reconciled() -> bool:
+            deployment = self.get("Deployment", name) or {}
+            generation = deployment.get("metadata", {}).get("generation")
+            return (
+                generation is not None
+                and deployment.get("status", {}).get("observedGeneration") == generation
+            )
+
+        self.emulator.wait_until(reconciled)
+        self.controller.reconcile(NAMESPACE, name, HEALTHY)
 
     def writes(self, since: int = 0) -> list[str]:
         return [

@@ -97,26 +97,37 @@ def test_endless_conflicts_end_in_a_known_state(k8s):
 
 
 def test_a_dropped_watch_is_resumed_and_the_gate_still_passes(k8s):
-    k8s.controller.behaviour = emu.SLOW
-    k8s.controller.delay = 0.2
+    k8s.controller.behaviour = emu.STUCK  # the rollout finishes only when the test says so
 
     with ThreadPoolExecutor(1) as pool:
         deploying = pool.submit(k8s.deploy, app("good"))
         k8s.emulator.wait_until(lambda: k8s.emulator.watching() == 3)
         assert k8s.emulator.break_watches() == 3
+        k8s.emulator.wait_until(lambda: len(resumed(k8s)) == 3 and k8s.emulator.watching() == 3)
+        k8s.finish_rollout()
         result = deploying.result()
 
     assert result.outcome is Outcome.DEPLOYED
     watches = [c for c in k8s.emulator.calls if c.query.get("watch")]
     assert len(watches) >= 6
-    assert [w for w in watches if w.query.get("resourceVersion")]  # resumed where they broke off
+    assert resumed(k8s)  # resumed where they broke off
+
+
+def resumed(k8s) -> list:
+    """The watch requests that carry a resourceVersion: resumptions, not first openings."""
+    return [c for c in k8s.emulator.calls if c.query.get("watch") and c.query.get("resourceVersion")]
 
 
 def test_a_watch_that_cannot_be_opened_falls_back_to_polling(k8s):
-    k8s.controller.delay = 0.3  # healthy only after both watch attempts have failed
+    k8s.controller.behaviour = emu.STUCK  # the rollout finishes only when the test says so
     broken = k8s.emulator.fail("GET", r"deployments\?.*watch=true", 500, times=2)
 
-    result = k8s.deploy(app("good"))
+    with ThreadPoolExecutor(1) as pool:
+        deploying = pool.submit(k8s.deploy, app("good"))
+        # the Deployment's watch opens (the third) only after both attempts have failed
+        k8s.emulator.wait_until(lambda: k8s.emulator.watching() == 3)
+        k8s.finish_rollout()
+        result = deploying.result()
 
     assert result.outcome is Outcome.DEPLOYED and broken.times == 0
     lists = [c for c in k8s.emulator.calls_to("GET", "deployments$") if not c.query.get("watch")]
@@ -200,7 +211,7 @@ def test_several_apps_deploy_concurrently_in_one_process(k8s):
 
 
 def test_a_gate_the_server_refuses_to_show_stops_with_the_refusal_not_a_timeout(k8s):
-    k8s.controller.delay = 0.3  # the rollout cannot pass before the refusal arrives
+    k8s.controller.behaviour = emu.STUCK  # the rollout never passes: only the refusal ends the gate
     k8s.emulator.fail("GET", "/pods", 403, times=100)
 
     with pytest.raises(OperationFailed, match="the Kubernetes API answered 403"):
