@@ -18,9 +18,8 @@ from skytrain.emulators.kubernetes import ClusterEmulator
 from skytrain.emulators.kubernetes_controllers import HEALTHY, Controller, cluster
 from skytrain.progress import NullReporter
 from skytrain.render import render
+from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES
 
-ROOT = Path(__file__).resolve().parents[2]
-ENVIRONMENTS = ROOT / "examples" / "skytrain-environments.yml"
 NAMESPACE = "default"
 
 
@@ -28,7 +27,7 @@ NAMESPACE = "default"
 def app(tag: str = "good", service: str = "giphy", env: str = "staging") -> App:
     """The example service in one environment, with its image tag set as CI would (BUILD_TAG)."""
     _, apps = load_service(
-        ROOT / "examples" / service, str(ENVIRONMENTS), only=[env], environ={"BUILD_TAG": tag}
+        EXAMPLES / service, str(EXAMPLE_ENVIRONMENTS), only=[env], environ={"BUILD_TAG": tag}
     )
     return apps[env]
 

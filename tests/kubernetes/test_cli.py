@@ -3,37 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 from skytrain.emulators import kubernetes_controllers as emu
-from tests.kubernetes.conftest import ENVIRONMENTS, ROOT
+from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES
+from tests.support import skytrain as run_skytrain
 
 
 def skytrain(k8s, *args: str, tag: str = "good", **extra_env: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KUBECONFIG": str(k8s.kubeconfig),
-        "BUILD_TAG": tag,
-        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        **extra_env,
-    }
-    env.pop("KUBERNETES_SERVICE_HOST", None)
-    command = [
-        sys.executable,
-        "-m",
-        "skytrain",
+    """`skytrain COMMAND examples/giphy --env staging --target kubernetes` against the emulator."""
+    return run_skytrain(
         *args,
-        str(ROOT / "examples" / "giphy"),
+        EXAMPLES / "giphy",
         "--env",
         "staging",
         "--target",
         "kubernetes",
         "--environments",
-        str(ENVIRONMENTS),
-    ]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+        EXAMPLE_ENVIRONMENTS,
+        KUBECONFIG=str(k8s.kubeconfig),
+        BUILD_TAG=tag,
+        **extra_env,
+    )
 
 
 def test_deploy_then_status_then_rollback_to_a_revision(k8s):

@@ -55,7 +55,9 @@ def test_cut_over_and_fall_back_lose_no_request(tmp_path, stand_ins, record_prop
     for keep_alive in (False, True):
         kind = "keep-alive" if keep_alive else "new-connection"
         traffic.add(Client(f"giphy {kind}", traffic, local, "/service/giphy/media?q=cat", None, keep_alive))
-        traffic.add(Client(f"organization {kind}", traffic, bridge, "/teams/7?active=1", cluster_name, keep_alive))
+        traffic.add(
+            Client(f"organization {kind}", traffic, bridge, "/teams/7?active=1", cluster_name, keep_alive)
+        )
     giphy_clients = [c for c in traffic.clients if c.name.startswith("giphy")]
     on_mesos = {
         c.name: ORGANIZATION_MESOS if c.name.startswith("org") else GIPHY_MESOS for c in traffic.clients
