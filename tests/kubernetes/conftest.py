@@ -3,6 +3,7 @@ the real backend (official client → HTTP → emulator). KUBECONFIG points at t
 
 from __future__ import annotations
 
+import datetime
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from skytrain.backends import backend_for
 from skytrain.backends.base import DeployOptions, DeployResult
 from skytrain.config import load_service
 from skytrain.config.model import App
-from skytrain.emulators.kubernetes import ClusterEmulator
+from skytrain.emulators.kubernetes import ClusterEmulator, micro_now
 from skytrain.emulators.kubernetes_controllers import HEALTHY, Controller, cluster
 from skytrain.progress import NullReporter
 from skytrain.render import render
@@ -80,6 +81,23 @@ class Cluster:
 
         self.emulator.wait_until(reconciled)
         self.controller.reconcile(NAMESPACE, name, HEALTHY)
+
+    def hold_lock(self, holder: str, renewed_ago: datetime.timedelta = datetime.timedelta(0)) -> None:
+        """The deploy lock of giphy, held by another deploy that last renewed it `renewed_ago`."""
+        renewed = micro_now(renewed_ago)
+        self.emulator.create(
+            {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": "skytrain-lock-giphy", "namespace": NAMESPACE},
+                "spec": {
+                    "holderIdentity": holder,
+                    "leaseDurationSeconds": 30,
+                    "acquireTime": renewed,
+                    "renewTime": renewed,
+                },
+            }
+        )
 
     def writes(self, since: int = 0) -> list[str]:
         return [

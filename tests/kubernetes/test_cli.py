@@ -109,17 +109,7 @@ def test_no_wait_returns_once_applied(k8s):
 
 
 def test_a_deploy_refused_by_the_lock_names_the_holder(k8s):
-    from datetime import UTC, datetime
-
-    fresh = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    k8s.emulator.create(
-        {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
-            "spec": {"holderIdentity": "bob@laptop pid 7", "leaseDurationSeconds": 30, "renewTime": fresh},
-        }
-    )
+    k8s.hold_lock("bob@laptop pid 7")
 
     refused = skytrain(k8s, "deploy", "--timeout", "0.3")
 

@@ -153,20 +153,7 @@ def test_a_deploy_waits_for_another_deploy_of_the_same_app_and_never_interleaves
 
 
 def test_a_deploy_refuses_when_the_lock_stays_held_and_names_the_holder(k8s):
-    fresh = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    k8s.emulator.create(
-        {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
-            "spec": {
-                "holderIdentity": "alice@jenkins-7 pid 42",
-                "leaseDurationSeconds": 30,
-                "acquireTime": fresh,
-                "renewTime": fresh,
-            },
-        }
-    )
+    k8s.hold_lock("alice@jenkins-7 pid 42")
 
     result = k8s.deploy(app("good"), timeout_seconds=0.3)
 
@@ -181,22 +168,7 @@ def test_a_deploy_refuses_when_the_lock_stays_held_and_names_the_holder(k8s):
 
 
 def test_an_expired_lock_of_a_dead_deploy_is_taken_over(k8s):
-    stale = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)).strftime(
-        "%Y-%m-%dT%H:%M:%S.%fZ"
-    )
-    k8s.emulator.create(
-        {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
-            "spec": {
-                "holderIdentity": "crashed",
-                "leaseDurationSeconds": 30,
-                "acquireTime": stale,
-                "renewTime": stale,
-            },
-        }
-    )
+    k8s.hold_lock("crashed", renewed_ago=datetime.timedelta(minutes=5))
 
     assert k8s.deploy(app("good")).outcome is Outcome.DEPLOYED
     assert k8s.get("Lease", "skytrain-lock-giphy") is None
