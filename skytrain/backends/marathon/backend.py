@@ -149,7 +149,7 @@ class MarathonBackend:
             result.outcome = Outcome.DEPLOYED
             reporter.update(self._subject(app), "deployed", f"version {ref.version}")
             return result
-        result.outcome = Outcome.TIMED_OUT if result.gate.timed_out else Outcome.FAILED
+        result.outcome = result.gate.not_passed
         if options.rolls_back(app):
             self._roll_back_failed(app, ref, live, options, reporter, result)
         else:
@@ -287,7 +287,7 @@ class MarathonBackend:
             reporter.update(self._subject(app), "deployed", f"version {ref.version}")
             result.outcome = Outcome.DEPLOYED
         else:
-            result.outcome = Outcome.TIMED_OUT if result.gate.timed_out else Outcome.FAILED
+            result.outcome = result.gate.not_passed
         return result
 
     # ---- reading --------------------------------------------------------------------
