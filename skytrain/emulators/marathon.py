@@ -182,9 +182,11 @@ class _Clock:
 
 
 class _Scheduler:
-    """One thread running the driver's delayed actions in time order."""
+    """One thread running the driver's delayed actions in time order; `after_each` runs after
+    every action (the emulator wakes whoever waits for a state)."""
 
-    def __init__(self) -> None:
+    def __init__(self, after_each: Callable[[], None]) -> None:
+        self._after_each = after_each
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._counter = itertools.count()
         self._wake = threading.Condition()
@@ -212,6 +214,7 @@ class _Scheduler:
                     return
                 _, _, action = heapq.heappop(self._queue)
             action()
+            self._after_each()
 
 
 class MarathonEmulator:
@@ -236,6 +239,7 @@ class MarathonEmulator:
         self._credentials = credentials
         self._token = token
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)  # notified after every request and driver step
         self._clock = _Clock()
         self._task_ids = itertools.count(1)
         self.forms = AppForms(self.legacy)
@@ -252,7 +256,7 @@ class MarathonEmulator:
     def start(self) -> MarathonEmulator:
         self._server = _Server(("127.0.0.1", self.port), _Handler)
         self._server.emulator = self
-        self._scheduler = _Scheduler()
+        self._scheduler = _Scheduler(self._notify)
         threading.Thread(
             target=self._server.serve_forever, args=(0.02,), name="marathon-emulator", daemon=True
         ).start()
@@ -278,6 +282,20 @@ class MarathonEmulator:
         return f"http://{host}:{port}"
 
     # ---- control API for tests ------------------------------------------------------
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Block until `predicate()` is truthy (re-checked after every request and driver step,
+        holding the emulator's lock: read its state directly, never over HTTP), or fail."""
+        with self._changed:
+            if not self._changed.wait_for(predicate, timeout):
+                raise TimeoutError(
+                    f"the emulated Marathon did not reach the expected state within {timeout}s"
+                )
+            return predicate()
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def behave(self, image: str, behaviour: Behaviour) -> None:
         """Tasks of this image follow `behaviour` (others follow the default)."""
@@ -364,6 +382,7 @@ class MarathonEmulator:
         try:
             with self._lock:
                 answer = self._route(method, path, query, body)
+                self._changed.notify_all()
         except ApiError as exc:
             answer = (exc.status, {}, exc.body)
         if fault and fault.after_processing:
