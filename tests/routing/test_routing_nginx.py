@@ -6,7 +6,7 @@ import pytest
 
 from skytrain.backends.nginx import ConfigRefused, NginxServer, check_text, safe_apply
 from skytrain.render.routing import BRIDGE_CONF, LOCAL_CONF, SDB_CONF
-from tests.support import EXAMPLES, skytrain
+from tests.support import EXAMPLES, require, skytrain
 
 from .harness import MeshUnderTest, example_fleet, require_nginx
 
@@ -83,12 +83,9 @@ def test_safe_apply_reloads_only_a_changed_config_and_never_a_broken_one(tmp_pat
 
 
 def test_without_nginx_the_tests_skip_but_fail_under_ci(monkeypatch):
-    from . import harness
-
-    monkeypatch.setattr(harness, "find_nginx", lambda: None)
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception):
-        harness.require_nginx()
+        require(None, "nginx", "nginx-light")
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="must install nginx-light"):
-        harness.require_nginx()
+        require(None, "nginx", "nginx-light")
