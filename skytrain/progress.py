@@ -11,9 +11,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from skytrain.pipeline.redact import redact, secret_values
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 class Reporter(Protocol):
@@ -67,7 +70,7 @@ class RichReporter:
         self._live = Live(self._table(), console=self._console, refresh_per_second=8, transient=False)
         self._live.start()
 
-    def _table(self):
+    def _table(self) -> Table:
         from rich.table import Table
 
         table = Table(show_header=True, header_style="bold", box=None)

@@ -10,11 +10,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, load_many, targets_for
 from skytrain.config.model import App
 from skytrain.errors import EXIT_FAILED, EXIT_OK
+
+if TYPE_CHECKING:
+    from skytrain.backends.base import DeployOptions
 
 
 def add_operation_arguments(parser: argparse.ArgumentParser, gated: bool = True) -> None:
@@ -52,7 +55,7 @@ def add_operation_arguments(parser: argparse.ArgumentParser, gated: bool = True)
         )
 
 
-def deploy_options(args: argparse.Namespace):
+def deploy_options(args: argparse.Namespace) -> DeployOptions:
     from skytrain.backends.base import DeployOptions
 
     return DeployOptions(

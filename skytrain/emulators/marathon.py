@@ -36,6 +36,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from skytrain.emulators.marathon_forms import ApiError, AppForms, copy, drop_nulls, invalid, parse
 from skytrain.render.marathon import READ_ONLY_KEYS
 
+# an HTTP answer: status, extra headers, JSON body (None: no body)
+Answer = tuple[int, dict[str, str], Any]
+
 RUNNING = "TASK_RUNNING"
 STAGING = "TASK_STAGING"
 FAILED = "TASK_FAILED"
@@ -340,7 +343,9 @@ class MarathonEmulator:
             task, record = self._find_task(task_id)
             self._health_result(record, task, alive, cause)
 
-    def fail_task(self, task_id: str, message: str = "Command exited with status 1", state: str = FAILED):
+    def fail_task(
+        self, task_id: str, message: str = "Command exited with status 1", state: str = FAILED
+    ) -> None:
         with self._lock:
             task, record = self._find_task(task_id)
             self._task_failed(record, task, message, state)
@@ -366,7 +371,7 @@ class MarathonEmulator:
 
     # ---- HTTP dispatch ----------------------------------------------------------------
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes):
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Answer:
         """One request → (status, extra headers, JSON body or None)."""
         parts = urlsplit(raw_path)
         path, query = unquote(parts.path), parse_qs(parts.query)
@@ -406,7 +411,7 @@ class MarathonEmulator:
             return header[len("Basic ") :] == expected
         return False
 
-    def _route(self, method: str, path: str, query: dict[str, list[str]], body: bytes):
+    def _route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Answer:
         force = _flag(query, "force", False)
         if path == "/ping":
             return 200, {}, "pong"
@@ -442,7 +447,7 @@ class MarathonEmulator:
 
     # ---- apps -------------------------------------------------------------------------
 
-    def _create(self, body: Any, force: bool):
+    def _create(self, body: Any, force: bool) -> Answer:
         if not isinstance(body, dict) or "id" not in body:
             raise ApiError(422, invalid([("/id", ["error.path.missing"])]))
         app_id = _absolute(str(body["id"]))
@@ -460,7 +465,7 @@ class MarathonEmulator:
         }
         return 201, {"Location": f"/v2/apps{app_id}", "Marathon-Deployment-Id": deployment.id}, info
 
-    def _update(self, app_id: str, body: Any, partial: bool, force: bool):
+    def _update(self, app_id: str, body: Any, partial: bool, force: bool) -> Answer:
         if not isinstance(body, dict):
             raise ApiError(422, invalid([("/", ["error.expected.jsobject"])]))
         existing = self.apps.get(app_id)
@@ -536,7 +541,7 @@ class MarathonEmulator:
             self.deployments.pop(deployment.id)
             self._event("deployment_failed", deployment)
 
-    def _versions(self, app_id: str, version: str | None):
+    def _versions(self, app_id: str, version: str | None) -> Answer:
         record = self._record(app_id)
         if version is None:
             return 200, {}, {"versions": list(reversed(record.versions))}
@@ -544,7 +549,7 @@ class MarathonEmulator:
             raise ApiError(404, {"message": f"App '{app_id}' does not exist in version {version}"})
         return 200, {}, copy(record.versions[version])
 
-    def _delete_app(self, app_id: str, force: bool):
+    def _delete_app(self, app_id: str, force: bool) -> Answer:
         record = self._record(app_id)
         self._check_lock(app_id, force)
         self.apps.pop(app_id)
@@ -561,7 +566,7 @@ class MarathonEmulator:
             },
         )
 
-    def _cancel_deployment(self, deployment_id: str, force: bool):
+    def _cancel_deployment(self, deployment_id: str, force: bool) -> Answer:
         deployment = self.deployments.pop(deployment_id, None)
         if deployment is None:
             raise ApiError(404, {"message": f"DeploymentPlan {deployment_id} does not exist"})

@@ -36,7 +36,7 @@ from skytrain.backends.kubernetes.kinds import BY_KIND
 from skytrain.backends.kubernetes.lock import LeaseLock, LockHeld
 from skytrain.backends.kubernetes.report import failure_reports
 from skytrain.config.model import App
-from skytrain.errors import ConfigError, ConfigErrors, OperationFailed
+from skytrain.errors import ConfigError, ConfigErrors, Location, OperationFailed
 from skytrain.progress import Reporter
 from skytrain.render.hashing import HASH_ANNOTATION
 from skytrain.render.kubernetes import (
@@ -511,7 +511,7 @@ def _refused(app: App, obj: dict[str, Any], exc: KubeError, applied: list[str]) 
     fields = [c.get("field") for c in exc.causes if c.get("field")] or [""]
     already = f" (already applied before it: {', '.join(applied)})" if applied else ""
 
-    def location(field: str):
+    def location(field: str) -> Location:
         if obj["kind"] not in app.kubernetes_overrides:
             return app.location_of(())
         path = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", field))
