@@ -8,6 +8,7 @@ import json
 import subprocess
 
 import pytest
+from marathon_helpers import write_environments
 
 from skytrain.emulators.marathon import Behaviour, MarathonEmulator
 from tests.support import skytrain
@@ -26,9 +27,7 @@ def secured():
 def shop(tmp_path, secured, service):
     """The service directory and an environments file pointing at the secured emulator."""
     service()
-    environments = tmp_path / "secured-environments.yml"
-    environments.write_text(f"environments:\n  staging:\n    marathon:\n      url: {secured.url}\n")
-    return tmp_path / "shop", environments
+    return tmp_path / "shop", write_environments(tmp_path / "secured-environments.yml", secured.url)
 
 
 def assert_no_secret(result: subprocess.CompletedProcess[str]) -> None:
