@@ -1,7 +1,9 @@
 """How a long operation shows its progress: a live view on a terminal, plain timestamped
 lines in CI (no escape codes), nothing when the result is printed as JSON.
 
-Backends report through a Reporter and never print themselves.
+Backends report through a Reporter and never print themselves. What a reporter shows is
+masked like the results: a state's detail can quote a scheduler's message, which can echo
+a credential from the service's environment.
 """
 
 from __future__ import annotations
@@ -9,7 +11,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
+
+from skytrain.pipeline.redact import redact, secret_values
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 class Reporter(Protocol):
@@ -29,11 +36,12 @@ class PlainReporter:
         self.stream = stream or sys.stderr
         self._last: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
+        self._secrets = secret_values()
 
     def _line(self, text: str) -> None:
         stamp = time.strftime("%H:%M:%S", time.gmtime())
         with self._lock:
-            print(f"{stamp} {text}", file=self.stream, flush=True)
+            print(f"{stamp} {redact(text, self._secrets)}", file=self.stream, flush=True)
 
     def update(self, subject: str, state: str, detail: str = "") -> None:
         if self._last.get(subject) == (state, detail):
@@ -56,12 +64,13 @@ class RichReporter:
         from rich.live import Live
 
         self._console = Console(file=stream or sys.stderr)
+        self._secrets = secret_values()
         self._states: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
         self._live = Live(self._table(), console=self._console, refresh_per_second=8, transient=False)
         self._live.start()
 
-    def _table(self):
+    def _table(self) -> Table:
         from rich.table import Table
 
         table = Table(show_header=True, header_style="bold", box=None)
@@ -81,11 +90,11 @@ class RichReporter:
 
     def update(self, subject: str, state: str, detail: str = "") -> None:
         with self._lock:
-            self._states[subject] = (state, detail)
+            self._states[subject] = (state, redact(detail, self._secrets))
             self._live.update(self._table())
 
     def note(self, message: str) -> None:
-        self._live.console.print(message)
+        self._live.console.print(redact(message, self._secrets))
 
     def close(self) -> None:
         self._live.stop()

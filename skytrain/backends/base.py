@@ -60,6 +60,11 @@ class GateResult:
     summary: str = ""
     failures: list[FailureReport] = field(default_factory=list)
 
+    @property
+    def not_passed(self) -> Outcome:
+        """The outcome of an operation whose gate did not pass (before any rollback)."""
+        return Outcome.TIMED_OUT if self.timed_out else Outcome.FAILED
+
 
 @dataclass
 class DeployResult:

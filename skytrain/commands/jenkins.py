@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from skytrain.commands.common import add_service_arguments
-from skytrain.config.checks import _PASSWORD_IN_URL
+from skytrain.config.checks import PASSWORD_IN_URL
 from skytrain.errors import EXIT_OK, EXIT_USAGE, UsageError
 
 _DECLARATIVE = re.compile(r"^\s*pipeline\s*\{", re.MULTILINE)
@@ -79,7 +79,7 @@ def run_setup(args: argparse.Namespace) -> int:
     app = next(iter(load_apps(args.service, args.environments, None).values()))
     job = args.job or app.name
     repository = args.repository or origin_of(args.service)
-    if _PASSWORD_IN_URL.search(repository):
+    if PASSWORD_IN_URL.search(repository):
         raise UsageError(
             "the repository URL has a password in it; give the plain URL and the Jenkins credentials to clone "
             "with (--credentials-id)"

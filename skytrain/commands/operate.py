@@ -10,11 +10,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, load_many, targets_for
 from skytrain.config.model import App
 from skytrain.errors import EXIT_FAILED, EXIT_OK
+
+if TYPE_CHECKING:
+    from skytrain.backends.base import DeployOptions
 
 
 def add_operation_arguments(parser: argparse.ArgumentParser, gated: bool = True) -> None:
@@ -52,7 +55,7 @@ def add_operation_arguments(parser: argparse.ArgumentParser, gated: bool = True)
         )
 
 
-def deploy_options(args: argparse.Namespace):
+def deploy_options(args: argparse.Namespace) -> DeployOptions:
     from skytrain.backends.base import DeployOptions
 
     return DeployOptions(
@@ -111,12 +114,18 @@ def run_gated(
 
 
 def print_results(results: list[Any], output: str) -> int:
+    """Print the results, masking secrets: a failure's evidence (pod logs, task failures) can
+    echo a credential from the service's environment."""
+    from skytrain.pipeline.redact import redact, redact_data, secret_values
+
+    secrets = secret_values()
     if output == "json":
-        json.dump({"results": [r.to_json() for r in results]}, sys.stdout, indent=2, default=str)
+        document = {"results": [redact_data(r.to_json(), secrets) for r in results]}
+        json.dump(document, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
         for result in results:
-            print(format_result(result))
+            print(redact(format_result(result), secrets))
     return EXIT_OK if all(getattr(r, "ok", getattr(r, "healthy", False)) for r in results) else EXIT_FAILED
 
 

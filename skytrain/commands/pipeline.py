@@ -8,10 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from skytrain.commands.common import add_service_arguments, load_apps
 from skytrain.errors import EXIT_OK
 from skytrain.pipeline.junit import add_junit_argument
+
+if TYPE_CHECKING:
+    from skytrain.pipeline.definition import Stage
+    from skytrain.pipeline.run import Approver, PipelineRun
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -121,13 +126,13 @@ def interactive(args: argparse.Namespace) -> bool:
     return not args.yes and args.output == "text" and sys.stdin.isatty() and sys.stderr.isatty()
 
 
-def approver(args: argparse.Namespace):
+def approver(args: argparse.Namespace) -> Approver:
     """--yes approves; a person at a terminal is asked; anyone else (Jenkins) gets exit 4."""
     if args.yes:
         return lambda stage: True
     if interactive(args):
 
-        def ask(stage) -> bool:
+        def ask(stage: Stage) -> bool:
             print(f"Deploy to {stage.name}? [y/N] ", end="", file=sys.stderr, flush=True)
             return sys.stdin.readline().strip().lower() in ("y", "yes")
 
@@ -135,7 +140,7 @@ def approver(args: argparse.Namespace):
     return lambda stage: False
 
 
-def print_summary(run) -> None:
+def print_summary(run: PipelineRun) -> None:
     from skytrain.pipeline.steps import Status
 
     marks = {Status.PASSED: "✓", Status.FAILED: "✗", Status.SKIPPED: "-", Status.AWAITING_APPROVAL: "?"}

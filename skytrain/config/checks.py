@@ -12,11 +12,12 @@ from skytrain.config.model import Dependency
 from skytrain.config.yamlfile import YamlDocument, YamlPath
 from skytrain.errors import ConfigError, field_path
 
-_SECRET_NAME = re.compile(
+# names and values that say "secret": refused in the files here, masked in output (skytrain.pipeline.redact)
+SECRET_NAME = re.compile(
     r"(^|_)(PASSWORD|PASSWD|PWD|SECRET|SECRET_KEY|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?)$",
     re.IGNORECASE,
 )
-_PASSWORD_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+PASSWORD_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 
 def inline_secrets(document: YamlDocument) -> list[ConfigError]:
@@ -25,7 +26,7 @@ def inline_secrets(document: YamlDocument) -> list[ConfigError]:
     for path, name, value in _env_entries(document.data):
         if value in (None, ""):
             continue
-        if isinstance(name, str) and _SECRET_NAME.search(name):
+        if isinstance(name, str) and SECRET_NAME.search(name):
             errors.append(
                 ConfigError(
                     document.positions.of_value(path),
@@ -34,7 +35,7 @@ def inline_secrets(document: YamlDocument) -> list[ConfigError]:
                     f"the secret store and reference it: secrets: {{{name}: {{secret: <name>, key: <key>}}}}",
                 )
             )
-        elif isinstance(value, str) and _PASSWORD_IN_URL.search(value):
+        elif isinstance(value, str) and PASSWORD_IN_URL.search(value):
             errors.append(
                 ConfigError(
                     document.positions.of_value(path),

@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from skytrain.config import schemas
-from skytrain.config.yamlfile import read_yaml
+from skytrain.config.yamlfile import parse_yaml, read_text
 from skytrain.errors import ConfigErrors, UsageError
 
 ENV_VAR = "SKYTRAIN_ENVIRONMENTS"
@@ -95,7 +96,15 @@ def find_environments_file(
 
 
 def load_environments(path: Path) -> Environments:
-    document = read_yaml(path, _display(path))
+    """The file's environments. Every service of a fleet names the same file: it is read each
+    time, but parsed and checked once per content."""
+    display = _display(path)
+    return _parse_environments(display, read_text(path, display))
+
+
+@lru_cache(maxsize=8)
+def _parse_environments(display: str, text: str) -> Environments:
+    document = parse_yaml(text, display)
     errors = schemas.check(document, schemas.ENVIRONMENTS)
     if errors:
         raise ConfigErrors(errors)

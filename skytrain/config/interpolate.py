@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ class _Undefined(Exception):
         self.name = name
 
 
-def _environment_global(environ: Mapping[str, str]):
+def _environment_global(environ: Mapping[str, str]) -> Callable[[str], dict[str, str]]:
     def environment(prefix: str = "") -> dict[str, str]:
         """envtpl's `environment(prefix)`: variables starting with prefix, prefix removed."""
         return {k[len(prefix) :]: v for k, v in environ.items() if k.startswith(prefix)}

@@ -251,8 +251,3 @@ def read_text(path: Path, display: str) -> str:
                 )
             ]
         ) from None
-
-
-def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
-    name = display or str(path)
-    return parse_yaml(read_text(path, name), name)

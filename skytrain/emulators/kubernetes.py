@@ -79,8 +79,9 @@ def now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def micro_now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def micro_now(ago: datetime.timedelta = datetime.timedelta(0)) -> str:
+    """A MicroTime (a Lease's acquireTime and renewTime), `ago` before now."""
+    return (datetime.datetime.now(datetime.UTC) - ago).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # --- selectors --------------------------------------------------------------------------

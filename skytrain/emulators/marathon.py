@@ -36,6 +36,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from skytrain.emulators.marathon_forms import ApiError, AppForms, copy, drop_nulls, invalid, parse
 from skytrain.render.marathon import READ_ONLY_KEYS
 
+# an HTTP answer: status, extra headers, JSON body (None: no body)
+Answer = tuple[int, dict[str, str], Any]
+
 RUNNING = "TASK_RUNNING"
 STAGING = "TASK_STAGING"
 FAILED = "TASK_FAILED"
@@ -191,9 +194,11 @@ class _Clock:
 
 
 class _Scheduler:
-    """One thread running the driver's delayed actions in time order."""
+    """One thread running the driver's delayed actions in time order; `after_each` runs after
+    every action (the emulator wakes whoever waits for a state)."""
 
-    def __init__(self) -> None:
+    def __init__(self, after_each: Callable[[], None]) -> None:
+        self._after_each = after_each
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._counter = itertools.count()
         self._wake = threading.Condition()
@@ -221,6 +226,7 @@ class _Scheduler:
                     return
                 _, _, action = heapq.heappop(self._queue)
             action()
+            self._after_each()
 
 
 class MarathonEmulator:
@@ -245,6 +251,7 @@ class MarathonEmulator:
         self._credentials = credentials
         self._token = token
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)  # notified after every request and driver step
         self._clock = _Clock()
         self._task_ids = itertools.count(1)
         self.forms = AppForms(self.legacy)
@@ -264,7 +271,7 @@ class MarathonEmulator:
     def start(self) -> MarathonEmulator:
         self._server = _Server(("127.0.0.1", self.port), _Handler)
         self._server.emulator = self
-        self._scheduler = _Scheduler()
+        self._scheduler = _Scheduler(self._notify)
         threading.Thread(
             target=self._server.serve_forever, args=(0.02,), name="marathon-emulator", daemon=True
         ).start()
@@ -290,6 +297,20 @@ class MarathonEmulator:
         return f"http://{host}:{port}"
 
     # ---- control API for tests ------------------------------------------------------
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Block until `predicate()` is truthy (re-checked after every request and driver step,
+        holding the emulator's lock: read its state directly, never over HTTP), or fail."""
+        with self._changed:
+            if not self._changed.wait_for(predicate, timeout):
+                raise TimeoutError(
+                    f"the emulated Marathon did not reach the expected state within {timeout}s"
+                )
+            return predicate()
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def behave(self, image: str, behaviour: Behaviour) -> None:
         """Tasks of this image follow `behaviour` (others follow the default)."""
@@ -334,7 +355,9 @@ class MarathonEmulator:
             task, record = self._find_task(task_id)
             self._health_result(record, task, alive, cause)
 
-    def fail_task(self, task_id: str, message: str = "Command exited with status 1", state: str = FAILED):
+    def fail_task(
+        self, task_id: str, message: str = "Command exited with status 1", state: str = FAILED
+    ) -> None:
         with self._lock:
             task, record = self._find_task(task_id)
             self._task_failed(record, task, message, state)
@@ -360,7 +383,7 @@ class MarathonEmulator:
 
     # ---- HTTP dispatch ----------------------------------------------------------------
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes):
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Answer:
         """One request → (status, extra headers, JSON body or None)."""
         parts = urlsplit(raw_path)
         path, query = unquote(parts.path), parse_qs(parts.query)
@@ -377,6 +400,7 @@ class MarathonEmulator:
         try:
             with self._lock:
                 answer = self._route(method, path, query, body)
+                self._changed.notify_all()
         except ApiError as exc:
             answer = (exc.status, {}, exc.body)
         if fault and fault.after_processing:
@@ -400,7 +424,7 @@ class MarathonEmulator:
             return header[len("Basic ") :] == expected
         return False
 
-    def _route(self, method: str, path: str, query: dict[str, list[str]], body: bytes):
+    def _route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Answer:
         force = _flag(query, "force", False)
         if path == "/ping":
             return 200, {}, "pong"
@@ -436,7 +460,7 @@ class MarathonEmulator:
 
     # ---- apps -------------------------------------------------------------------------
 
-    def _create(self, body: Any, force: bool):
+    def _create(self, body: Any, force: bool) -> Answer:
         if not isinstance(body, dict) or "id" not in body:
             raise ApiError(422, invalid([("/id", ["error.path.missing"])]))
         app_id = _absolute(str(body["id"]))
@@ -454,7 +478,7 @@ class MarathonEmulator:
         }
         return 201, {"Location": f"/v2/apps{app_id}", "Marathon-Deployment-Id": deployment.id}, info
 
-    def _update(self, app_id: str, body: Any, partial: bool, force: bool):
+    def _update(self, app_id: str, body: Any, partial: bool, force: bool) -> Answer:
         if not isinstance(body, dict):
             raise ApiError(422, invalid([("/", ["error.expected.jsobject"])]))
         existing = self.apps.get(app_id)
@@ -533,7 +557,7 @@ class MarathonEmulator:
             self.deployments.pop(deployment.id)
             self._event("deployment_failed", deployment)
 
-    def _versions(self, app_id: str, version: str | None):
+    def _versions(self, app_id: str, version: str | None) -> Answer:
         record = self._record(app_id)
         if version is None:
             return 200, {}, {"versions": list(reversed(record.versions))}
@@ -541,7 +565,7 @@ class MarathonEmulator:
             raise ApiError(404, {"message": f"App '{app_id}' does not exist in version {version}"})
         return 200, {}, copy(record.versions[version])
 
-    def _delete_app(self, app_id: str, force: bool):
+    def _delete_app(self, app_id: str, force: bool) -> Answer:
         record = self._record(app_id)
         self._check_lock(app_id, force)
         self.apps.pop(app_id)
@@ -558,7 +582,7 @@ class MarathonEmulator:
             },
         )
 
-    def _cancel_deployment(self, deployment_id: str, force: bool):
+    def _cancel_deployment(self, deployment_id: str, force: bool) -> Answer:
         deployment = self.deployments.pop(deployment_id, None)
         if deployment is None:
             raise ApiError(404, {"message": f"DeploymentPlan {deployment_id} does not exist"})

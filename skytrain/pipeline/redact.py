@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from skytrain.config.checks import _PASSWORD_IN_URL, _SECRET_NAME
+from skytrain.config.checks import PASSWORD_IN_URL, SECRET_NAME
 
 MASK = "****"
 _USERINFO = re.compile(r"(://[^/\s:@]+:)[^/\s@]+@")
@@ -22,14 +22,14 @@ _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     """Values of environment variables whose names say they are secrets, longest first."""
     environ = os.environ if environ is None else environ
-    values = {v for k, v in environ.items() if _SECRET_NAME.search(k) and len(v) >= _MIN_SECRET_LENGTH}
+    values = {v for k, v in environ.items() if SECRET_NAME.search(k) and len(v) >= _MIN_SECRET_LENGTH}
     return sorted(values, key=len, reverse=True)
 
 
 def redact(text: str, secrets: list[str] | None = None) -> str:
     for value in secret_values() if secrets is None else secrets:
         text = text.replace(value, MASK)
-    if _PASSWORD_IN_URL.search(text):
+    if PASSWORD_IN_URL.search(text):
         text = _USERINFO.sub(rf"\g<1>{MASK}@", text)
     return text
 

@@ -95,9 +95,5 @@ def describe(problem: Problem) -> str:
     return f"{'/'.join(map(str, path)) or '(top level)'}: {message}"
 
 
-def marathon_problems(app: dict[str, Any], legacy: bool) -> list[str]:
-    return [describe(p) for p in marathon_errors(app, legacy)]
-
-
 def kubernetes_problems(obj: dict[str, Any], version: str) -> list[str]:
     return [describe(p) for p in kubernetes_errors(obj, version)]

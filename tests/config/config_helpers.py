@@ -1,13 +1,11 @@
-"""Helpers for the config engine tests: write a service to a temp dir, load it, run the CLI.
+"""Helpers for the config engine tests: write a service to a temp dir and load it (the CLI
+runs through tests.support).
 
 (A uniquely named module rather than conftest.py, so that other test folders' conftest
 modules never shadow it.)"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,10 +14,7 @@ import pytest
 
 from skytrain.config import App, load_service
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
 EXAMPLE_SERVICES = ("giphy", "organization", "media")
-EXAMPLE_ENVIRONMENTS = EXAMPLES / "skytrain-environments.yml"
 
 # Jenkins sets BUILD_TAG; tests must not depend on the machine they run on
 CLEAN_ENVIRON: dict[str, str] = {}
@@ -70,26 +65,6 @@ def load_files(
     directory = write_service(root, files)
     _, apps = load_service(directory, environ=dict(environ or CLEAN_ENVIRON), **kwargs)
     return apps
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """The process environment for a CLI run: this worktree's skytrain, no BUILD_TAG or
-    SKYTRAIN_ENVIRONMENTS from the machine."""
-    env = {k: v for k, v in os.environ.items() if k not in {"BUILD_TAG", "SKYTRAIN_ENVIRONMENTS"}}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
-    env.update(extra)
-    return env
-
-
-def run_cli(*args: str | Path, cwd: Path = REPO, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "skytrain", *map(str, args)],
-        cwd=cwd,
-        env=cli_env(**extra_env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def messages(exc_info: pytest.ExceptionInfo) -> list[str]:

@@ -14,9 +14,10 @@ import re
 from pathlib import Path
 
 import pytest
-from config_helpers import BASE_YAML, dedent, run_cli, write_service
+from config_helpers import BASE_YAML, dedent, write_service
 
 from skytrain.cli import main
+from tests.support import skytrain
 
 BROKEN = Path(__file__).parent / "broken"
 CASES = sorted(p.name for p in BROKEN.iterdir() if (p / "expected.txt").is_file())
@@ -61,7 +62,7 @@ def test_broken_input(case, monkeypatch, capsys):
     "case", ["malformed-yaml", "not-utf8", "missing-base-file", "bad-kubernetes-patch", "negative-replicas"]
 )
 def test_broken_input_as_a_fresh_process(case):
-    result = run_cli("validate", ".", cwd=BROKEN / case)
+    result = skytrain("validate", ".", cwd=BROKEN / case)
     check_output(case, result.returncode, result.stdout, result.stderr)
 
 
@@ -95,7 +96,7 @@ def test_every_error_of_a_run_at_once_sorted_and_without_repeats(tmp_path):
             "staging.yml": "kubernetes:\n  Service:\n    spec:\n      ports: 80\n",
         },
     )
-    result = run_cli("validate", first, second, cwd=tmp_path)
+    result = skytrain("validate", first, second, cwd=tmp_path)
     assert result.returncode == 2
     *lines, summary = result.stderr.splitlines()
     shown = [line.split(": error: ")[0] + " " + line.split(": error: ")[1].split(": ")[0] for line in lines]
@@ -110,7 +111,7 @@ def test_every_error_of_a_run_at_once_sorted_and_without_repeats(tmp_path):
     assert summary == "6 errors; nothing was sent to any scheduler."
     # the escape hatch is only checked once the config itself is valid: fix b's config
     (second / "deploy" / "application.yml").write_text(BASE_YAML.replace("giphy", "media"))
-    result = run_cli("validate", first, second, cwd=tmp_path)
+    result = skytrain("validate", first, second, cwd=tmp_path)
     assert result.stderr.splitlines()[-2].startswith(
         "b/deploy/staging.yml:4:7: error: kubernetes.Service.spec.ports:"
     )
@@ -120,7 +121,7 @@ def test_every_error_of_a_run_at_once_sorted_and_without_repeats(tmp_path):
 def test_errors_of_several_services_in_one_run(tmp_path):
     """`skytrain validate a b` reports both services' errors, then exits 2."""
     environments = BROKEN / "skytrain-environments.yml"
-    result = run_cli(
+    result = skytrain(
         "validate",
         BROKEN / "negative-replicas",
         BROKEN / "unknown-key",

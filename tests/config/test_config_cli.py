@@ -9,15 +9,16 @@ import textwrap
 
 import pytest
 import yaml
-from config_helpers import BASE_YAML, EXAMPLES, REPO, cli_env, run_cli, write_service
+from config_helpers import BASE_YAML, write_service
 
 from skytrain.cli import COMMANDS
+from tests.support import EXAMPLES, ROOT, cli_env, network_modules, skytrain
 
 ALL_EXAMPLES = [EXAMPLES / name for name in ("giphy", "organization", "media")]
 
 
 def test_validate_every_environment_and_target():
-    result = run_cli("validate", *ALL_EXAMPLES)
+    result = skytrain("validate", *ALL_EXAMPLES)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout.splitlines() == [
@@ -28,13 +29,13 @@ def test_validate_every_environment_and_target():
 
 
 def test_validate_one_environment():
-    result = run_cli("validate", EXAMPLES / "giphy", "--env", "production")
+    result = skytrain("validate", EXAMPLES / "giphy", "--env", "production")
     assert result.returncode == 0
     assert result.stdout == "ok  giphy: production (marathon)\n"
 
 
 def test_validate_one_target():
-    result = run_cli("validate", EXAMPLES / "giphy", "--target", "kubernetes")
+    result = skytrain("validate", EXAMPLES / "giphy", "--target", "kubernetes")
     assert result.returncode == 0
     assert (
         result.stdout == "ok  giphy: dev (kubernetes); production (not on kubernetes); staging (kubernetes)\n"
@@ -42,13 +43,13 @@ def test_validate_one_target():
 
 
 def test_validate_an_environment_the_service_has_no_overlay_for():
-    result = run_cli("validate", EXAMPLES / "giphy", "--env", "qa")
+    result = skytrain("validate", EXAMPLES / "giphy", "--env", "qa")
     assert result.returncode == 2
     assert "has no deploy/qa.yml; its environments are: dev, production, staging" in result.stderr
 
 
 def test_validate_a_directory_that_does_not_exist(tmp_path):
-    result = run_cli("validate", tmp_path / "nope")
+    result = skytrain("validate", tmp_path / "nope")
     assert result.returncode == 2
     assert "is not a directory" in result.stderr
     assert "Traceback" not in result.stderr
@@ -60,15 +61,15 @@ def test_env_checks_only_that_environment(tmp_path):
         tmp_path / "svc",
         {"application.yml": BASE_YAML, "staging.yml": "replicas: -1\n", "production.yml": "replicas: 3\n"},
     )
-    assert run_cli("validate", service, "--env", "production").returncode == 0
-    staging = run_cli("validate", service, "--env", "staging")
+    assert skytrain("validate", service, "--env", "production").returncode == 0
+    staging = skytrain("validate", service, "--env", "staging")
     assert staging.returncode == 2
     assert "staging.yml:1:11: error: replicas: must be at least 0; got -1" in staging.stderr
-    assert run_cli("validate", service).returncode == 2
+    assert skytrain("validate", service).returncode == 2
 
 
 def test_render_kubernetes_yaml_stream_to_stdout():
-    result = run_cli("render", EXAMPLES / "giphy", "--env", "staging", "--target", "kubernetes")
+    result = skytrain("render", EXAMPLES / "giphy", "--env", "staging", "--target", "kubernetes")
     assert result.returncode == 0, result.stderr
     objects = list(yaml.safe_load_all(result.stdout))
     assert [o["kind"] for o in objects] == ["ConfigMap", "Service", "Deployment"]
@@ -76,7 +77,7 @@ def test_render_kubernetes_yaml_stream_to_stdout():
 
 
 def test_render_marathon_json_to_stdout():
-    result = run_cli("render", EXAMPLES / "organization", "--env", "production")
+    result = skytrain("render", EXAMPLES / "organization", "--env", "production")
     assert result.returncode == 0, result.stderr
     app = json.loads(result.stdout)
     assert app["id"] == "/organization"
@@ -85,7 +86,7 @@ def test_render_marathon_json_to_stdout():
 
 
 def test_render_interpolates_from_the_process_environment():
-    result = run_cli("render", EXAMPLES / "media", "--env", "dev", BUILD_TAG="2026.11.24-7")
+    result = skytrain("render", EXAMPLES / "media", "--env", "dev", BUILD_TAG="2026.11.24-7")
     deployment = list(yaml.safe_load_all(result.stdout))[-1]
     assert (
         deployment["spec"]["template"]["spec"]["containers"][0]["image"]
@@ -94,14 +95,14 @@ def test_render_interpolates_from_the_process_environment():
 
 
 def test_render_both_targets_needs_a_target_or_a_folder():
-    result = run_cli("render", EXAMPLES / "giphy", "--env", "staging")
+    result = skytrain("render", EXAMPLES / "giphy", "--env", "staging")
     assert result.returncode == 2
     assert "pick one with --target, or write both with -o DIR" in result.stderr
 
 
 def test_render_to_a_folder(tmp_path):
     out = tmp_path / "out"
-    result = run_cli("render", EXAMPLES / "giphy", "--env", "staging", "-o", out)
+    result = skytrain("render", EXAMPLES / "giphy", "--env", "staging", "-o", out)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == [
         "giphy-env.configmap.yaml",
@@ -115,14 +116,14 @@ def test_render_to_a_folder(tmp_path):
 
 
 def test_render_a_target_the_service_does_not_run_on():
-    result = run_cli("render", EXAMPLES / "media", "--env", "staging", "--target", "marathon")
+    result = skytrain("render", EXAMPLES / "media", "--env", "staging", "--target", "marathon")
     assert result.returncode == 2
     assert "media does not run on marathon in staging" in result.stderr
 
 
 def test_render_is_byte_identical_run_to_run(tmp_path):
     args = ("render", EXAMPLES / "giphy", "--env", "dev", "--target", "kubernetes")
-    assert run_cli(*args).stdout == run_cli(*args).stdout
+    assert skytrain(*args).stdout == skytrain(*args).stdout
 
 
 def test_render_refuses_a_broken_service_and_writes_nothing(tmp_path):
@@ -130,14 +131,14 @@ def test_render_refuses_a_broken_service_and_writes_nothing(tmp_path):
         tmp_path / "svc", {"application.yml": BASE_YAML + "replicas: -1\n", "staging.yml": ""}
     )
     out = tmp_path / "out"
-    result = run_cli("render", service, "--env", "staging", "-o", out)
+    result = skytrain("render", service, "--env", "staging", "-o", out)
     assert result.returncode == 2
     assert result.stdout == ""
     assert not out.exists()
 
 
 def test_schema_prints_json():
-    result = run_cli("schema")
+    result = skytrain("schema")
     assert result.returncode == 0
     assert json.loads(result.stdout)["title"] == "skytrain deploy/application.yml"
 
@@ -153,26 +154,10 @@ def test_schema_prints_json():
     ],
 )
 def test_usage_errors_exit_2(args):
-    result = run_cli(*args)
+    result = skytrain(*args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
 
-
-# the pure path: what `validate` and `render` may never load
-NETWORK_MODULES = (
-    "kubernetes",
-    "requests",
-    "urllib3",
-    "aiohttp",
-    "httpx",
-    "rich",
-    "jenkins",
-    "marathon",
-    "http",
-    "socket",
-    "ssl",
-    "urllib.request",
-)
 
 PROBE = textwrap.dedent(
     """
@@ -192,7 +177,7 @@ PROBE = textwrap.dedent(
 def test_the_pure_path_imports_no_scheduler_client_or_network_library():
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *map(str, ALL_EXAMPLES)],
-        cwd=REPO,
+        cwd=ROOT,
         env=cli_env(),
         capture_output=True,
         text=True,
@@ -200,12 +185,7 @@ def test_the_pure_path_imports_no_scheduler_client_or_network_library():
     )
     report = json.loads(result.stdout)
     assert report["codes"] == [0, 0, 0]
-    loaded = [
-        module
-        for module in report["modules"]
-        if any(module == bad or module.startswith(bad + ".") for bad in NETWORK_MODULES)
-    ]
-    assert loaded == []
+    assert network_modules(report["modules"]) == []
     # and the ~20 ms Jinja2 import is skipped for plain `{{ VAR | default('x') }}` templates
     assert "jinja2" not in report["modules"]
 
@@ -214,7 +194,7 @@ def test_validate_as_a_fresh_process_under_importtime_loads_no_network_module():
     """The same, seen by `python -X importtime -m skytrain validate examples/giphy`."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "skytrain", "validate", str(EXAMPLES / "giphy")],
-        cwd=REPO,
+        cwd=ROOT,
         env=cli_env(),
         capture_output=True,
         text=True,
@@ -222,17 +202,13 @@ def test_validate_as_a_fresh_process_under_importtime_loads_no_network_module():
     assert result.returncode == 0
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line]
     assert "skytrain.config" in imported
-    assert [
-        m
-        for m in imported
-        if m.split(".")[0] in {"kubernetes", "requests", "urllib3", "aiohttp", "httpx", "rich"}
-    ] == []
+    assert network_modules(imported) == []
 
 
 def test_render_to_a_folder_that_is_a_file(tmp_path):
     blocker = tmp_path / "out"
     blocker.write_text("")
-    result = run_cli("render", EXAMPLES / "giphy", "--env", "staging", "-o", blocker)
+    result = skytrain("render", EXAMPLES / "giphy", "--env", "staging", "-o", blocker)
     assert result.returncode == 2
     assert f"cannot write to {blocker}" in result.stderr
     assert "Traceback" not in result.stderr
@@ -240,10 +216,10 @@ def test_render_to_a_folder_that_is_a_file(tmp_path):
 
 def test_help_still_lists_every_command():
     """The parser is built for the invoked command only; --help and typos see them all."""
-    result = run_cli("--help")
+    result = skytrain("--help")
     assert result.returncode == 0
     for name in COMMANDS:
         assert name in result.stdout
-    typo = run_cli("valdate", EXAMPLES / "giphy")
+    typo = skytrain("valdate", EXAMPLES / "giphy")
     assert typo.returncode == 2
     assert "invalid choice: 'valdate'" in typo.stderr

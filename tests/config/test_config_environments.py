@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from config_helpers import BASE_YAML, ENVIRONMENTS_YAML, dedent, run_cli, write_service
+from config_helpers import BASE_YAML, ENVIRONMENTS_YAML, dedent, write_service
 
 from skytrain.config import environments as envs
 from skytrain.config.environments import find_environments_file, load_environments
 from skytrain.errors import ConfigErrors, UsageError
+from tests.support import skytrain
 
 
 def _file(path: Path, text: str = ENVIRONMENTS_YAML) -> Path:
@@ -67,10 +68,10 @@ def test_an_explicit_file_that_does_not_exist(tree):
 
 def test_the_cli_follows_the_same_order(tree):
     broken = _file(tree["from_env"], "environments: {}\n")
-    result = run_cli("validate", tree["service"], SKYTRAIN_ENVIRONMENTS=str(broken))
+    result = skytrain("validate", tree["service"], SKYTRAIN_ENVIRONMENTS=str(broken))
     assert result.returncode == 2
     assert "from-env.yml:1:15: error: environments: must have at least 1 entry" in result.stderr
-    result = run_cli(
+    result = skytrain(
         "validate", tree["service"], "--environments", tree["explicit"], SKYTRAIN_ENVIRONMENTS=str(broken)
     )
     assert "from-env.yml" not in result.stderr

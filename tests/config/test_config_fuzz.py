@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from config_helpers import CLEAN_ENVIRON, EXAMPLES
+from config_helpers import CLEAN_ENVIRON
 
 from skytrain.config import load_service
 from skytrain.errors import ConfigErrors, UsageError
 from skytrain.render import render
+from tests.support import EXAMPLES
 
 NOISE = [
     ":",

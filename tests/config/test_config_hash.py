@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from config_helpers import BASE_YAML, CLEAN_ENVIRON, EXAMPLE_SERVICES, EXAMPLES, load_files
+from config_helpers import BASE_YAML, CLEAN_ENVIRON, EXAMPLE_SERVICES, load_files
 
 from skytrain.config import load_service
 from skytrain.render import TARGETS, render
 from skytrain.render.hashing import HASH_ANNOTATION, HASH_LABEL_MARATHON
+from tests.support import EXAMPLES
 
 BASE = BASE_YAML + (
     "replicas: 2\n"

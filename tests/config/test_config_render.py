@@ -12,7 +12,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from config_helpers import BASE_YAML, CLEAN_ENVIRON, EXAMPLE_SERVICES, EXAMPLES, REPO, dedent
+from config_helpers import BASE_YAML, CLEAN_ENVIRON, EXAMPLE_SERVICES, dedent
 from jsonschema import Draft4Validator
 
 from skytrain.commands.render import to_json, to_yaml_stream
@@ -20,6 +20,7 @@ from skytrain.config import App, load_service
 from skytrain.errors import ConfigErrors
 from skytrain.render import TARGETS, render, upstream
 from skytrain.render.kubernetes import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, NAME_LABEL
+from tests.support import EXAMPLES, ROOT
 
 MARATHON_SCHEMAS = {"1.4": "v1.4.13", "1.7": "v1.7.236"}
 
@@ -40,7 +41,7 @@ def all_renders() -> list[tuple[str, str, str]]:
 
 @cache
 def marathon_schema_validator(version: str) -> Draft4Validator:
-    path = REPO / "schemas" / "marathon" / MARATHON_SCHEMAS[version] / "AppDefinition.json"
+    path = ROOT / "schemas" / "marathon" / MARATHON_SCHEMAS[version] / "AppDefinition.json"
     return Draft4Validator(json.loads(path.read_text()))
 
 

@@ -11,14 +11,15 @@ from typing import Any
 
 import pytest
 import yaml
-from config_helpers import EXAMPLE_ENVIRONMENTS, EXAMPLE_SERVICES, EXAMPLES, REPO, run_cli
+from config_helpers import EXAMPLE_SERVICES
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from skytrain.config.schemas import load_schema
 from skytrain.render import render
+from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES, ROOT, skytrain
 
-SCHEMAS = REPO / "schemas"
+SCHEMAS = ROOT / "schemas"
 PUBLISHED = ("application", "overlay", "environments")
 
 
@@ -54,7 +55,7 @@ def test_schema_is_valid_draft_2020_12(name):
 
 def test_overlay_schema_is_generated_from_the_application_schema():
     """schemas/overlay.schema.json must be `skytrain schema overlay` (make schemas)."""
-    result = run_cli("schema", "overlay")
+    result = skytrain("schema", "overlay")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == published("overlay")
     assert result.stdout == (SCHEMAS / "overlay.schema.json").read_text()
@@ -62,7 +63,7 @@ def test_overlay_schema_is_generated_from_the_application_schema():
 
 @pytest.mark.parametrize("name", PUBLISHED)
 def test_the_cli_prints_the_published_schema(name):
-    result = run_cli("schema", name)
+    result = skytrain("schema", name)
     assert json.loads(result.stdout) == published(name)
 
 
@@ -132,7 +133,7 @@ def test_overlays_allow_null_everywhere_and_require_nothing():
 
 def test_the_every_field_example_in_docs_is_valid(load):
     """docs/config.md shows every field; that example must itself validate and render."""
-    text = (REPO / "docs" / "config.md").read_text()
+    text = (ROOT / "docs" / "config.md").read_text()
     block = re.search(r"## application.yml, every field\n\n```yaml\n(.*?)```", text, re.S).group(1)
     example = "\n".join(
         line for line in block.splitlines() if not line.startswith("pipeline:")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import skytrain
 
 ENVIRONMENTS = """\
 environments:
@@ -79,23 +77,8 @@ class Service:
         return load_service(self.directory, str(self.environments), [env], environ={})[1][env]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        environ = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "skytrain",
-                "diff",
-                str(self.directory),
-                "--environments",
-                str(self.environments),
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            env=environ,
-            check=False,
-        )
+        """`skytrain diff` of this service as a fresh process, without colour."""
+        return skytrain("diff", self.directory, "--environments", self.environments, *args, NO_COLOR="1")
 
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -3,6 +3,7 @@ the real backend (official client → HTTP → emulator). KUBECONFIG points at t
 
 from __future__ import annotations
 
+import datetime
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +15,12 @@ from skytrain.backends import backend_for
 from skytrain.backends.base import DeployOptions, DeployResult
 from skytrain.config import load_service
 from skytrain.config.model import App
-from skytrain.emulators.kubernetes import ClusterEmulator
-from skytrain.emulators.kubernetes_controllers import Controller
+from skytrain.emulators.kubernetes import ClusterEmulator, micro_now
+from skytrain.emulators.kubernetes_controllers import HEALTHY, Controller
 from skytrain.progress import NullReporter
 from skytrain.render import render
+from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES
 
-ROOT = Path(__file__).resolve().parents[2]
-ENVIRONMENTS = ROOT / "examples" / "skytrain-environments.yml"
 NAMESPACE = "default"
 
 
@@ -28,7 +28,7 @@ NAMESPACE = "default"
 def app(tag: str = "good", service: str = "giphy", env: str = "staging") -> App:
     """The example service in one environment, with its image tag set as CI would (BUILD_TAG)."""
     _, apps = load_service(
-        ROOT / "examples" / service, str(ENVIRONMENTS), only=[env], environ={"BUILD_TAG": tag}
+        EXAMPLES / service, str(EXAMPLE_ENVIRONMENTS), only=[env], environ={"BUILD_TAG": tag}
     )
     return apps[env]
 
@@ -65,6 +65,39 @@ class Cluster:
         deployment = self.get("Deployment", name)
         assert deployment is not None
         return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+
+    def finish_rollout(self, name: str = "giphy") -> None:
+        """Once the controller has reconciled the Deployment's current generation (in its
+        configured behaviour), make the rollout healthy: a test decides when a gate may pass,
+        instead of racing a delay."""
+
+        def reconciled() -> bool:
+            deployment = self.get("Deployment", name) or {}
+            generation = deployment.get("metadata", {}).get("generation")
+            return (
+                generation is not None
+                and deployment.get("status", {}).get("observedGeneration") == generation
+            )
+
+        self.emulator.wait_until(reconciled)
+        self.controller.reconcile(NAMESPACE, name, HEALTHY)
+
+    def hold_lock(self, holder: str, renewed_ago: datetime.timedelta = datetime.timedelta(0)) -> None:
+        """The deploy lock of giphy, held by another deploy that last renewed it `renewed_ago`."""
+        renewed = micro_now(renewed_ago)
+        self.emulator.create(
+            {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": "skytrain-lock-giphy", "namespace": NAMESPACE},
+                "spec": {
+                    "holderIdentity": holder,
+                    "leaseDurationSeconds": 30,
+                    "acquireTime": renewed,
+                    "renewTime": renewed,
+                },
+            }
+        )
 
     def writes(self, since: int = 0) -> list[str]:
         return [

@@ -3,36 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 from skytrain.emulators import kubernetes_controllers as emu
-from tests.kubernetes.conftest import ENVIRONMENTS, ROOT
+from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES
+from tests.support import skytrain as run_skytrain
 
 
-def skytrain(k8s, *args: str, tag: str = "good") -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KUBECONFIG": str(k8s.kubeconfig),
-        "BUILD_TAG": tag,
-        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-    }
-    env.pop("KUBERNETES_SERVICE_HOST", None)
-    command = [
-        sys.executable,
-        "-m",
-        "skytrain",
+def skytrain(k8s, *args: str, tag: str = "good", **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """`skytrain COMMAND examples/giphy --env staging --target kubernetes` against the emulator."""
+    return run_skytrain(
         *args,
-        str(ROOT / "examples" / "giphy"),
+        EXAMPLES / "giphy",
         "--env",
         "staging",
         "--target",
         "kubernetes",
         "--environments",
-        str(ENVIRONMENTS),
-    ]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+        EXAMPLE_ENVIRONMENTS,
+        KUBECONFIG=str(k8s.kubeconfig),
+        BUILD_TAG=tag,
+        **extra_env,
+    )
 
 
 def test_deploy_then_status_then_rollback_to_a_revision(k8s):
@@ -76,6 +68,25 @@ def test_a_failed_deploy_prints_the_evidence_and_exits_1(k8s):
     assert "left in place for debugging (--no-rollback)" in failed.stdout
 
 
+def test_a_secret_a_failing_pod_logs_is_masked_in_every_output(k8s):
+    secret = "hunter2-never-print"
+    k8s.deploy()
+    k8s.controller.by_image = {"bad": emu.CRASH_LOOP}
+    k8s.controller.logs = [f"connecting with DB_PASSWORD={secret}"]
+
+    outputs = [
+        skytrain(k8s, "deploy", "--no-rollback", *output, tag="bad", DB_PASSWORD=secret, CI="true")
+        for output in ((), ("--output", "json"))
+    ]
+
+    text, as_json = outputs
+    assert text.returncode == as_json.returncode == 1
+    assert "log giphy: connecting with DB_PASSWORD=****" in text.stdout
+    assert "DB_PASSWORD=****" in json.dumps(json.loads(as_json.stdout))
+    for result in outputs:
+        assert secret not in result.stdout + result.stderr
+
+
 def test_a_timeout_is_distinguishable_in_the_json_output(k8s):
     k8s.deploy()
     k8s.controller.by_image = {"slowpoke": emu.STUCK}
@@ -98,17 +109,7 @@ def test_no_wait_returns_once_applied(k8s):
 
 
 def test_a_deploy_refused_by_the_lock_names_the_holder(k8s):
-    from datetime import UTC, datetime
-
-    fresh = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    k8s.emulator.create(
-        {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
-            "spec": {"holderIdentity": "bob@laptop pid 7", "leaseDurationSeconds": 30, "renewTime": fresh},
-        }
-    )
+    k8s.hold_lock("bob@laptop pid 7")
 
     refused = skytrain(k8s, "deploy", "--timeout", "0.3")
 

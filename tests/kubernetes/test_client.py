@@ -12,7 +12,8 @@ import yaml
 from skytrain.backends import backend_for
 from skytrain.backends.kubernetes.client import api_client_for
 from skytrain.errors import UsageError
-from tests.kubernetes.conftest import ROOT, app
+from tests.kubernetes.conftest import app
+from tests.support import ROOT
 
 
 def test_an_environment_without_a_cluster_is_a_usage_error():

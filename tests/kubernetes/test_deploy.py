@@ -224,15 +224,17 @@ def test_a_server_validation_error_points_at_the_override_that_caused_it(k8s, tm
     import shutil
 
     from skytrain.config import load_service
-    from tests.kubernetes.conftest import ENVIRONMENTS, ROOT
+    from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES
 
     service = tmp_path / "giphy"
-    shutil.copytree(ROOT / "examples" / "giphy", service)
+    shutil.copytree(EXAMPLES / "giphy", service)
     with (service / "deploy" / "staging.yml").open("a") as overlay:
         overlay.write(
             "kubernetes:\n  Deployment:\n    spec:\n      selector:\n        matchLabels:\n          tier: web\n"
         )
-    _, apps = load_service(service, str(ENVIRONMENTS), only=["staging"], environ={"BUILD_TAG": "good"})
+    _, apps = load_service(
+        service, str(EXAMPLE_ENVIRONMENTS), only=["staging"], environ={"BUILD_TAG": "good"}
+    )
 
     with pytest.raises(ConfigErrors) as refused:
         k8s.deploy(apps["staging"])

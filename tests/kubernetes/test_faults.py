@@ -97,26 +97,37 @@ def test_endless_conflicts_end_in_a_known_state(k8s):
 
 
 def test_a_dropped_watch_is_resumed_and_the_gate_still_passes(k8s):
-    k8s.controller.behaviour = emu.SLOW
-    k8s.controller.delay = 0.2
+    k8s.controller.behaviour = emu.STUCK  # the rollout finishes only when the test says so
 
     with ThreadPoolExecutor(1) as pool:
         deploying = pool.submit(k8s.deploy, app("good"))
         k8s.emulator.wait_until(lambda: k8s.emulator.watching() == 3)
         assert k8s.emulator.break_watches() == 3
+        k8s.emulator.wait_until(lambda: len(resumed(k8s)) == 3 and k8s.emulator.watching() == 3)
+        k8s.finish_rollout()
         result = deploying.result()
 
     assert result.outcome is Outcome.DEPLOYED
     watches = [c for c in k8s.emulator.calls if c.query.get("watch")]
     assert len(watches) >= 6
-    assert [w for w in watches if w.query.get("resourceVersion")]  # resumed where they broke off
+    assert resumed(k8s)  # resumed where they broke off
+
+
+def resumed(k8s) -> list:
+    """The watch requests that carry a resourceVersion: resumptions, not first openings."""
+    return [c for c in k8s.emulator.calls if c.query.get("watch") and c.query.get("resourceVersion")]
 
 
 def test_a_watch_that_cannot_be_opened_falls_back_to_polling(k8s):
-    k8s.controller.delay = 0.3  # healthy only after both watch attempts have failed
+    k8s.controller.behaviour = emu.STUCK  # the rollout finishes only when the test says so
     broken = k8s.emulator.fail("GET", r"deployments\?.*watch=true", 500, times=2)
 
-    result = k8s.deploy(app("good"))
+    with ThreadPoolExecutor(1) as pool:
+        deploying = pool.submit(k8s.deploy, app("good"))
+        # the Deployment's watch opens (the third) only after both attempts have failed
+        k8s.emulator.wait_until(lambda: k8s.emulator.watching() == 3)
+        k8s.finish_rollout()
+        result = deploying.result()
 
     assert result.outcome is Outcome.DEPLOYED and broken.times == 0
     lists = [c for c in k8s.emulator.calls_to("GET", "deployments$") if not c.query.get("watch")]
@@ -142,20 +153,7 @@ def test_a_deploy_waits_for_another_deploy_of_the_same_app_and_never_interleaves
 
 
 def test_a_deploy_refuses_when_the_lock_stays_held_and_names_the_holder(k8s):
-    fresh = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    k8s.emulator.create(
-        {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
-            "spec": {
-                "holderIdentity": "alice@jenkins-7 pid 42",
-                "leaseDurationSeconds": 30,
-                "acquireTime": fresh,
-                "renewTime": fresh,
-            },
-        }
-    )
+    k8s.hold_lock("alice@jenkins-7 pid 42")
 
     result = k8s.deploy(app("good"), timeout_seconds=0.3)
 
@@ -170,22 +168,7 @@ def test_a_deploy_refuses_when_the_lock_stays_held_and_names_the_holder(k8s):
 
 
 def test_an_expired_lock_of_a_dead_deploy_is_taken_over(k8s):
-    stale = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)).strftime(
-        "%Y-%m-%dT%H:%M:%S.%fZ"
-    )
-    k8s.emulator.create(
-        {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": "skytrain-lock-giphy", "namespace": "default"},
-            "spec": {
-                "holderIdentity": "crashed",
-                "leaseDurationSeconds": 30,
-                "acquireTime": stale,
-                "renewTime": stale,
-            },
-        }
-    )
+    k8s.hold_lock("crashed", renewed_ago=datetime.timedelta(minutes=5))
 
     assert k8s.deploy(app("good")).outcome is Outcome.DEPLOYED
     assert k8s.get("Lease", "skytrain-lock-giphy") is None
@@ -200,7 +183,7 @@ def test_several_apps_deploy_concurrently_in_one_process(k8s):
 
 
 def test_a_gate_the_server_refuses_to_show_stops_with_the_refusal_not_a_timeout(k8s):
-    k8s.controller.delay = 0.3  # the rollout cannot pass before the refusal arrives
+    k8s.controller.behaviour = emu.STUCK  # the rollout never passes: only the refusal ends the gate
     k8s.emulator.fail("GET", "/pods", 403, times=100)
 
     with pytest.raises(OperationFailed, match="the Kubernetes API answered 403"):

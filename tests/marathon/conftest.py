@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from marathon_helpers import write_environments
 
 from skytrain.backends.marathon.backend import MarathonBackend
 from skytrain.backends.marathon.client import MarathonClient
@@ -55,17 +56,6 @@ def image() -> Callable[[str], str]:
 @pytest.fixture
 def reporter() -> RecordingReporter:
     return RecordingReporter()
-
-
-def write_environments(path: Path, url: str, version: str = "1.7") -> Path:
-    path.write_text(
-        "environments:\n"
-        + "".join(
-            f"  {name}:\n    marathon:\n      url: {url}\n      version: '{version}'\n"
-            for name in ("staging",)
-        )
-    )
-    return path
 
 
 def service_yaml(

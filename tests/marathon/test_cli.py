@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from marathon_helpers import write_environments
 
 from skytrain.emulators.marathon import Behaviour, MarathonEmulator
+from tests.support import skytrain
 
-from_root = Path(__file__).resolve().parents[2]
 USER, PASSWORD, TOKEN = "deployer", "pa55-w0rd-never-print", "tok-never-print-42"
 SECRETS = (PASSWORD, TOKEN, base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode())
 
@@ -29,17 +27,7 @@ def secured():
 def shop(tmp_path, secured, service):
     """The service directory and an environments file pointing at the secured emulator."""
     service()
-    environments = tmp_path / "secured-environments.yml"
-    environments.write_text(f"environments:\n  staging:\n    marathon:\n      url: {secured.url}\n")
-    return tmp_path / "shop", environments
-
-
-def skytrain(*args: str, credentials: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARATHON_")}
-    env.update(credentials, PYTHONPATH=str(from_root), CI="true", SKYTRAIN_MARATHON_TIMEOUT="2")
-    return subprocess.run(
-        [sys.executable, "-m", "skytrain", *args], capture_output=True, text=True, env=env, timeout=60
-    )
+    return tmp_path / "shop", write_environments(tmp_path / "secured-environments.yml", secured.url)
 
 
 def assert_no_secret(result: subprocess.CompletedProcess[str]) -> None:
@@ -49,7 +37,7 @@ def assert_no_secret(result: subprocess.CompletedProcess[str]) -> None:
 
 def operate(command: str, shop, *extra: str, credentials: dict[str, str]):
     directory, environments = shop
-    return skytrain(
+    return skytrain(  # the machine's MARATHON_* settings never reach the process: only `credentials`
         command,
         str(directory),
         "--env",
@@ -59,7 +47,9 @@ def operate(command: str, shop, *extra: str, credentials: dict[str, str]):
         "--environments",
         str(environments),
         *extra,
-        credentials=credentials,
+        CI="true",
+        SKYTRAIN_MARATHON_TIMEOUT="2",
+        **credentials,
     )
 
 

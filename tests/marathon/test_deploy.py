@@ -5,18 +5,15 @@ from __future__ import annotations
 import threading
 
 import requests
+from marathon_helpers import deploy
 
-from skytrain.backends.base import DeployOptions, Outcome
+from skytrain.backends.base import Outcome
 from skytrain.backends.marathon.backend import MarathonBackend
 from skytrain.backends.marathon.client import MarathonClient
 from skytrain.backends.marathon.gate import Gate
 from skytrain.emulators.marathon import Behaviour
 from skytrain.render import render
 from skytrain.render.hashing import HASH_LABEL_MARATHON
-
-
-def deploy(backend, app, reporter, **options):
-    return backend.deploy(app, render(app, "marathon"), DeployOptions(**options), reporter)
 
 
 def live_hash(emulator) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 
 import pytest
 import requests
@@ -27,13 +26,6 @@ def manual():
     """No driver: tasks move only when the test moves them."""
     with MarathonEmulator() as marathon:
         yield marathon
-
-
-def wait_until(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the emulator never got there"
-        time.sleep(0.01)
 
 
 def put(marathon: MarathonEmulator, body: dict, **params: str) -> requests.Response:
@@ -229,10 +221,10 @@ def test_driver_plays_behaviours_per_image():
     with MarathonEmulator(behaviour=Behaviour.healthy(0.02)) as marathon:
         marathon.behave("giphy:bad", Behaviour.crashing(0.01))
         put(marathon, APP)
-        wait_until(lambda: not requests.get(f"{marathon.url}/v2/deployments").json())
+        marathon.wait_until(lambda: not marathon.deployments)
         bad = {**APP, "container": {"type": "DOCKER", "docker": {"image": "giphy:bad"}}}
         put(marathon, bad)
-        wait_until(lambda: "lastTaskFailure" in requests.get(f"{marathon.url}/v2/apps/giphy").json()["app"])
+        marathon.wait_until(lambda: "lastTaskFailure" in marathon.app("/giphy"))
         failure = requests.get(f"{marathon.url}/v2/apps/giphy").json()["app"]["lastTaskFailure"]
         assert failure["message"] == "Command exited with status 1"
         assert failure["state"] == "TASK_FAILED"

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+from marathon_helpers import deploy, write_environments
+
 from skytrain.backends.base import DeployOptions, Outcome
 from skytrain.backends.marathon.backend import MarathonBackend
 from skytrain.backends.marathon.client import MarathonClient
 from skytrain.backends.marathon.gate import Gate
 from skytrain.config import load_service
 from skytrain.emulators.marathon import Behaviour, MarathonEmulator
-from skytrain.render import render
-
-
-def deploy(backend, app, reporter, **options):
-    return backend.deploy(app, render(app, "marathon"), DeployOptions(**options), reporter)
 
 
 def test_rollback_restores_the_previous_config(emulator, service, backend, reporter, image):
@@ -122,10 +119,7 @@ def test_live_objects_are_the_definitions_without_read_only_keys(emulator, servi
 def test_marathon_1_4_gets_the_1_4_form_and_stays_unchanged(tmp_path, service, reporter):
     service()
     with MarathonEmulator(flavour="1.4", behaviour=Behaviour.healthy(0.02)) as legacy:
-        environments = tmp_path / "legacy.yml"
-        environments.write_text(
-            f"environments:\n  staging:\n    marathon:\n      url: {legacy.url}\n      version: '1.4'\n"
-        )
+        environments = write_environments(tmp_path / "legacy.yml", legacy.url, version="1.4")
         _, apps = load_service(tmp_path / "shop", str(environments), ["staging"], environ={})
         client = MarathonClient(legacy.url, environ={}, timeout=1)
         backend = MarathonBackend(client, Gate(client, poll_seconds=0.02))

@@ -12,7 +12,7 @@ from pipeline_helpers import service  # noqa: F401  (a fixture)
 def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     """Marathon and Kubernetes emulators per environment; KUBECONFIG names their clusters and
     MARATHON_USER/MARATHON_PASSWORD hold the Marathons' credentials (for this process and the
-    skytrain and make processes tests start)."""
+    in-process runs; child processes get them from Platform.process_env)."""
     (tmp_path / "platform").mkdir()
     with emulated_platform(tmp_path / "platform") as running:
         monkeypatch.setenv("KUBECONFIG", str(running.kubeconfig))

@@ -37,6 +37,15 @@ class Platform:
     kubeconfig: Path
     environments: Path
 
+    def process_env(self, kubeconfig: Path | None = None) -> dict[str, str]:
+        """What a skytrain or make process needs to reach the platform: the Marathons'
+        credentials and a kubeconfig (this platform's, unless a narrower one is given)."""
+        return {
+            "MARATHON_USER": MARATHON_CREDENTIALS[0],
+            "MARATHON_PASSWORD": MARATHON_CREDENTIALS[1],
+            "KUBECONFIG": str(kubeconfig or self.kubeconfig),
+        }
+
     def marathon_image(self, env: str, app: str = "giphy") -> str | None:
         found = self.marathon[env].app(app)
         return found["container"]["docker"]["image"] if found else None

@@ -40,7 +40,7 @@ def pipeline_run(platform: Platform, service: Path, tag: str, *args: str | Path)
         "--environments",
         platform.environments,
         *args,
-        KUBECONFIG=str(platform.kubeconfig),
+        **platform.process_env(),
         BUILD_TAG=tag,
     )
     return done.returncode, done.stdout, done.stderr
@@ -282,7 +282,7 @@ def test_jenkins_stage_by_stage_commands_each_with_its_environments_kubeconfig(
             "--yes",
             "--junit",
             report,
-            KUBECONFIG=str(own),
+            **platform.process_env(own),
             BUILD_TAG="6",
         )
         assert done.returncode == 0, done.stderr

@@ -50,13 +50,13 @@ def recorder(tmp_path: Path) -> tuple[Path, Path]:
     return script, log
 
 
-def make(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def make(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["make", "--no-print-directory", *args],
         cwd=repo,
         capture_output=True,
         text=True,
-        env=cli_env(),
+        env=cli_env(**env),
         timeout=60,
     )
 
@@ -183,13 +183,13 @@ def test_each_example_makefile_includes_the_base(example: str, recorder: tuple[P
 
 
 def real_make(repo: Path, platform: Platform, *args: str) -> subprocess.CompletedProcess[str]:
-    """make with the real skytrain, the emulators' environments file and KUBECONFIG (set by
-    the platform fixture)."""
+    """make with the real skytrain, the emulators' environments file, credentials and KUBECONFIG."""
     return make(
         repo,
         f"SKYTRAIN={sys.executable} -m skytrain",
         f"SKYTRAIN_ENVIRONMENTS={platform.environments}",
         *args,
+        **platform.process_env(),
     )
 
 

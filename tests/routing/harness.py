@@ -17,8 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
-import pytest
-
 from skytrain.backends.nginx import NginxServer, find_nginx, safe_apply
 from skytrain.config import load_service
 from skytrain.config.environments import Environment, Mesh
@@ -32,8 +30,7 @@ from skytrain.render.routing import (
     build_routing,
     render_nginx_configs,
 )
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.support import EXAMPLES, require
 
 
 def example_fleet(
@@ -47,13 +44,8 @@ def example_fleet(
 
 
 def require_nginx() -> str:
-    """The nginx binary; skip without one, but fail under CI=true where it must be installed."""
-    found = find_nginx()
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("nginx is not installed but CI=true: .ci/run must install nginx-light")
-        pytest.skip("nginx is not installed")
-    return found
+    """The nginx binary (also where Debian puts it off PATH), as tests.support.require says."""
+    return require(find_nginx(), "nginx", "nginx-light")
 
 
 def nginx_user() -> str | None:

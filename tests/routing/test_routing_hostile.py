@@ -7,18 +7,15 @@ naming the field, before any template runs.
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from skytrain.config.environments import Mesh
 from skytrain.errors import ConfigErrors
 from skytrain.render.routing import Paths, RoutingSettings, build_routing
+from tests.support import EXAMPLES, skytrain
 
-from .harness import EXAMPLES, example_fleet
+from .harness import example_fleet
 
 INJECTIONS = [
     "foo; return 200",
@@ -158,21 +155,9 @@ def test_every_refusal_of_a_run_is_reported_at_once(fleet):
     assert len(caught.value.errors) >= 6
 
 
-def _skytrain(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    return subprocess.run(
-        [sys.executable, "-m", "skytrain", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=60,
-    )
-
-
 def test_cli_refuses_a_hostile_option_with_exit_2_and_writes_nothing(tmp_path):
     out = tmp_path / "routes"
-    done = _skytrain(
+    done = skytrain(
         "routes",
         "--fleet",
         str(EXAMPLES),
@@ -195,7 +180,7 @@ def test_cli_refuses_a_hostile_environments_file_with_exit_2(tmp_path):
         .read_text()
         .replace("[10.2.20.1, 10.2.20.2]", '["10.2.20.1; return 200"]')
     )
-    done = _skytrain(
+    done = skytrain(
         "routes", "--fleet", str(EXAMPLES), "--env", "production", "--out", str(tmp_path / "o"),
         "--environments", str(environments),
     )  # fmt: skip

@@ -6,16 +6,16 @@ import pytest
 
 from skytrain.backends.nginx import ConfigRefused, NginxServer, check_text, safe_apply
 from skytrain.render.routing import BRIDGE_CONF, LOCAL_CONF, SDB_CONF
+from tests.support import EXAMPLES, require, skytrain
 
-from .harness import EXAMPLES, MeshUnderTest, example_fleet, require_nginx
-from .test_routing_hostile import _skytrain
+from .harness import MeshUnderTest, example_fleet, require_nginx
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "production"])
 def test_routes_check_passes_nginx_t_on_every_generated_config(tmp_path, env):
     require_nginx()
     out = tmp_path / "routes"
-    done = _skytrain("routes", "--fleet", str(EXAMPLES), "--env", env, "--out", str(out), "--check")
+    done = skytrain("routes", "--fleet", str(EXAMPLES), "--env", env, "--out", str(out), "--check")
     assert done.returncode == 0, done.stderr
     for name in (LOCAL_CONF, SDB_CONF, BRIDGE_CONF):
         assert f"nginx -t {name}: ok" in done.stdout
@@ -27,7 +27,7 @@ def test_routes_accepts_single_service_folders_and_removes_stale_manifests(tmp_p
     out = tmp_path / "routes"
     (out / "kubernetes").mkdir(parents=True)
     (out / "kubernetes" / "default.gone.service.yaml").write_text("stale")
-    done = _skytrain(
+    done = skytrain(
         "routes", "--fleet", str(EXAMPLES / "media"), str(EXAMPLES / "organization"), "--env", "production",
         "--out", str(out),
     )  # fmt: skip
@@ -40,9 +40,9 @@ def test_routes_accepts_single_service_folders_and_removes_stale_manifests(tmp_p
 
 
 def test_routes_usage_errors_exit_2(tmp_path):
-    done = _skytrain("routes", "--fleet", str(tmp_path), "--env", "production", "--out", str(tmp_path / "o"))
+    done = skytrain("routes", "--fleet", str(tmp_path), "--env", "production", "--out", str(tmp_path / "o"))
     assert done.returncode == 2 and "holds no service repository" in done.stderr
-    done = _skytrain("routes", "--fleet", str(EXAMPLES), "--env", "prod", "--out", str(tmp_path / "o"))
+    done = skytrain("routes", "--fleet", str(EXAMPLES), "--env", "prod", "--out", str(tmp_path / "o"))
     assert done.returncode == 2 and "no environment 'prod'" in done.stderr
 
 
@@ -83,12 +83,9 @@ def test_safe_apply_reloads_only_a_changed_config_and_never_a_broken_one(tmp_pat
 
 
 def test_without_nginx_the_tests_skip_but_fail_under_ci(monkeypatch):
-    from . import harness
-
-    monkeypatch.setattr(harness, "find_nginx", lambda: None)
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception):
-        harness.require_nginx()
+        require(None, "nginx", "nginx-light")
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="must install nginx-light"):
-        harness.require_nginx()
+        require(None, "nginx", "nginx-light")

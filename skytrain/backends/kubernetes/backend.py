@@ -36,7 +36,7 @@ from skytrain.backends.kubernetes.kinds import BY_KIND
 from skytrain.backends.kubernetes.lock import LeaseLock, LockHeld
 from skytrain.backends.kubernetes.report import failure_reports
 from skytrain.config.model import App
-from skytrain.errors import ConfigError, ConfigErrors, OperationFailed
+from skytrain.errors import ConfigError, ConfigErrors, Location, OperationFailed
 from skytrain.progress import Reporter
 from skytrain.render.hashing import HASH_ANNOTATION
 from skytrain.render.kubernetes import (
@@ -194,9 +194,7 @@ class KubernetesBackend:
             )
         else:  # same config, but not healthy yet (a rollout still going on): gate it like a deploy
             gate = self._gate(app, desired, deployment, options.gate_timeout(app), reporter, _now())
-        outcome = (
-            Outcome.UNCHANGED if gate.passed else Outcome.TIMED_OUT if gate.timed_out else Outcome.FAILED
-        )
+        outcome = Outcome.UNCHANGED if gate.passed else gate.not_passed
         return self._result(
             app,
             outcome,
@@ -234,9 +232,8 @@ class KubernetesBackend:
             self._record(app, live.history)
             result.outcome = Outcome.DEPLOYED
             return result
-        failed = "timed-out" if result.gate.timed_out else "failed"
-        result.outcome = Outcome.TIMED_OUT if result.gate.timed_out else Outcome.FAILED
-        live.history.add(release(revision, failed, _labelled(desired, revision), note))
+        result.outcome = result.gate.not_passed
+        live.history.add(release(revision, result.outcome.value, _labelled(desired, revision), note))
         restore = live.history.good_before(revision) if rollback_allowed else None
         if not (rollback_allowed and options.rolls_back(app)):
             result.messages.append(
@@ -271,8 +268,8 @@ class KubernetesBackend:
         deployment = self._apply(app, manifests, revision, live, reporter)
         gate = self._gate(app, manifests, deployment, options.gate_timeout(app), reporter, _now())
         result.rollback_gate = gate
-        status = "deployed" if gate.passed else "timed-out" if gate.timed_out else "failed"
-        live.history.add(release(revision, status, _labelled(manifests, revision), note))
+        status = Outcome.DEPLOYED if gate.passed else gate.not_passed
+        live.history.add(release(revision, status.value, _labelled(manifests, revision), note))
         result.outcome = Outcome.ROLLED_BACK if gate.passed else Outcome.ROLLBACK_FAILED
         result.messages.append(
             f"rolled back to revision {restore.revision} (recorded as revision {revision})"
@@ -532,7 +529,7 @@ def _refused(app: App, obj: dict[str, Any], exc: KubeError, applied: list[str]) 
     fields = [c.get("field") for c in exc.causes if c.get("field")] or [""]
     already = f" (already applied before it: {', '.join(applied)})" if applied else ""
 
-    def location(field: str):
+    def location(field: str) -> Location:
         if obj["kind"] not in app.kubernetes_overrides:
             return app.location_of(())
         path = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", field))

@@ -27,7 +27,6 @@ from skytrain.errors import UsageError
 
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
 APPLY = "application/apply-patch+yaml"
-MERGE = "application/merge-patch+json"
 
 
 class KubeError(Exception):

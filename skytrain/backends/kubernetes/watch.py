@@ -30,7 +30,6 @@ class Watched:
     changed: threading.Condition
     fields: str | None = None
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
-    synced: bool = False  # the initial state has arrived (first event or LIST)
     breaks: int = 0  # how often the watch broke or expired and was resumed
     refused: KubeError | None = None  # the server refuses to list these objects at all
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -48,10 +47,6 @@ class Watched:
         if response is not None:
             with contextlib.suppress(Exception):
                 response.shutdown()
-
-    def _notify(self) -> None:
-        with self.changed:
-            self.changed.notify_all()
 
     def _run(self) -> None:
         version: str | None = None  # none: the server first sends the current state as ADDED
@@ -89,9 +84,6 @@ class Watched:
         if self._stop.is_set():  # stopped while connecting: stop() did not see this response
             self._response.shutdown()
             return version
-        if version is not None:
-            self.synced = True
-            self._notify()
         from kubernetes.watch.watch import iter_resp_lines
 
         for line in iter_resp_lines(self._response):
@@ -114,7 +106,6 @@ class Watched:
                     self.objects.pop(name, None)
                 else:
                     self.objects[name] = obj
-                self.synced = True
                 self.changed.notify_all()
         if version is None:  # ended before anything arrived: an empty set
             version = self._relist()
@@ -124,6 +115,5 @@ class Watched:
         listing = self.kube.list(self.kind, self.namespace, self.labels, self.fields)
         with self.changed:
             self.objects = {o["metadata"]["name"]: o for o in listing.get("items", [])}
-            self.synced = True
             self.changed.notify_all()
         return listing["metadata"]["resourceVersion"]

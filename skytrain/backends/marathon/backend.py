@@ -149,7 +149,7 @@ class MarathonBackend:
             result.outcome = Outcome.DEPLOYED
             reporter.update(self._subject(app), "deployed", f"version {ref.version}")
             return result
-        result.outcome = Outcome.TIMED_OUT if result.gate.timed_out else Outcome.FAILED
+        result.outcome = result.gate.not_passed
         if options.rolls_back(app):
             self._roll_back_failed(app, ref, live, options, reporter, result)
         else:
@@ -214,18 +214,14 @@ class MarathonBackend:
                     MarathonError(f"{app_id} has no recorded version {version}; recorded: {recorded}"),
                 )
             reporter.update(self._subject(app), "rolling back", f"to version {version}")
-            ref = self._apply(
+            return self._change_and_gate(
                 app,
                 options,
                 reporter,
                 result,
                 lambda force: self.client.restore_version(app_id, version, force),
-                lambda: self._follow(app_id),
+                f"restored the config of version {version}",
             )
-            if ref is None:
-                return result
-            result.messages.append(f"restored the config of version {version}")
-            return self._gate_only(app, ref, options, reporter, result)
         except MarathonError as exc:
             return self._refused(result, exc)
 
@@ -251,20 +247,32 @@ class MarathonBackend:
                 )
             result.previous_revision = live.get("version")
             reporter.update(self._subject(app), "scaling", f"{live.get('instances')} → {replicas} instances")
-            ref = self._apply(
+            return self._change_and_gate(
                 app,
                 options,
                 reporter,
                 result,
                 lambda force: self.client.scale_app(app_id, replicas, force),
-                lambda: self._follow(app_id),
+                f"scaled from {live.get('instances')} to {replicas} instances",
             )
-            if ref is None:
-                return result
-            result.messages.append(f"scaled from {live.get('instances')} to {replicas} instances")
-            return self._gate_only(app, ref, options, reporter, result)
         except MarathonError as exc:
             return self._refused(result, exc)
+
+    def _change_and_gate(
+        self,
+        app: App,
+        options: DeployOptions,
+        reporter: Reporter,
+        result: DeployResult,
+        send: Callable[[bool], DeploymentRef],
+        done: str,
+    ) -> DeployResult:
+        """A rollback's or a scale's change, then its gate (no rollback of its own)."""
+        ref = self._apply(app, options, reporter, result, send, lambda: self._follow(marathon_app_id(app)))
+        if ref is None:
+            return result
+        result.messages.append(done)
+        return self._gate_only(app, ref, options, reporter, result)
 
     def _follow(self, app_id: str) -> DeploymentRef:
         """After a lost answer to a rollback or scale (which Marathon may have taken), follow
@@ -287,7 +295,7 @@ class MarathonBackend:
             reporter.update(self._subject(app), "deployed", f"version {ref.version}")
             result.outcome = Outcome.DEPLOYED
         else:
-            result.outcome = Outcome.TIMED_OUT if result.gate.timed_out else Outcome.FAILED
+            result.outcome = result.gate.not_passed
         return result
 
     # ---- reading --------------------------------------------------------------------

@@ -1,0 +1,27 @@
+"""Helpers the Marathon tests share: an environments file naming an emulator, and a deploy
+of a service's rendered app. (A uniquely named module, not conftest.py, so that other test
+folders' conftest modules never shadow it.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from skytrain.backends.base import DeployOptions, DeployResult
+from skytrain.backends.marathon.backend import MarathonBackend
+from skytrain.config.model import App
+from skytrain.progress import Reporter
+from skytrain.render import render
+
+
+def write_environments(path: Path, url: str, version: str = "1.7") -> Path:
+    """An environments file whose staging runs on the Marathon at `url`."""
+    path.write_text(
+        f"environments:\n  staging:\n    marathon:\n      url: {url}\n      version: '{version}'\n"
+    )
+    return path
+
+
+def deploy(backend: MarathonBackend, app: App, reporter: Reporter, **options: Any) -> DeployResult:
+    """Deploy `app` as rendered for Marathon, with DeployOptions(**options)."""
+    return backend.deploy(app, render(app, "marathon"), DeployOptions(**options), reporter)

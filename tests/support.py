@@ -1,0 +1,89 @@
+"""What every test folder shares, so that each folder does not grow its own copy: where the
+repository and its examples are, the CLI run as a fresh process (the way a user or Jenkins
+runs it), tools that may be missing on a laptop but never in CI, and the network libraries
+the pure path must not import.
+
+Imported as `tests.support`: pytest puts the repository root on sys.path because tests/
+is a package.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+EXAMPLE_ENVIRONMENTS = EXAMPLES / "skytrain-environments.yml"
+
+# the machine's settings that would change what skytrain does: a test sets them or goes without
+_MACHINE_SETTINGS = ("BUILD_TAG", "SKYTRAIN_ENVIRONMENTS", "KUBERNETES_SERVICE_HOST")
+_MACHINE_PREFIXES = ("MARATHON_",)
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment of a CLI process: this checkout's skytrain first on PYTHONPATH, none of
+    the machine's BUILD_TAG, SKYTRAIN_ENVIRONMENTS, in-cluster or Marathon settings; then `extra`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _MACHINE_SETTINGS and not k.startswith(_MACHINE_PREFIXES)
+    }
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    env.update(extra)
+    return env
+
+
+def skytrain(*args: str | Path, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m skytrain ARGS` as a fresh process with `cli_env(**env)`."""
+    return subprocess.run(
+        [sys.executable, "-m", "skytrain", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=cli_env(**env),
+        timeout=60,
+    )
+
+
+def require(found: str | None, name: str, package: str) -> str:
+    """`found` (a tool's path); without it a skip, but a failure under CI=true, where .ci/run
+    installs every tool the tests need."""
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is not installed but CI=true: .ci/run must install {package}")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+def require_tool(name: str, package: str | None = None) -> str:
+    """The path of `name` on PATH, as `require` says."""
+    return require(shutil.which(name), name, package or name)
+
+
+# what the pure path (validate, render, routes, the offline diff) must never load
+NETWORK_MODULES = (
+    "kubernetes",
+    "requests",
+    "urllib3",
+    "aiohttp",
+    "httpx",
+    "rich",
+    "jenkins",
+    "marathon",
+    "http",
+    "socket",
+    "ssl",
+    "urllib.request",
+)
+
+
+def network_modules(loaded: Iterable[str]) -> list[str]:
+    """The modules of `loaded` that belong to a network library (or to NETWORK_MODULES)."""
+    return sorted(m for m in loaded if any(m == bad or m.startswith(bad + ".") for bad in NETWORK_MODULES))
