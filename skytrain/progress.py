@@ -13,7 +13,7 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING, Protocol
 
-from skytrain.pipeline.redact import redact, secret_values
+from skytrain.redact import redact, secret_values
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from skytrain.errors import OperationFailed, UsageError
-from skytrain.pipeline.redact import redact
+from skytrain.redact import redact
 from skytrain.resources import template_dir
 
 URL_VAR, USER_VAR, TOKEN_VAR = "JENKINS_URL", "JENKINS_USER", "JENKINS_TOKEN"

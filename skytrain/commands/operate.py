@@ -116,7 +116,7 @@ def run_gated(
 def print_results(results: list[Any], output: str) -> int:
     """Print the results, masking secrets: a failure's evidence (pod logs, task failures) can
     echo a credential from the service's environment."""
-    from skytrain.pipeline.redact import redact, redact_data, secret_values
+    from skytrain.redact import redact, redact_data, secret_values
 
     secrets = secret_values()
     if output == "json":

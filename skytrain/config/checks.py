@@ -12,7 +12,7 @@ from skytrain.config.model import Dependency
 from skytrain.config.yamlfile import YamlDocument, YamlPath
 from skytrain.errors import ConfigError, field_path
 
-# names and values that say "secret": refused in the files here, masked in output (skytrain.pipeline.redact)
+# names and values that say "secret": refused in the files here, masked in output (skytrain.redact)
 SECRET_NAME = re.compile(
     r"(^|_)(PASSWORD|PASSWD|PWD|SECRET|SECRET_KEY|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?)$",
     re.IGNORECASE,

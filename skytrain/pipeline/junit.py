@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from skytrain.config.build import BASE_FILE, DEPLOY_DIR, display_path
 from skytrain.errors import ConfigError, ConfigErrors
-from skytrain.pipeline.redact import redact
 from skytrain.pipeline.steps import Status, Step, deploy_steps, validation_steps
+from skytrain.redact import redact
 
 if TYPE_CHECKING:
     from skytrain.backends.base import DeployResult

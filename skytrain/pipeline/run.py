@@ -18,9 +18,9 @@ from skytrain.config.environments import Environment
 from skytrain.config.model import App
 from skytrain.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, ConfigErrors, OperationFailed
 from skytrain.pipeline.definition import Pipeline, Stage
-from skytrain.pipeline.redact import redact, redact_data
 from skytrain.pipeline.steps import Status, Step, deploy_steps, validation_steps
 from skytrain.progress import NullReporter, Reporter
+from skytrain.redact import redact, redact_data
 
 # A stage needs a person's approval and none was given: nothing of that stage was deployed.
 # Resume with `--from <stage> --yes` once someone approved. Not one of DESIGN.md's 0-3.

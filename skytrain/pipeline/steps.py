@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from skytrain.errors import ConfigError
-from skytrain.pipeline.redact import redact, redact_data
+from skytrain.redact import redact, redact_data
 
 if TYPE_CHECKING:
     from skytrain.backends.base import DeployResult

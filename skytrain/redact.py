@@ -1,4 +1,4 @@
-"""Keep secrets out of what a pipeline writes (terminal summary, JSON, JUnit reports).
+"""Keep secrets out of everything skytrain prints or writes (progress, results, JSON, JUnit).
 
 skytrain's files never hold secret values (the config checks refuse them), but a
 scheduler's evidence (task failures, pod logs, events) can echo the process environment:
