@@ -12,25 +12,35 @@ from typing import Any
 from skytrain.config.yamlfile import Positions, YamlDocument, YamlPath
 
 
-def merge_values(base: Any, overlay: Any) -> Any:
+def merge_values(base: Any, overlay: Any, merge_named_lists: bool = False) -> Any:
+    """Overlay on base. With `merge_named_lists` (the Kubernetes escape hatch), a list whose
+    items all have a `name` (containers, ports, env, volumes) merges item by item by name, as
+    kubectl's strategic merge does, so a patch can touch one container without restating it."""
     if isinstance(base, dict) and isinstance(overlay, dict):
         merged = dict(base)
         for key, value in overlay.items():
             if value is None:
                 merged.pop(key, None)
-            elif key in merged:
-                merged[key] = merge_values(merged[key], value)
             else:
-                merged[key] = _without_nulls(value)
+                merged[key] = merge_values(merged.get(key), value, merge_named_lists)
         return merged
-    return _without_nulls(overlay)
+    if merge_named_lists and _named(base) and _named(overlay):
+        by_name = {item["name"]: item for item in base}
+        for item in overlay:
+            by_name[item["name"]] = merge_values(by_name.get(item["name"], {}), item, merge_named_lists)
+        return list(by_name.values())
+    if isinstance(overlay, dict):
+        # a null inside a newly added mapping also means 'absent'
+        return merge_values({}, overlay, merge_named_lists)
+    return overlay
 
 
-def _without_nulls(value: Any) -> Any:
-    """A null inside a newly added mapping also means 'absent'."""
-    if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
-    return value
+def _named(items: Any) -> bool:
+    return (
+        isinstance(items, list)
+        and bool(items)
+        and all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items)
+    )
 
 
 def merge_documents(base: YamlDocument, overlay: YamlDocument | None) -> YamlDocument:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from skytrain.config.merge import merge_values
 from skytrain.config.model import SERVICE_PORT, App, thawed
 from skytrain.render.hashing import HASH_ANNOTATION, digest
-from skytrain.render.patch import apply_patch, set_within
+from skytrain.render.patch import set_within
 
 NAME_LABEL = "app.kubernetes.io/name"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -42,7 +43,7 @@ def render_kubernetes(app: App) -> list[dict[str, Any]]:
     objects = [o for o in (_configmap(app), _deployment(app), _service(app)) if o is not None]
     patches = thawed(app.kubernetes_overrides)
     objects = [
-        apply_patch(o, patches[o["kind"]], merge_named_lists=True) if o["kind"] in patches else o
+        merge_values(o, patches[o["kind"]], merge_named_lists=True) if o["kind"] in patches else o
         for o in objects
     ]
     config_hash = kubernetes_config_hash(objects)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from skytrain.config.merge import merge_values
 from skytrain.config.model import App, thawed
 from skytrain.render.hashing import HASH_LABEL_MARATHON, digest
-from skytrain.render.patch import apply_patch, set_within
+from skytrain.render.patch import set_within
 
 CONTAINER_PORT_NAME = "http"
 
@@ -77,7 +78,7 @@ def render_marathon(app: App) -> dict[str, Any]:
                 "maxConsecutiveFailures": check.consecutive_failures,
             }
         ]
-    definition = apply_patch(definition, thawed(app.marathon_overrides))
+    definition = merge_values(definition, thawed(app.marathon_overrides))
     set_within(definition, ("labels",), HASH_LABEL_MARATHON, marathon_config_hash(definition))
     return definition
 
