@@ -4,8 +4,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from emulated_platform import MARATHON_CREDENTIALS, Platform, emulated_platform
 from pipeline_helpers import service  # noqa: F401  (a fixture)
+
+from skytrain.emulators.platform import MARATHON_CREDENTIALS, Platform, emulated_platform
 
 
 @pytest.fixture

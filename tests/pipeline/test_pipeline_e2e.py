@@ -16,13 +16,13 @@ import json
 from pathlib import Path
 
 import pytest
-from emulated_platform import MARATHON_CREDENTIALS, Platform
 from lxml import etree
 from pipeline_helpers import skytrain
 
 from skytrain.emulators.kubernetes import write_kubeconfig
 from skytrain.emulators.kubernetes_controllers import CRASH_LOOP
 from skytrain.emulators.marathon import Behaviour
+from skytrain.emulators.platform import MARATHON_CREDENTIALS, Platform
 from skytrain.pipeline.run import run_service
 from skytrain.pipeline.steps import Status
 

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from emulated_platform import Platform
 from pipeline_helpers import EXAMPLES, ROOT, cli_env, require_tool
 
 from skytrain.emulators.kubernetes_controllers import CRASH_LOOP
+from skytrain.emulators.platform import Platform
 
 
 @pytest.fixture(autouse=True)

@@ -19,8 +19,9 @@ import dataclasses
 import pytest
 
 from skytrain.backends.nginx import ConfigRefused, safe_apply
+from skytrain.emulators.mesh import LocalMesh, StandIn
 
-from .harness import Client, MeshUnderTest, StandIn, Traffic, example_fleet, require_nginx
+from .harness import Client, Traffic, example_fleet, require_nginx
 
 REPORT_PROPERTY = "cutover"  # tests/conftest.py prints this property at the end of the run
 REQUESTS_PER_PHASE = 150
@@ -41,7 +42,7 @@ def test_cut_over_and_fall_back_lose_no_request(tmp_path, stand_ins, record_prop
     giphy, organization = apps
     assert giphy.schedulers == ("marathon", "kubernetes")
     giphy_on_mesos = dataclasses.replace(giphy, schedulers=("marathon",))
-    mesh = MeshUnderTest(tmp_path, environment, binary)
+    mesh = LocalMesh(tmp_path, environment, binary)
     k8s = {"giphy": stand_ins[GIPHY_KUBERNETES].address}
     nodes = {
         "giphy": [stand_ins[GIPHY_MESOS].address],
@@ -132,7 +133,7 @@ def test_bridge_ingress_rewrites_to_the_service_path(tmp_path, stand_ins):
     """/service/giphy/<path> reaches the Kubernetes Service as /<path>, query intact."""
     binary = require_nginx()
     environment, apps = example_fleet("staging", ("giphy", "organization"))
-    mesh = MeshUnderTest(tmp_path, environment, binary)
+    mesh = LocalMesh(tmp_path, environment, binary)
     nodes = {"giphy": [], "organization": [stand_ins[ORGANIZATION_MESOS].address]}
     mesh.start(mesh.configs(apps, nodes, {"giphy": stand_ins[GIPHY_KUBERNETES].address}))
     traffic = Traffic()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from skytrain.backends.nginx import ConfigRefused, NginxServer, check_text, safe_apply
+from skytrain.emulators.mesh import LocalMesh
 from skytrain.render.routing import BRIDGE_CONF, LOCAL_CONF, SDB_CONF
 from tests.support import EXAMPLES, require, skytrain
 
-from .harness import MeshUnderTest, example_fleet, require_nginx
+from .harness import example_fleet, require_nginx
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "production"])
@@ -56,7 +57,7 @@ def test_nginx_t_reports_what_is_wrong():
 def test_safe_apply_reloads_only_a_changed_config_and_never_a_broken_one(tmp_path):
     binary = require_nginx()
     environment, apps = example_fleet("staging", ("giphy",))
-    mesh = MeshUnderTest(tmp_path, environment, binary)
+    mesh = LocalMesh(tmp_path, environment, binary)
     configs = mesh.configs(apps, {"giphy": ["127.0.0.1:1"]}, {})
     sdb_dir = tmp_path / "sdb"
     sdb_dir.mkdir()

@@ -1,4 +1,4 @@
-"""The platform the end-to-end tests deploy to: per environment (dev, staging, production)
+"""The platform the end-to-end tests and the demo deploy to: per environment (dev, staging, production)
 its own Marathon emulator (requiring credentials) and its own emulated Kubernetes cluster
 with controllers, as the environments file maps them (each environment its own Marathon URL
 and kube context), a kubeconfig naming the three clusters, and an environments file
@@ -11,7 +11,7 @@ when a rollout became healthy, so a test can put the whole run on one time line.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,11 +91,18 @@ class Platform:
 
 
 @contextlib.contextmanager
-def emulated_platform(tmp: Path, healthy_after: float = 0.02) -> Iterator[Platform]:
-    """Start everything; the kubeconfig and environments file are written into `tmp`."""
+def emulated_platform(
+    tmp: Path,
+    healthy_after: float = 0.02,
+    names: Sequence[str] = ENVIRONMENTS,
+    by_image: dict[str, str] | None = None,
+) -> Iterator[Platform]:
+    """Start everything for the environments `names`; the kubeconfig and environments file are written
+    into `tmp`. `by_image` tells the Kubernetes controllers which images end how (see
+    kubernetes_controllers.Controller), e.g. {":crash": CRASH_LOOP}."""
     with contextlib.ExitStack() as stack:
         marathon, kubernetes, controllers = {}, {}, {}
-        for env in ENVIRONMENTS:
+        for env in names:
             marathon[env] = stack.enter_context(
                 MarathonEmulator(
                     flavour=MARATHON_VERSIONS[env],
@@ -104,9 +111,11 @@ def emulated_platform(tmp: Path, healthy_after: float = 0.02) -> Iterator[Platfo
                 )
             )
             (tmp / env).mkdir()
-            kubernetes[env], controllers[env], _ = stack.enter_context(cluster(tmp / env))
+            kubernetes[env], controllers[env], _ = stack.enter_context(
+                cluster(tmp / env, by_image=dict(by_image or {}))
+            )
         kubeconfig = write_kubeconfig(
-            tmp / "kubeconfig", {env: kubernetes[env].address for env in ENVIRONMENTS}
+            tmp / "kubeconfig", {env: kubernetes[env].address for env in names}
         )
         environments = tmp / "skytrain-environments.yml"
         environments.write_text(
@@ -115,7 +124,7 @@ def emulated_platform(tmp: Path, healthy_after: float = 0.02) -> Iterator[Platfo
                 f"  {env}:\n"
                 f"    marathon: {{url: '{marathon[env].url}', version: '{MARATHON_VERSIONS[env]}'}}\n"
                 f"    kubernetes: {{context: {env}, namespace: {NAMESPACE}}}\n"
-                for env in ENVIRONMENTS
+                for env in names
             )
         )
         yield Platform(marathon, kubernetes, controllers, kubeconfig, environments)
