@@ -114,9 +114,7 @@ def emulated_platform(
             kubernetes[env], controllers[env], _ = stack.enter_context(
                 cluster(tmp / env, by_image=dict(by_image or {}))
             )
-        kubeconfig = write_kubeconfig(
-            tmp / "kubeconfig", {env: kubernetes[env].address for env in names}
-        )
+        kubeconfig = write_kubeconfig(tmp / "kubeconfig", {env: kubernetes[env].address for env in names})
         environments = tmp / "skytrain-environments.yml"
         environments.write_text(
             "environments:\n"

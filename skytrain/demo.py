@@ -1,0 +1,314 @@
+"""`make demo`: the example fleet migrated end to end on an embedded control plane.
+
+One environment (staging) runs on emulators started in this process on 127.0.0.1: Marathon
+(tasks healthy shortly after launch) and a Kubernetes API with its controllers. The story is
+told by running the real `skytrain` commands against them (deploy, diff, scale, rollback),
+then the cut-over of giphy through real NGINX (when installed), then a deploy that crash
+loops and is rolled back. Each step says what it expects; the demo exits 0 only when every
+step did what it said. Nothing leaves 127.0.0.1, and everything stops by itself.
+
+Run: `python -m skytrain.demo` from the repository (or `make demo`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import http.client
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from skytrain.cli import main as skytrain
+from skytrain.config import load_service
+from skytrain.config.environments import Environment
+from skytrain.config.model import App
+from skytrain.errors import EXIT_FAILED, EXIT_OK
+
+ENV = "staging"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+FLEET = ("organization", "media", "giphy")  # Marathon only, Kubernetes only, both
+CRASHING_TAG = "2.0-crash"  # the Kubernetes controllers drive this image into CrashLoopBackOff
+REQUESTS = 20  # sent through the mesh per phase of the cut-over
+SETTLE_SECONDS = 10.0  # how long a reloaded mesh may take to answer from the new side
+GIPHY_PATH = "/service/giphy/search?q=cat"
+
+
+class Story:
+    """Prints the chapters and the commands, runs each command, and remembers every step
+    that did not end as the story said it would."""
+
+    def __init__(self, environments: Path) -> None:
+        self.environments = environments
+        self.surprises: list[str] = []
+        self.started = time.monotonic()
+
+    def chapter(self, title: str, text: str = "") -> None:
+        print(f"\n=== {title} ===")
+        if text:
+            print(text)
+
+    def say(self, line: str) -> None:
+        print(f"  {line}")
+
+    def expect(self, ok: bool, what: str) -> None:
+        if not ok:
+            self.surprises.append(what)
+            print(f"!! unexpected: {what}")
+
+    def run(self, *args: str, expect: int = EXIT_OK, build_tag: str | None = None) -> int:
+        """`skytrain ARGS` in this process (the emulators live here too), with BUILD_TAG set as CI would."""
+        if build_tag is not None:
+            os.environ["BUILD_TAG"] = build_tag
+        shown = " ".join(display(a) for a in args)
+        print(f"\n$ {'BUILD_TAG=' + build_tag + ' ' if build_tag else ''}skytrain {shown}", flush=True)
+        code = skytrain([*args, "--environments", str(self.environments)])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        print(f"  (exit {code})")
+        self.expect(code == expect, f"`skytrain {shown}` exited {code}, expected {expect}")
+        return code
+
+    def end(self) -> int:
+        seconds = time.monotonic() - self.started
+        if self.surprises:
+            print(f"\ndemo FAILED after {seconds:.1f}s: {len(self.surprises)} step(s) did not go as told:")
+            for surprise in self.surprises:
+                print(f"  - {surprise}")
+            return EXIT_FAILED
+        print(f"\ndemo done in {seconds:.1f}s: every step went as told; all emulators and NGINX stopped.")
+        return EXIT_OK
+
+
+def display(arg: str) -> str:
+    """Example paths as a user in the repository would type them."""
+    path = Path(arg)
+    return str(path.relative_to(ROOT)) if path.is_absolute() and path.is_relative_to(ROOT) else arg
+
+
+def service(name: str) -> str:
+    return str(EXAMPLES / name)
+
+
+def fleet(environments: Path) -> tuple[Environment, list[App]]:
+    apps = []
+    for name in FLEET:
+        loaded, by_env = load_service(EXAMPLES / name, str(environments), only=[ENV], environ={})
+        apps.append(by_env[ENV])
+    return loaded[ENV], apps
+
+
+def deploy_the_fleet(story: Story) -> None:
+    story.chapter(
+        "1. Deploy the fleet",
+        "organization runs on Marathon, media on Kubernetes, giphy (migrating) on both.\n"
+        "Every deploy is gated: Marathon tasks healthy, Kubernetes replicas ready with endpoints.",
+    )
+    story.run("deploy", *map(service, FLEET), "--env", ENV, build_tag="1.0")
+
+
+def diff_and_change(story: Story) -> None:
+    story.chapter("2. Diff against live, then change the config", "Nothing changed yet: the diff says so.")
+    story.run("diff", service("giphy"), "--env", ENV, "--exit-code", build_tag="1.0")
+    story.say("CI builds a new image: BUILD_TAG=1.1. The diff shows what a deploy would restart.")
+    story.run("diff", service("giphy"), "--env", ENV, "--exit-code", expect=3, build_tag="1.1")
+    story.run("deploy", service("giphy"), "--env", ENV, build_tag="1.1")
+
+
+def fetch(port: int, path: str) -> str:
+    """One GET through the mesh; who answered (a stand-in's name), or the error."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Connection": "close"})
+        response = conn.getresponse()
+        body = response.read()
+        return json.loads(body)["who"] if response.status == 200 else f"HTTP {response.status}"
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return f"{type(exc).__name__}"
+    finally:
+        conn.close()
+
+
+def answered(answers: Counter[str]) -> str:
+    return ", ".join(f"{n} from {who}" for who, n in answers.most_common())
+
+
+class CutOver:
+    """giphy's cut-over through the Skyline mesh: the routes are regenerated from what runs
+    on Marathon (an app with healthy tasks keeps its Mesos location in the SDB), and, with
+    nginx, requests through the real local proxy → SDB → bridge say who answered."""
+
+    def __init__(self, story: Story, platform, root: Path, nginx: str | None) -> None:
+        from skytrain.emulators.mesh import LocalMesh, StandIn
+
+        self.story, self.platform, self.nginx = story, platform, nginx
+        environment, self.apps = fleet(story.environments)
+        root.mkdir()
+        self.mesh = LocalMesh(root, environment, nginx or "nginx")
+        self.kubernetes = {name: StandIn(f"{name}@kubernetes") for name in ("giphy", "media")}
+        self.mesos = {name: StandIn(f"{name}@mesos") for name in ("giphy", "organization")}
+        self.sdb = ""
+
+    def mesos_nodes(self) -> dict[str, list[str]]:
+        """The live catalogue: a Marathon app's stand-in, while Marathon has healthy tasks for it."""
+        marathon = self.platform.marathon[ENV]
+        return {
+            name: [stand_in.address] if (marathon.app(name) or {}).get("tasksHealthy") else []
+            for name, stand_in in self.mesos.items()
+        }
+
+    def regenerate(self) -> dict[str, str]:
+        """New configs; prints what changed in the SDB's."""
+        configs = self.mesh.configs(
+            self.apps, self.mesos_nodes(), {n: s.address for n, s in self.kubernetes.items()}
+        )
+        sdb = configs["sdb.conf"]
+        if self.sdb:
+            changed = [
+                line
+                for line in difflib.unified_diff(self.sdb.splitlines(), sdb.splitlines(), lineterm="", n=0)
+                if line[:1] in "+-" and line[:3] not in ("+++", "---") and "giphy" in line
+            ]
+            self.story.say("regenerated sdb.conf, giphy's lines:")
+            for line in changed or ["(no change)"]:
+                self.story.say(f"    {line.strip()}")
+        self.sdb = sdb
+        return configs
+
+    def apply(self) -> None:
+        configs = self.regenerate()
+        if self.nginx and self.mesh.servers:
+            changed = [role for role, did in self.mesh.apply(configs).items() if did]
+            self.story.say(f"nginx -t passed; reloaded: {', '.join(changed) or 'nothing (unchanged)'}")
+
+    def traffic(self, expected: str) -> None:
+        """Requests through the local proxy: first until `expected` answers (NGINX's old workers
+        finish the connections they hold after a reload), then REQUESTS that must all reach it."""
+        if not self.nginx:
+            return
+        port = self.mesh.ports["local"]
+        settling = Counter()
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while (who := fetch(port, GIPHY_PATH)) != expected and time.monotonic() < deadline:
+            settling[who] += 1
+        if settling:
+            self.story.say(f"while the reload settled: {answered(settling)}")
+        answers = Counter(fetch(port, GIPHY_PATH) for _ in range(REQUESTS))
+        self.story.say(f"{REQUESTS} requests to http://127.0.0.1:{port}{GIPHY_PATH}: {answered(answers)}")
+        self.story.expect(answers == Counter({expected: REQUESTS}), f"every request answered by {expected}")
+
+    def run(self) -> None:
+        story = self.story
+        story.chapter(
+            "3. Cut giphy over from Mesos to Kubernetes",
+            "The mesh: local proxy (:5040 on every agent) → SDB → Mesos tasks, or the skyline-bridge → Kubernetes.",
+        )
+        if self.nginx:
+            self.mesh.start(self.regenerate())
+            story.say(f"started real NGINX ({self.nginx}): local proxy, SDB and bridge on 127.0.0.1")
+        else:
+            self.regenerate()
+            story.say(
+                "nginx is not installed (Debian: apt-get install nginx-light): the requests through the "
+                "mesh are skipped; the regenerated SDB lines are shown instead."
+            )
+        self.traffic("giphy@mesos")
+        story.run("scale", service("giphy"), "--env", ENV, "--target", "marathon", "--instances", "0")
+        self.mesos["giphy"].stop()  # the Mesos tasks are gone
+        self.apply()
+        self.traffic("giphy@kubernetes")
+
+        story.say("Fall back: scale Marathon up again; once its tasks are healthy Mesos answers again.")
+        story.run("scale", service("giphy"), "--env", ENV, "--target", "marathon", "--instances", "2")
+        from skytrain.emulators.mesh import StandIn
+
+        self.mesos["giphy"] = StandIn("giphy@mesos")  # new tasks, new ports
+        self.apply()
+        self.traffic("giphy@mesos")
+
+    def stop(self) -> None:
+        self.mesh.stop()
+        for stand_in in (*self.kubernetes.values(), *self.mesos.values()):
+            with contextlib.suppress(OSError):
+                stand_in.stop()
+
+
+def failing_deploy(story: Story, platform) -> None:
+    story.chapter(
+        "4. A deploy that crash loops",
+        f"Image giphy:{CRASHING_TAG} crashes on start. The gate fails fast (no waiting for the\n"
+        "timeout), prints the evidence and rolls back to the running version.",
+    )
+    story.run(
+        "deploy",
+        service("giphy"),
+        "--env",
+        ENV,
+        "--target",
+        "kubernetes",
+        expect=EXIT_FAILED,
+        build_tag=CRASHING_TAG,
+    )
+    image = platform.kubernetes_image(ENV)
+    story.say(f"giphy on Kubernetes runs {image} again")
+    story.expect(image is not None and image.endswith(":1.1"), "the rollback restored giphy:1.1")
+
+
+def demo_environments(platform, path: Path) -> Path:
+    """The examples' environments file with staging aimed at the emulators (as the platform's own
+    file says); dev and production stay as the platform team wrote them and are never contacted."""
+    import yaml
+
+    document = yaml.safe_load((EXAMPLES / "skytrain-environments.yml").read_text())
+    emulated = yaml.safe_load(platform.environments.read_text())["environments"][ENV]
+    document["environments"][ENV].update(emulated)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+@contextlib.contextmanager
+def control_plane() -> Iterator[tuple[object, Path]]:
+    """The emulated staging platform, its kubeconfig and credentials in this process's environment."""
+    from skytrain.emulators.kubernetes_controllers import CRASH_LOOP
+    from skytrain.emulators.platform import emulated_platform
+
+    with tempfile.TemporaryDirectory(prefix="skytrain-demo-") as tmp:
+        root = Path(tmp)
+        (root / "platform").mkdir()
+        with emulated_platform(
+            root / "platform", healthy_after=0.1, names=(ENV,), by_image={f":{CRASHING_TAG}": CRASH_LOOP}
+        ) as platform:
+            os.environ.update(platform.process_env())
+            os.environ.pop("KUBERNETES_SERVICE_HOST", None)
+            yield platform, root
+
+
+def main() -> int:
+    from skytrain.backends.nginx import find_nginx
+
+    print("skytrain demo: the example fleet migrated end to end on an embedded control plane")
+    with control_plane() as (platform, root):
+        environments = demo_environments(platform, root / "skytrain-environments.yml")
+        story = Story(environments)
+        story.say(f"Marathon 1.7 emulator:  {platform.marathon[ENV].url}")
+        story.say(f"Kubernetes emulator:    {platform.kubernetes[ENV].address} (kubeconfig context '{ENV}')")
+        story.say(f"environments file:      {environments} (staging → the emulators)")
+        deploy_the_fleet(story)
+        diff_and_change(story)
+        cut_over = CutOver(story, platform, root / "mesh", find_nginx())
+        try:
+            cut_over.run()
+        finally:
+            cut_over.stop()
+        failing_deploy(story, platform)
+        return story.end()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
