@@ -18,6 +18,7 @@ demo: $(VENV)/.installed
 	$(SKYTRAIN) render examples/giphy --env staging -o build/demo/giphy-staging
 	$(SKYTRAIN) render examples/giphy --env production --target marathon
 	$(SKYTRAIN) routes --fleet examples --env production --out build/demo/routes --check
+	$(PY) -m skytrain.demo
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check skytrain tests bench
