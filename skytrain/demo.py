@@ -173,9 +173,9 @@ class CutOver:
             changed = [
                 line
                 for line in difflib.unified_diff(self.sdb.splitlines(), sdb.splitlines(), lineterm="", n=0)
-                if line[:1] in "+-" and line[:3] not in ("+++", "---") and "giphy" in line
+                if line[:1] in "+-" and line[:3] not in ("+++", "---") and line[1:].strip()
             ]
-            self.story.say("regenerated sdb.conf, giphy's lines:")
+            self.story.say("regenerated sdb.conf, what changed:")
             for line in changed or ["(no change)"]:
                 self.story.say(f"    {line.strip()}")
         self.sdb = sdb
