@@ -23,12 +23,16 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from skytrain.cli import main as skytrain
 from skytrain.config import load_service
 from skytrain.config.environments import Environment
 from skytrain.config.model import App
 from skytrain.errors import EXIT_FAILED, EXIT_OK
+
+if TYPE_CHECKING:
+    from skytrain.emulators.platform import Platform
 
 ENV = "staging"
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,7 +148,7 @@ class CutOver:
     on Marathon (an app with healthy tasks keeps its Mesos location in the SDB), and, with
     nginx, requests through the real local proxy → SDB → bridge say who answered."""
 
-    def __init__(self, story: Story, platform, root: Path, nginx: str | None) -> None:
+    def __init__(self, story: Story, platform: Platform, root: Path, nginx: str | None) -> None:
         from skytrain.emulators.mesh import LocalMesh, StandIn
 
         self.story, self.platform, self.nginx = story, platform, nginx
@@ -239,7 +243,7 @@ class CutOver:
                 stand_in.stop()
 
 
-def failing_deploy(story: Story, platform) -> None:
+def failing_deploy(story: Story, platform: Platform) -> None:
     story.chapter(
         "4. A deploy that crash loops",
         f"Image giphy:{CRASHING_TAG} crashes on start. The gate fails fast (no waiting for the\n"
@@ -260,7 +264,7 @@ def failing_deploy(story: Story, platform) -> None:
     story.expect(image is not None and image.endswith(":1.1"), "the rollback restored giphy:1.1")
 
 
-def demo_environments(platform, path: Path) -> Path:
+def demo_environments(platform: Platform, path: Path) -> Path:
     """The examples' environments file with staging aimed at the emulators (as the platform's own
     file says); dev and production stay as the platform team wrote them and are never contacted."""
     import yaml
@@ -273,7 +277,7 @@ def demo_environments(platform, path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def control_plane() -> Iterator[tuple[object, Path]]:
+def control_plane() -> Iterator[tuple[Platform, Path]]:
     """The emulated staging platform, its kubeconfig and credentials in this process's environment."""
     from skytrain.emulators.kubernetes_controllers import CRASH_LOOP
     from skytrain.emulators.platform import emulated_platform
