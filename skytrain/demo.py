@@ -29,7 +29,7 @@ from skytrain.cli import main as skytrain
 from skytrain.config import load_service
 from skytrain.config.environments import Environment
 from skytrain.config.model import App
-from skytrain.errors import EXIT_FAILED, EXIT_OK
+from skytrain.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from skytrain.emulators.platform import Platform
@@ -296,6 +296,15 @@ def control_plane() -> Iterator[tuple[Platform, Path]]:
 def main() -> int:
     from skytrain.backends.nginx import find_nginx
 
+    try:
+        import kmock  # noqa: F401  (the Kubernetes emulator is built on it)
+    except ModuleNotFoundError:
+        print(
+            "The demo runs an emulated Kubernetes API, which needs kmock: "
+            "pip install -e '.[emulators]' (make demo installs it).",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     print("skytrain demo: the example fleet migrated end to end on an embedded control plane")
     with control_plane() as (platform, root):
         environments = demo_environments(platform, root / "skytrain-environments.yml")
