@@ -29,6 +29,7 @@ from skytrain.cli import main as skytrain
 from skytrain.config import load_service
 from skytrain.config.environments import Environment
 from skytrain.config.model import App
+from skytrain.emulators.mesh import LocalMesh, StandIn
 from skytrain.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -149,8 +150,6 @@ class CutOver:
     nginx, requests through the real local proxy → SDB → bridge say who answered."""
 
     def __init__(self, story: Story, platform: Platform, root: Path, nginx: str | None) -> None:
-        from skytrain.emulators.mesh import LocalMesh, StandIn
-
         self.story, self.platform, self.nginx = story, platform, nginx
         environment, self.apps = fleet(story.environments)
         root.mkdir()
@@ -197,7 +196,7 @@ class CutOver:
         if not self.nginx:
             return
         port = self.mesh.ports["local"]
-        settling = Counter()
+        settling: Counter[str] = Counter()
         deadline = time.monotonic() + SETTLE_SECONDS
         while (who := fetch(port, GIPHY_PATH)) != expected and time.monotonic() < deadline:
             settling[who] += 1
@@ -230,8 +229,6 @@ class CutOver:
 
         story.say("Fall back: scale Marathon up again; once its tasks are healthy Mesos answers again.")
         story.run("scale", service("giphy"), "--env", ENV, "--target", "marathon", "--instances", "2")
-        from skytrain.emulators.mesh import StandIn
-
         self.mesos["giphy"] = StandIn("giphy@mesos")  # new tasks, new ports
         self.apply()
         self.traffic("giphy@mesos")
@@ -239,8 +236,7 @@ class CutOver:
     def stop(self) -> None:
         self.mesh.stop()
         for stand_in in (*self.kubernetes.values(), *self.mesos.values()):
-            with contextlib.suppress(OSError):
-                stand_in.stop()
+            stand_in.stop()
 
 
 def failing_deploy(story: Story, platform: Platform) -> None:
