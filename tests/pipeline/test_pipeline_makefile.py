@@ -243,7 +243,8 @@ def test_a_failed_gate_fails_make_and_leaves_the_previous_version(repo: Path, pl
     done = real_make(repo, platform, "deploy-k8s-dev", "BUILD_TAG=broken")
 
     assert done.returncode != 0
-    assert "dev/giphy on kubernetes: rolled-back (revision 2)" in done.stdout
+    assert "dev/giphy on kubernetes: rolled-back (revision 3)" in done.stdout  # what runs now
+    assert "rolled back to revision 1 (recorded as revision 3)" in done.stdout
     assert "CrashLoopBackOff" in done.stdout and "Error 1" in done.stderr
     assert platform.kubernetes_image("dev") == "registry.example.com/giphy:1"
     assert platform.kubernetes_healthy("dev")

@@ -271,6 +271,8 @@ class KubernetesBackend:
         status = Outcome.DEPLOYED if gate.passed else gate.not_passed
         live.history.add(release(revision, status.value, _labelled(manifests, revision), note))
         result.outcome = Outcome.ROLLED_BACK if gate.passed else Outcome.ROLLBACK_FAILED
+        if gate.passed:  # as on Marathon: the revision is what runs now
+            result.revision = str(revision)
         result.messages.append(
             f"rolled back to revision {restore.revision} (recorded as revision {revision})"
             if gate.passed
