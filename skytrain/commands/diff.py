@@ -20,8 +20,6 @@ from skytrain.config.model import App
 from skytrain.errors import EXIT_CHANGES, EXIT_OK, OperationFailed, UsageError
 
 if TYPE_CHECKING:
-    from skytrain.backends.base import Backend
-    from skytrain.config.environments import Environment
     from skytrain.diff.compare import DiffResult
 
 FORMATS = ("text", "markdown", "json")
@@ -92,6 +90,7 @@ def operations(apps: list[App], target: str | None, all_envs: bool) -> list[tupl
 
 
 def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list[DiffResult]:
+    from skytrain.backends import backend_for
     from skytrain.diff.plan import diff_live
     from skytrain.render import render
 
@@ -100,29 +99,17 @@ def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list
     groups: dict[tuple[str, str], list[App]] = {}
     for app, t in pairs:
         groups.setdefault((t, app.environment.name), []).append(app)
-    # Backends are made here, one after the other: making one imports its client library,
-    # and concurrent first imports of a package (requests, kubernetes) from several threads
-    # can fail half-initialised.
-    backends = {group: connect(group[0], members[0].environment) for group, members in groups.items()}
 
     def read(group: tuple[str, str]) -> list[DiffResult]:
         scheduler, environment = group
         members = groups[group]
         with unreadable(scheduler, environment):
-            live = backends[group].live_objects(members)
+            live = backend_for(scheduler, members[0].environment).live_objects(members)
         mine = {a.name: rendered[(environment, scheduler, a.name)] for a in members}
         return diff_live(members, scheduler, live, mine)
 
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(groups)))) as pool:
         return [result for results in pool.map(read, groups) for result in results]
-
-
-def connect(target: str, environment: Environment) -> Backend:
-    """The target's backend for this environment; failing to make one is exit 1, with why."""
-    from skytrain.backends import backend_for
-
-    with unreadable(target, environment.name):
-        return backend_for(target, environment)
 
 
 @contextmanager

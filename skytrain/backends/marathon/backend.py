@@ -194,13 +194,7 @@ class MarathonBackend:
     def rollback(
         self, app: App, to_revision: str | None, options: DeployOptions, reporter: Reporter
     ) -> DeployResult:
-        app_id = marathon_app_id(app)
-        result = self._result(app, Outcome.DEPLOYED)
-        try:
-            live = self.client.find_app(app_id)
-            if live is None:
-                return self._refused(result, MarathonError(f"there is no app {app_id} to roll back"))
-            result.previous_revision = live.get("version")
+        def restore(app_id: str, live: dict[str, Any], result: DeployResult) -> DeployResult:
             versions = self.client.versions(app_id)
             version = to_revision or self._previous_config(app_id, live, versions)
             if version is None:
@@ -222,8 +216,8 @@ class MarathonBackend:
                 lambda force: self.client.restore_version(app_id, version, force),
                 f"restored the config of version {version}",
             )
-        except MarathonError as exc:
-            return self._refused(result, exc)
+
+        return self._on_live_app(app, "to roll back", restore)
 
     def _previous_config(self, app_id: str, live: dict[str, Any], versions: list[str]) -> str | None:
         """The newest version before the current one with a different config (not a mere scale)."""
@@ -237,15 +231,7 @@ class MarathonBackend:
         return None
 
     def scale(self, app: App, replicas: int, options: DeployOptions, reporter: Reporter) -> DeployResult:
-        app_id = marathon_app_id(app)
-        result = self._result(app, Outcome.DEPLOYED)
-        try:
-            live = self.client.find_app(app_id)
-            if live is None:
-                return self._refused(
-                    result, MarathonError(f"there is no app {app_id} to scale; deploy it first")
-                )
-            result.previous_revision = live.get("version")
+        def change(app_id: str, live: dict[str, Any], result: DeployResult) -> DeployResult:
             reporter.update(self._subject(app), "scaling", f"{live.get('instances')} → {replicas} instances")
             return self._change_and_gate(
                 app,
@@ -255,6 +241,25 @@ class MarathonBackend:
                 lambda force: self.client.scale_app(app_id, replicas, force),
                 f"scaled from {live.get('instances')} to {replicas} instances",
             )
+
+        return self._on_live_app(app, "to scale; deploy it first", change)
+
+    def _on_live_app(
+        self,
+        app: App,
+        missing: str,
+        step: Callable[[str, dict[str, Any], DeployResult], DeployResult],
+    ) -> DeployResult:
+        """Rollback and scale act on the app as it runs: refused when there is none, and any
+        Marathon error on the way ends as a failed result that says why."""
+        app_id = marathon_app_id(app)
+        result = self._result(app, Outcome.DEPLOYED)
+        try:
+            live = self.client.find_app(app_id)
+            if live is None:
+                return self._refused(result, MarathonError(f"there is no app {app_id} {missing}"))
+            result.previous_revision = live.get("version")
+            return step(app_id, live, result)
         except MarathonError as exc:
             return self._refused(result, exc)
 
