@@ -11,7 +11,6 @@ the client as much as the mesh, so only its ratio is meaningful).
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import http.client
 import os
 import re
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from skytrain.backends.nginx import NginxServer, check_file, find_nginx  # noqa: E402
 from skytrain.config import load_service  # noqa: E402
 from skytrain.config.environments import Mesh  # noqa: E402
+from skytrain.emulators.mesh import free_port, nginx_user  # noqa: E402
 from skytrain.render.routing import (  # noqa: E402
     LOCAL_CONF,
     SDB_CONF,
@@ -86,7 +86,7 @@ def bench_generation() -> dict[str, str]:
 
 def bench_nginx_t(binary: str) -> None:
     environment, fleet = big_fleet()
-    user = getpass.getuser() if os.geteuid() == 0 else None
+    user = nginx_user()
     with tempfile.TemporaryDirectory(prefix="bench-routing-") as prefix:
         settings = RoutingSettings(paths=Paths.under(prefix, user))
         for name, text in render_nginx_configs(build_routing(fleet, environment, settings)).items():
@@ -111,14 +111,6 @@ http {{
     server {{ listen 127.0.0.1:{port}; location / {{ default_type text/plain; return 200 "giphy@mesos\\n"; }} }}
 }}
 """
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wrk(url: str) -> float:
@@ -152,16 +144,16 @@ def _python_load(url: str) -> float:
 def bench_throughput(binary: str) -> None:
     environment, fleet = big_fleet()
     load = _wrk if shutil.which("wrk") else _python_load
-    user = getpass.getuser() if os.geteuid() == 0 else None
+    user = nginx_user()
     with tempfile.TemporaryDirectory(prefix="bench-routing-") as root:
-        ports = {role: _free_port() for role in ("local", "sdb", "backend")}
+        ports = {role: free_port() for role in ("local", "sdb", "backend")}
         mesh = Mesh(
             mesos_agents=(), kubernetes_workers=("127.0.0.1:1",), sdb_hosts=(f"127.0.0.1:{ports['sdb']}",)
         )
         settings = RoutingSettings(
             local_listen=f"127.0.0.1:{ports['local']}",
             sdb_listen=f"127.0.0.1:{ports['sdb']}",
-            bridge_listen=f"127.0.0.1:{_free_port()}",
+            bridge_listen=f"127.0.0.1:{free_port()}",
             paths=Paths.under(root, user),
         )
         model = build_routing(
