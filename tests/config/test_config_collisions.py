@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 from config_helpers import BASE_YAML, dedent, messages, write_service
+from test_config_render import marathon_schema_validator
 
 from skytrain.config import load_service
 from skytrain.config.environments import load_environments
 from skytrain.errors import ConfigErrors
+from skytrain.render import render
+from skytrain.render.marathon import app_id
 from tests.support import skytrain
 
 
@@ -302,3 +305,37 @@ def test_an_environment_whose_files_do_not_build_is_left_to_its_own_run(tmp_path
     with pytest.raises(ConfigErrors) as exc:
         service_apps(tmp_path, files, tag=False)
     assert any("PRODUCTION_TAG" in m for m in messages(exc))
+
+
+# -- the way out on one Marathon: a group, which the rendered app id carries -------------------
+
+
+@pytest.mark.parametrize("version", ["1.4", "1.7"])
+def test_a_group_prefixes_the_app_id_in_both_api_forms(tmp_path, version):
+    path = environments(
+        tmp_path,
+        f"""
+        environments:
+          production:
+            marathon: {{url: "http://marathon:8080", version: "{version}"}}
+          staging:
+            marathon: {{url: "http://marathon:8080", version: "{version}", group: /team/staging}}
+        """,
+    )
+    directory = write_service(
+        tmp_path / "svc",
+        {
+            "application.yml": BASE_YAML.replace("both", "marathon"),
+            "staging.yml": "{}\n",
+            "production.yml": "{}\n",
+        },
+        None,
+    )
+    apps = load_service(directory, str(path), environ={})[1]
+    (staging,) = render(apps["staging"], "marathon")
+    (production,) = render(apps["production"], "marathon")
+    assert staging["id"] == app_id(apps["staging"]) == "/team/staging/giphy"
+    assert production["id"] == app_id(apps["production"]) == "/giphy"
+    legacy = version == "1.4"
+    assert ("network" in staging["container"]["docker"]) is legacy and ("networks" in staging) is not legacy
+    assert [e.message for e in marathon_schema_validator(version).iter_errors(staging)] == []
