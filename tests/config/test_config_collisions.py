@@ -231,34 +231,38 @@ def service_apps(tmp_path: Path, files: dict[str, str], only: list[str] | None =
     return load_service(directory, only=only, environ={"BUILD_TAG": "1"} if tag else {})[1]
 
 
-def test_one_routing_namespace_for_two_environments_of_one_cluster_is_refused(tmp_path):
-    files = {
-        "application.yml": SERVICE + "routing:\n  namespace: web\n",
-        "staging.yml": "{}\n",
-        "production.yml": "replicas: 2\n",
-    }
+@pytest.mark.parametrize(
+    ("files", "where", "namespace"),
+    [
+        pytest.param(
+            {"application.yml": SERVICE + "routing:\n  namespace: web\n", "production.yml": "replicas: 2\n"},
+            "application.yml:6:14",
+            "web",
+            id="the base sets it for both",
+        ),
+        pytest.param(
+            {"application.yml": SERVICE, "production.yml": "routing: {namespace: staging}\n"},
+            "production.yml:1:22",
+            "staging",
+            id="an overlay moves into the other's namespace",
+        ),
+    ],
+)
+def test_a_routing_namespace_that_puts_two_environments_together_is_refused(
+    tmp_path, files, where, namespace
+):
+    files = {**files, "staging.yml": "{}\n"}
     with pytest.raises(ConfigErrors) as exc:
         service_apps(tmp_path, files)
     (shown,) = messages(exc)
-    assert "svc/deploy/application.yml:6:14: error: routing.namespace: " in shown
+    assert f"svc/deploy/{where}: error: routing.namespace: " in shown
     assert "environments 'production' and 'staging' would write the same Kubernetes objects" in shown
-    assert "giphy in namespace 'web' of kube context 'shared'" in shown
+    assert f"giphy in namespace '{namespace}' of kube context 'shared'" in shown
     # a deploy to one environment builds only that one, and still sees the other
-    with pytest.raises(ConfigErrors):
-        service_apps(tmp_path, files, only=["staging"])
-
-
-def test_the_overlay_that_moves_into_the_other_environments_namespace_is_blamed(tmp_path):
-    files = {
-        "application.yml": SERVICE,
-        "staging.yml": "{}\n",
-        "production.yml": "routing: {namespace: staging}\n",
-    }
-    with pytest.raises(ConfigErrors) as exc:
-        service_apps(tmp_path, files)
-    (shown,) = messages(exc)
-    assert "svc/deploy/production.yml:1:22: error: routing.namespace: " in shown
-    assert "environments 'production' and 'staging'" in shown
+    for only in (["staging"], ["production"]):
+        with pytest.raises(ConfigErrors) as exc:
+            service_apps(tmp_path, files, only=only)
+        assert messages(exc) == [shown]
 
 
 def test_routing_namespaces_that_differ_per_environment_or_cluster_are_fine(tmp_path):
