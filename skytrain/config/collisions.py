@@ -64,45 +64,48 @@ def shared_schedulers(by_name: Mapping[str, Environment], positions: Positions) 
     clusters: dict[tuple[str | None, str], str] = {}
     for name, environment in by_name.items():
         if environment.marathon is not None:
-            home = marathon_home(environment.marathon)
-            first = marathons.setdefault(home, name)
+            first = marathons.setdefault(marathon_home(environment.marathon), name)
             if first != name:
-                errors.append(_marathon_clash(by_name[first], environment, positions))
+                errors.append(
+                    _marathon_clash(first, by_name[first].marathon, name, environment.marathon, positions)
+                )
         if environment.kubernetes is not None:
             where = kubernetes_home(environment.kubernetes, environment.kubernetes.namespace)
             first = clusters.setdefault(where, name)
             if first != name:
-                path = ("environments", name, "kubernetes", "namespace")
-                errors.append(
-                    ConfigError(
-                        positions.of_value(path),
-                        field_path(path),
-                        f"'{name}' and '{first}' would write the same Kubernetes objects: both deploy to "
-                        f"namespace '{where[1]}' of {describe_cluster(where[0])}, so a deploy to one replaces "
-                        f"the other's Deployment and release history; give '{name}' a namespace of its own",
-                    )
-                )
+                errors.append(_kubernetes_clash(first, name, where, positions))
     return errors
 
 
-def _marathon_clash(first: Environment, later: Environment, positions: Positions) -> ConfigError:
-    assert first.marathon is not None and later.marathon is not None
-    group = later.marathon.group
-    path: YamlPath = ("environments", later.name, "marathon", "group" if group else "url")
-    same_url = (
-        "" if first.marathon.url == later.marathon.url else f" (the same server as {first.marathon.url})"
-    )
-    where = f"group {group}" if group else "no group"
+def _marathon_clash(
+    first: str, used: MarathonCluster | None, later: str, cluster: MarathonCluster, positions: Positions
+) -> ConfigError:
+    path: YamlPath = ("environments", later, "marathon", "group" if cluster.group else "url")
+    same = "" if used is None or used.url == cluster.url else f" (the same server as {used.url})"
+    where = f"group {cluster.group}" if cluster.group else "no group"
     return ConfigError(
         positions.of_value(path),
         field_path(path),
-        f"'{later.name}' and '{first.name}' would write the same Marathon apps: both deploy to the Marathon at "
-        f"{later.marathon.url}{same_url} with {where}, so a deploy to one replaces the other's app and its "
-        f"version history; give '{later.name}' a group of its own (marathon.group: /{later.name}) or its own Marathon",
+        f"'{later}' and '{first}' would write the same Marathon apps: both deploy to the Marathon at "
+        f"{cluster.url}{same} with {where}, so a deploy to one replaces the other's app and its version "
+        f"history; give '{later}' a group of its own (marathon.group: /{later}) or its own Marathon",
     )
 
 
-def describe_cluster(context: str | None) -> str:
+def _kubernetes_clash(
+    first: str, later: str, where: tuple[str | None, str], positions: Positions
+) -> ConfigError:
+    path: YamlPath = ("environments", later, "kubernetes", "namespace")
+    return ConfigError(
+        positions.of_value(path),
+        field_path(path),
+        f"'{later}' and '{first}' would write the same Kubernetes objects: both deploy to namespace "
+        f"'{where[1]}' of {_describe_cluster(where[0])}, so a deploy to one replaces the other's Deployment "
+        f"and release history; give '{later}' a namespace of its own",
+    )
+
+
+def _describe_cluster(context: str | None) -> str:
     if context is None:
         return "the cluster reached without a context (in-cluster config, else kubeconfig's current context)"
     return f"kube context '{context}'"
@@ -129,7 +132,7 @@ def shared_namespaces(apps: Mapping[str, App]) -> list[ConfigError]:
                 field_path(NAMESPACE_FIELD),
                 f"environments '{blamed.environment.name}' and '{other.environment.name}' would write the same "
                 f"Kubernetes objects: both put {app.name} in namespace '{app.namespace}' of "
-                f"{describe_cluster(where[0])}, so a deploy to one replaces the other's Deployment and release "
+                f"{_describe_cluster(where[0])}, so a deploy to one replaces the other's Deployment and release "
                 f"history; set routing.namespace per environment (in deploy/<env>.yml), or leave it out so each "
                 f"environment uses its own namespace",
             )
