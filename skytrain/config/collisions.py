@@ -60,15 +60,13 @@ def shared_schedulers(by_name: Mapping[str, Environment], positions: Positions) 
     """Environments (in file order) that would write the apps or objects of an earlier one,
     reported at the later one's entry, naming both."""
     errors = []
-    marathons: dict[tuple[str, str], str] = {}
+    marathons: dict[tuple[str, str], tuple[str, MarathonCluster]] = {}
     clusters: dict[tuple[str | None, str], str] = {}
     for name, environment in by_name.items():
         if environment.marathon is not None:
-            first = marathons.setdefault(marathon_home(environment.marathon), name)
-            if first != name:
-                errors.append(
-                    _marathon_clash(first, by_name[first].marathon, name, environment.marathon, positions)
-                )
+            first = marathons.setdefault(marathon_home(environment.marathon), (name, environment.marathon))
+            if first[0] != name:
+                errors.append(_marathon_clash(*first, name, environment.marathon, positions))
         if environment.kubernetes is not None:
             where = kubernetes_home(environment.kubernetes, environment.kubernetes.namespace)
             first = clusters.setdefault(where, name)
@@ -78,10 +76,10 @@ def shared_schedulers(by_name: Mapping[str, Environment], positions: Positions) 
 
 
 def _marathon_clash(
-    first: str, used: MarathonCluster | None, later: str, cluster: MarathonCluster, positions: Positions
+    first: str, used: MarathonCluster, later: str, cluster: MarathonCluster, positions: Positions
 ) -> ConfigError:
     path: YamlPath = ("environments", later, "marathon", "group" if cluster.group else "url")
-    same = "" if used is None or used.url == cluster.url else f" (the same server as {used.url})"
+    same = "" if used.url == cluster.url else f" (the same server as {used.url})"
     where = f"group {cluster.group}" if cluster.group else "no group"
     return ConfigError(
         positions.of_value(path),
