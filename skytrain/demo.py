@@ -31,6 +31,7 @@ from skytrain.config.environments import Environment
 from skytrain.config.model import App
 from skytrain.emulators.mesh import LocalMesh, StandIn
 from skytrain.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from skytrain.render.marathon import app_id
 
 if TYPE_CHECKING:
     from skytrain.emulators.platform import Platform
@@ -159,10 +160,12 @@ class CutOver:
         self.sdb = ""
 
     def mesos_nodes(self) -> dict[str, list[str]]:
-        """The live catalogue: a Marathon app's stand-in, while Marathon has healthy tasks for it."""
+        """The live catalogue: a Marathon app's stand-in, while Marathon has healthy tasks for it
+        (the app found by its Marathon id, which a group in the environments file prefixes)."""
         marathon = self.platform.marathon[ENV]
+        ids = {app.name: app_id(app) for app in self.apps}
         return {
-            name: [stand_in.address] if (marathon.app(name) or {}).get("tasksHealthy") else []
+            name: [stand_in.address] if (marathon.app(ids[name]) or {}).get("tasksHealthy") else []
             for name, stand_in in self.mesos.items()
         }
 

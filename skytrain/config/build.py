@@ -6,6 +6,7 @@ error of every environment before giving up, so one run shows them all.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from skytrain.config import checks, schemas
+from skytrain.config import checks, collisions, schemas
 from skytrain.config.environments import Environment, Environments
 from skytrain.config.interpolate import interpolate
 from skytrain.config.merge import merge_documents
@@ -163,9 +164,27 @@ def build_apps(
             apps[name] = build_app(files, environments[name], environments, environ)
         except ConfigErrors as exc:
             errors.extend(exc.errors)
+    if collisions.may_share_namespaces([files.base, *files.overlays.values()]):
+        errors += collisions.shared_namespaces(_every_environment(files, environments, apps, environ))
     if errors:
         raise ConfigErrors(errors)
     return apps
+
+
+def _every_environment(
+    files: ServiceFiles, environments: Environments, apps: dict[str, App], environ: Mapping[str, str]
+) -> dict[str, App]:
+    """The apps of this run plus those of the service's other environments (in the environments
+    file's order), so a deploy to one environment also sees a collision with another. One whose
+    files do not build is left out: its own run reports why."""
+    every = {}
+    for name in environments.names():
+        if name in apps:
+            every[name] = apps[name]
+        elif name in files.overlays:
+            with contextlib.suppress(ConfigErrors):
+                every[name] = build_app(files, environments[name], environments, environ)
+    return every
 
 
 def _unknown_environments(files: ServiceFiles, environments: Environments) -> list[ConfigError]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from skytrain.config import schemas
+from skytrain.config import collisions, schemas
 from skytrain.config.yamlfile import parse_yaml, read_text
 from skytrain.errors import ConfigErrors, UsageError
 
@@ -26,6 +26,9 @@ DEFAULT_KUBERNETES_VERSION = "1.33"
 class MarathonCluster:
     url: str
     version: str = DEFAULT_MARATHON_VERSION
+    # the Marathon group the environment's apps live in ("/staging"); "" is the root. It lets
+    # environments share one Marathon without writing each other's apps (see collisions.py)
+    group: str = ""
 
     @property
     def legacy_networking(self) -> bool:
@@ -109,6 +112,9 @@ def _parse_environments(display: str, text: str) -> Environments:
     if errors:
         raise ConfigErrors(errors)
     by_name = {name: _environment(name, raw or {}) for name, raw in document.data["environments"].items()}
+    errors = collisions.shared_schedulers(by_name, document.positions)
+    if errors:
+        raise ConfigErrors(errors)
     return Environments(document.file, by_name)
 
 
@@ -119,7 +125,9 @@ def _environment(name: str, raw: dict) -> Environment:
     return Environment(
         name=name,
         description=raw.get("description", ""),
-        marathon=MarathonCluster(marathon["url"], marathon.get("version", DEFAULT_MARATHON_VERSION))
+        marathon=MarathonCluster(
+            marathon["url"], marathon.get("version", DEFAULT_MARATHON_VERSION), marathon.get("group", "")
+        )
         if marathon
         else None,
         kubernetes=KubernetesCluster(

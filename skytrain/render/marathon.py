@@ -37,7 +37,10 @@ READ_ONLY_KEYS = frozenset(
 
 
 def app_id(app: App) -> str:
-    return f"/{app.name}"
+    """The one place an app's Marathon id is made: `<group>/<name>`, `/<name>` without a group.
+    Everything that reads or writes the app (deploy, gate, status, history, diff) uses it."""
+    group = app.environment.marathon.group if app.environment.marathon else ""
+    return f"{group}/{app.name}"
 
 
 def render_marathon(app: App) -> dict[str, Any]:

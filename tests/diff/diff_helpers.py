@@ -18,7 +18,7 @@ environments:
       namespace: shop
   production:
     marathon:
-      url: http://127.0.0.1:9/
+      url: http://127.0.0.2:9/
       version: "1.7"
     kubernetes:
       context: production
