@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from skytrain.config import checks, schemas
+from skytrain.config.containment import resolves_inside
 from skytrain.config.environments import Environment, Environments
 from skytrain.config.interpolate import interpolate
 from skytrain.config.merge import merge_documents
@@ -106,12 +107,29 @@ def read_service(directory: Path) -> ServiceFiles:
     deploy = directory / DEPLOY_DIR
     shown = display_path(directory)
     prefix = _deploy_prefix(shown)
+    if not resolves_inside(deploy, directory):
+        raise UsageError(
+            f"{prefix} is a link to a folder outside the service directory ({shown}); skytrain reads a service's files only from "
+            "inside its directory, so replace the link with the folder itself"
+        )
     texts: dict[str, str] = {}
     errors: list[ConfigError] = []
     for path in sorted(deploy.glob("*.y*ml")):
-        if not path.is_file() or path.name.startswith("."):  # editor swap and lock files
+        if path.name.startswith("."):  # editor swap and lock files
             continue
         where = f"{prefix}/{path.name}"
+        if not resolves_inside(path, directory):  # refused before anything follows the link
+            errors.append(
+                ConfigError(
+                    Location(where, 1, 1),
+                    "(top level)",
+                    f"this file is a link to a place outside the service directory ({shown}); skytrain reads "
+                    "only files inside it, so replace the link with the file itself",
+                )
+            )
+            continue
+        if not path.is_file():
+            continue
         if path.suffix != ".yml":
             errors.append(
                 ConfigError(

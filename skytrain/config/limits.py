@@ -28,7 +28,7 @@ DEPTH_CEILING = 200
 class Limits:
     max_bytes: int = 1024 * 1024
     max_depth: int = 64
-    max_values: int = 100_000
+    max_values: int = 20_000
 
 
 def current(environ: Mapping[str, str] = os.environ) -> Limits:
