@@ -153,10 +153,14 @@ def build_apps(
     environments: Environments,
     only: list[str] | None = None,
     environ: Mapping[str, str] | None = None,
+    each_file: bool = True,
 ) -> dict[str, App]:
-    """One App per environment (all overlays present, or `only` those); every error at once."""
+    """One App per environment (all overlays present, or `only` those); every error at once.
+    `each_file`: also check each file on its own (see _each_file)."""
     environ = os.environ if environ is None else environ
     errors: list[ConfigError] = _unknown_environments(files, environments) + _service_wide_fields(files)
+    if each_file:
+        errors += _each_file(files, only)
     names = files.overlay_names()
     if not names:
         errors.append(
@@ -200,6 +204,25 @@ def _unknown_environments(files: ServiceFiles, environments: Environments) -> li
                     f"(known: {', '.join(environments.names())}){hint}",
                 )
             )
+    return errors
+
+
+def _each_file(files: ServiceFiles, only: list[str] | None) -> list[ConfigError]:
+    """The base and each overlay checked on their own, as written: a wrong value is reported
+    even where another file overrides it (`replicas: "lots"` in a base whose every overlay
+    sets replicas would never reach the merged check). Found again after merging, the same
+    error is the same ConfigError, shown once."""
+    errors = schemas.check(files.base, schemas.BASE, as_written=True)
+    service_wide = schemas.service_wide_fields(schemas.load_schema(schemas.APPLICATION))
+    for name in only or files.overlay_names():
+        overlay = files.overlays.get(name)
+        if overlay is None or not isinstance(overlay.data, dict):
+            continue
+        # a service-wide field in an overlay has its own error (_service_wide_fields)
+        own = {key: value for key, value in overlay.data.items() if key not in service_wide}
+        errors += schemas.check(
+            YamlDocument(overlay.file, own, overlay.positions), schemas.OVERLAY, as_written=True
+        )
     return errors
 
 

@@ -113,7 +113,11 @@ def _read_deploy_files(
         if root is None:
             return None
         deploy = _resolve(repository, root, [DEPLOY_DIR])
-        if deploy is None or isinstance(deploy, str) or deploy.mode != _TREE:
+        if isinstance(deploy, str):
+            return {}, [
+                ConfigError(Location(prefix, 1, 1), "(top level)", deploy.replace("file", "folder", 1))
+            ]
+        if deploy is None or deploy.mode != _TREE:
             return None
         return _read_files(repository, root, repository.tree(deploy.oid) or {}, prefix)
     except (BrokenPipeError, ValueError):
