@@ -301,14 +301,7 @@ class _Builder:
     def _open(self, event: NodeEvent, path: YamlPath) -> dict[str, Any] | list[Any]:
         if len(self._stack) >= self.limits.max_depth:
             shown = field_path(path[:6]) + ("..." if len(path) > 6 else "")
-            raise _Stop(
-                ConfigError(
-                    _location(self.file, event.start_mark),
-                    shown,
-                    f"this file nests lists and mappings more than {self.limits.max_depth} levels deep; "
-                    "no deploy file needs that many: flatten it",
-                )
-            )
+            raise _Stop(too_deep(_location(self.file, event.start_mark), shown, self.limits))
         data: dict[str, Any] | list[Any] = {} if type(event) is MappingStartEvent else []
         self._stack.append(_Frame(path, data, {}))
         return data
@@ -430,6 +423,15 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> ConfigErro
     return ConfigError(where, "(top level)", f"this is not valid YAML: {what}")
 
 
+def too_deep(where: Location, path: str, limits: Limits) -> ConfigError:
+    return ConfigError(
+        where,
+        path,
+        f"this file nests lists and mappings more than {limits.max_depth} levels deep; "
+        "no deploy file needs that many: flatten it",
+    )
+
+
 def too_large(file: str, limits: Limits) -> ConfigError:
     """The error for a file past the size limit, said before any of it is parsed."""
     return ConfigError(
@@ -463,6 +465,9 @@ def parse_yaml(text: str, file: str, limits: Limits | None = None) -> YamlDocume
     except _Stop as stop:
         raise ConfigErrors([stop.error]) from None
     except yaml.MarkedYAMLError as exc:
+        if exc.problem_mark is not None and "maximum nesting depth" in (exc.problem or ""):
+            # libyaml's own bound (1000 levels), met while it looks ahead before any event
+            raise ConfigErrors([too_deep(_location(file, exc.problem_mark), "(top level)", limits)]) from None
         raise ConfigErrors([_syntax_error(exc, text, file)]) from None
     except yaml.reader.ReaderError as exc:
         before = text[: exc.position]
