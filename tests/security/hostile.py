@@ -40,6 +40,14 @@ class Checkout:
         assert "Traceback" not in err
         return code, out, err
 
+    def only_error(self, *args: str | Path) -> str:
+        """The one config error `skytrain ARGS` reports (it must exit 2 with exactly one)."""
+        code, out, err = self.run(*args)
+        assert code == 2 and out == ""
+        error, summary = err.splitlines()
+        assert summary == count_line(1)
+        return error
+
     def outside_untouched(self) -> bool:
         return self.secret_file.read_text() == OUTSIDE_SECRET and sorted(self.outside.iterdir()) == [
             self.secret_file

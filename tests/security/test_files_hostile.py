@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.hostile import OUTSIDE_SECRET, Checkout, count_line
+from tests.security.hostile import Checkout, count_line
 
 LINK_OUT = (
     "this file is a link to a place outside the service directory (giphy); skytrain reads only files "
@@ -30,13 +30,9 @@ def test_an_overlay_that_links_outside_the_service_is_refused_unread(checkout: C
     staging = checkout.deploy / "staging.yml"
     staging.unlink()
     staging.symlink_to(checkout.secret_file)
-    code, out, err = checkout.run("validate", "giphy")
-    assert code == 2 and out == ""
-    assert err.splitlines() == [
-        f"giphy/deploy/staging.yml:1:1: error: (top level): {LINK_OUT}",
-        count_line(1),
-    ]
-    assert "s3cr3t" not in err
+    assert checkout.only_error("validate", "giphy") == (
+        f"giphy/deploy/staging.yml:1:1: error: (top level): {LINK_OUT}"
+    )
 
 
 def test_a_link_out_that_leads_nowhere_is_refused_too(checkout: Checkout):
@@ -111,15 +107,11 @@ def test_a_link_out_at_the_ref_is_never_followed(repository: Checkout):
     commit(repository)
     staging.unlink()
     staging.write_text(text)
-    code, _, err = repository.run("diff", "giphy", "--env", "staging", "--against", "HEAD")
-    assert code == 2
-    assert err.splitlines() == [
+    assert repository.only_error("diff", "giphy", "--env", "staging", "--against", "HEAD") == (
         "HEAD:giphy/deploy/staging.yml:1:1: error: (top level): this file is a link to a place outside the "
         "service directory at that ref; skytrain reads only files inside it, so replace the link with the "
-        "file itself",
-        count_line(1),
-    ]
-    assert "s3cr3t" not in err
+        "file itself"
+    )
 
 
 def test_a_deploy_folder_linking_out_at_the_ref_is_refused(repository: Checkout):
@@ -273,29 +265,29 @@ def test_a_marathon_timeout_that_is_no_number_of_seconds(checkout: Checkout, htt
     assert httpserver.log == []
 
 
-def test_a_kubeconfig_that_is_not_yaml(checkout: Checkout, monkeypatch):
+@pytest.mark.parametrize(
+    ("content", "command", "problem"),
+    [
+        ("clusters: [\n  token: abc", "deploy", "it is not valid YAML (line 2: "),
+        (
+            "- 1\n- 2\n",
+            "status",
+            "it is not a kubeconfig (a YAML mapping of clusters, contexts and users, in UTF-8)\n",
+        ),
+    ],
+    ids=["not-yaml", "a-list"],
+)
+def test_a_kubeconfig_that_is_not_one(checkout: Checkout, monkeypatch, content, command, problem):
     kubeconfig = checkout.outside / "kubeconfig"
-    kubeconfig.write_text("clusters: [\n  token: abc")
+    kubeconfig.write_text(content)
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    code, _, err = checkout.run("deploy", "giphy", "--env", "staging", "--target", "kubernetes")
+    code, _, err = checkout.run(command, "giphy", "--env", "staging", "--target", "kubernetes")
     assert code == 2
     assert err.startswith(
         f"skytrain: error: cannot configure the Kubernetes client from {kubeconfig} for context 'staging': "
-        "it is not valid YAML (line "
+        + problem
     )
     assert "abc" not in err
-
-
-def test_a_kubeconfig_that_is_a_list(checkout: Checkout, monkeypatch):
-    kubeconfig = checkout.outside / "kubeconfig"
-    kubeconfig.write_text("- 1\n- 2\n")
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    code, _, err = checkout.run("status", "giphy", "--env", "staging", "--target", "kubernetes")
-    assert code == 2
-    assert err == (
-        f"skytrain: error: cannot configure the Kubernetes client from {kubeconfig} for context 'staging': "
-        "it is not a kubeconfig (a YAML mapping of clusters, contexts and users, in UTF-8)\n"
-    )
 
 
 def test_a_negative_markdown_limit(checkout: Checkout):
@@ -320,13 +312,10 @@ def test_a_50_megabyte_file_is_refused_unread(checkout: Checkout):
         stream.write("env:\n")
         line = "  K: " + "x" * 95 + "\n"
         stream.write(line * (50 * 1024 * 1024 // len(line)))
-    code, _, err = checkout.run("validate", "giphy")
-    assert code == 2
-    assert err.splitlines() == [
+    assert checkout.only_error("validate", "giphy") == (
         "giphy/deploy/staging.yml:1:1: error: (top level): this file is over 1,048,576 bytes, far larger than "
-        "any deploy file needs, so skytrain does not read it",
-        count_line(1),
-    ]
+        "any deploy file needs, so skytrain does not read it"
+    )
 
 
 def test_the_platform_moves_the_size_limit(checkout: Checkout, monkeypatch):
@@ -357,9 +346,7 @@ def test_a_limit_that_is_not_a_number(checkout: Checkout, monkeypatch, variable)
 )
 def test_nesting_deeper_than_the_limit(checkout: Checkout, text, where):
     write_overlay(checkout, text)
-    code, _, err = checkout.run("validate", "giphy")
-    assert code == 2
-    [error, _] = err.splitlines()
+    error = checkout.only_error("validate", "giphy")
     assert error.startswith(f"giphy/deploy/staging.yml:{where}: error: ")
     assert error.endswith(
         ": this file nests lists and mappings more than 64 levels deep; no deploy file needs that many: flatten it"
@@ -376,30 +363,23 @@ def test_many_keys_are_about_size_not_aliases(checkout: Checkout):
 
 def test_many_values_in_a_small_file_are_about_their_number(checkout: Checkout):
     write_overlay(checkout, "args: [" + ",".join(["1"] * 30_000) + "]\n")
-    code, _, err = checkout.run("validate", "giphy")
-    assert code == 2
-    assert err.splitlines() == [
+    assert checkout.only_error("validate", "giphy") == (
         "giphy/deploy/staging.yml:1:40004: error: args[19998]: this file has more than 20000 values, far more "
-        "than any deploy file needs; make it smaller",
-        count_line(1),
-    ]
+        "than any deploy file needs; make it smaller"
+    )
 
 
 def test_a_billion_laughs_is_about_aliases(checkout: Checkout):
     lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]" for i in range(8)]
     write_overlay(checkout, "marathon:\n" + "".join(f"  {line}\n" for line in lines))
-    code, _, err = checkout.run("validate", "giphy")
-    assert code == 2
-    [error, _] = err.splitlines()
+    error = checkout.only_error("validate", "giphy")
     assert error.endswith(": YAML aliases (*name) expand this file past 20000 values; write it out plainly")
 
 
 def test_an_alias_inside_its_own_anchor(checkout: Checkout):
     write_overlay(checkout, "marathon: &loop\n  labels: *loop\n")
-    code, _, err = checkout.run("validate", "giphy")
-    assert code == 2
-    assert err.splitlines()[0] == (
+    assert checkout.only_error("validate", "giphy") == (
         "giphy/deploy/staging.yml:2:11: error: marathon.labels: this value refers to itself "
         "(an alias *name inside its own &name); write it out plainly"
     )
@@ -454,23 +434,13 @@ def test_an_overridden_base_value_is_still_checked_once(checkout: Checkout):
     base.write_text(base.read_text().replace("replicas: 2\n", 'replicas: "lots"\n'))
     for overlay in ("dev.yml", "production.yml"):
         assert "replicas:" in (checkout.deploy / overlay).read_text()
-    code, _, err = checkout.run("validate", "giphy")
-    assert code == 2
-    assert err.splitlines() == [
-        'giphy/deploy/application.yml:10:11: error: replicas: expected a whole number, got "lots"',
-        count_line(1),
-    ]
+    assert checkout.only_error("validate", "giphy") == (
+        'giphy/deploy/application.yml:10:11: error: replicas: expected a whole number, got "lots"'
+    )
 
 
 def test_an_overlay_error_is_reported_once_at_its_spot(checkout: Checkout):
     (checkout.deploy / "staging.yml").write_text("replicas: 2\nresources: {cpus: 1}\n")
-    code, _, err = checkout.run("validate", "giphy")
-    assert code == 2
-    assert err.splitlines() == [
-        "giphy/deploy/staging.yml:2:13: error: resources.cpus: unknown field 'cpus'; did you mean 'cpu'?",
-        count_line(1),
-    ]
-
-
-def test_outside_secret_is_what_the_fixture_says(checkout: Checkout):
-    assert checkout.outside_untouched() and OUTSIDE_SECRET in checkout.secret_file.read_text()
+    assert checkout.only_error("validate", "giphy") == (
+        "giphy/deploy/staging.yml:2:13: error: resources.cpus: unknown field 'cpus'; did you mean 'cpu'?"
+    )
