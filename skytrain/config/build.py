@@ -18,6 +18,8 @@ from skytrain.config import checks, schemas
 from skytrain.config.containment import resolves_inside
 from skytrain.config.environments import Environment, Environments
 from skytrain.config.interpolate import interpolate
+from skytrain.config.limits import Limits
+from skytrain.config.limits import current as current_limits
 from skytrain.config.merge import merge_documents
 from skytrain.config.model import (
     App,
@@ -62,8 +64,9 @@ def _deploy_prefix(directory: str) -> str:
     return f"{directory}/{DEPLOY_DIR}" if directory not in ("", ".") else DEPLOY_DIR
 
 
-def parse_service(directory: str, texts: Mapping[str, str]) -> ServiceFiles:
+def parse_service(directory: str, texts: Mapping[str, str], limits: Limits | None = None) -> ServiceFiles:
     """Parse deploy/ contents given as {file name: text}: from disk, or from a git ref."""
+    limits = limits or current_limits()
     prefix = _deploy_prefix(directory)
     base_name = f"{prefix}/{BASE_FILE}"
     errors: list[ConfigError] = []
@@ -81,7 +84,7 @@ def parse_service(directory: str, texts: Mapping[str, str]) -> ServiceFiles:
     documents: dict[str, YamlDocument] = {}
     for file_name, text in sorted(texts.items()):
         try:
-            documents[file_name] = parse_yaml(text, f"{prefix}/{file_name}")
+            documents[file_name] = parse_yaml(text, f"{prefix}/{file_name}", limits)
         except ConfigErrors as exc:
             errors.extend(exc.errors)
     for file_name, document in documents.items():
@@ -114,6 +117,7 @@ def read_service(directory: Path) -> ServiceFiles:
         )
     texts: dict[str, str] = {}
     errors: list[ConfigError] = []
+    limits = current_limits()
     for path in sorted(deploy.glob("*.y*ml")):
         if path.name.startswith("."):  # editor swap and lock files
             continue
@@ -140,12 +144,12 @@ def read_service(directory: Path) -> ServiceFiles:
             )
             continue
         try:
-            texts[path.name] = read_text(path, where)
+            texts[path.name] = read_text(path, where, limits)
         except ConfigErrors as exc:
             errors.extend(exc.errors)
     if errors:
         raise ConfigErrors(errors)
-    return parse_service(shown, texts)
+    return parse_service(shown, texts, limits)
 
 
 def build_apps(
@@ -159,9 +163,11 @@ def build_apps(
     `each_file`: also check each file on its own (see _each_file)."""
     environ = os.environ if environ is None else environ
     errors: list[ConfigError] = _unknown_environments(files, environments) + _service_wide_fields(files)
-    if each_file:
-        errors += _each_file(files, only)
     names = files.overlay_names()
+    if each_file:
+        errors += _each_file(
+            files, [name for name in only or names if name in files.overlays and name in environments]
+        )
     if not names:
         errors.append(
             ConfigError(
@@ -207,23 +213,21 @@ def _unknown_environments(files: ServiceFiles, environments: Environments) -> li
     return errors
 
 
-def _each_file(files: ServiceFiles, only: list[str] | None) -> list[ConfigError]:
-    """The base and each overlay checked on their own, as written: a wrong value is reported
-    even where another file overrides it (`replicas: "lots"` in a base whose every overlay
-    sets replicas would never reach the merged check). Found again after merging, the same
-    error is the same ConfigError, shown once."""
-    errors = schemas.check(files.base, schemas.BASE, as_written=True)
-    service_wide = schemas.service_wide_fields(schemas.load_schema(schemas.APPLICATION))
-    for name in only or files.overlay_names():
-        overlay = files.overlays.get(name)
-        if overlay is None or not isinstance(overlay.data, dict):
-            continue
-        # a service-wide field in an overlay has its own error (_service_wide_fields)
-        own = {key: value for key, value in overlay.data.items() if key not in service_wide}
-        errors += schemas.check(
-            YamlDocument(overlay.file, own, overlay.positions), schemas.OVERLAY, as_written=True
-        )
-    return errors
+def _each_file(files: ServiceFiles, built: list[str]) -> list[ConfigError]:
+    """The base checked on its own, as written, so that a wrong value is reported even where
+    every overlay overrides it (`replicas: "lots"` in a base whose every overlay sets
+    replicas never reaches a merged check). Only the fields every built overlay writes need
+    it, and the fields the base must have: the rest reaches every merged check as written.
+    An overlay needs no check of its own: its environment's merged configuration holds
+    every value it writes (an overlay wins the merge). Found both ways, an error is the same
+    ConfigError, shown once."""
+    base = files.base
+    overlays = [files.overlays[name].data for name in built]
+    if overlays and isinstance(base.data, dict):
+        written = set.intersection(*(set(data) if isinstance(data, dict) else set() for data in overlays))
+        keep = written | set(schemas.load_schema(schemas.BASE)["required"])
+        base = YamlDocument(base.file, {k: v for k, v in base.data.items() if k in keep}, base.positions)
+    return schemas.check(base, schemas.BASE, as_written=True)
 
 
 def _service_wide_fields(files: ServiceFiles) -> list[ConfigError]:

@@ -13,7 +13,6 @@ import copy
 import difflib
 import json
 import re
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -30,7 +29,6 @@ OVERLAY = "overlay.schema.json"
 ENVIRONMENTS = "environments.schema.json"
 # deploy/application.yml on its own (not a published file): see base_schema
 BASE = "application.base.schema.json"
-_NULL = {"type": "null"}
 _TEMPLATE_MARKERS = ("{{", "{%", "{#")
 
 _TYPE_NAMES = {
@@ -132,23 +130,9 @@ def check(document: YamlDocument, schema_name: str, as_written: bool = False) ->
     return [
         error
         for raw in validator(schema_name).iter_errors(document.data)
-        for leaf in _unwrapped(raw)
-        if not (as_written and _templated(leaf.instance))
-        for error in _translate(leaf, document.positions)
+        if not (as_written and _templated(raw.instance))
+        for error in _translate(raw, document.positions)
     ]
-
-
-def _unwrapped(error: ValidationError) -> Iterator[ValidationError]:
-    """An overlay's "null, or what the application schema says" (overlay_schema) reports
-    what the application schema says, in the same words as for the merged configuration."""
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    branches = schema.get("anyOf") if error.validator == "anyOf" else None
-    if branches and len(branches) == 2 and branches[0] == _NULL:
-        for sub in error.context or ():
-            if sub.relative_schema_path[0] == 1:
-                yield from _unwrapped(sub)
-    else:
-        yield error
 
 
 def _templated(value: Any) -> bool:

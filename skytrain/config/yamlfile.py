@@ -112,10 +112,7 @@ class _Anchors:
         self._marks: dict[str, yaml.Mark] = {}
         self._open: list[tuple[str, int, int]] = []  # (anchor, its first event, its nesting level)
         self._level = 0
-
-    @property
-    def recording(self) -> bool:
-        return bool(self._marks)
+        self.recording = False  # from the first anchor on, every event is kept
 
     def record(self, event: Event) -> None:
         anchor = getattr(event, "anchor", None) if type(event) in _VALUE_EVENTS else None
@@ -128,7 +125,8 @@ class _Anchors:
                     event.start_mark,
                 )
             self._marks[anchor] = event.start_mark
-        if not self._marks:
+            self.recording = True
+        if not self.recording:
             return
         self.events.append(event)
         index = len(self.events) - 1
@@ -181,6 +179,7 @@ class _Builder:
         self._resolver = yaml.resolver.Resolver()
         self._stack: list[_Frame] = []
         self._values = 0
+        self._max_values = limits.max_values
         self._replaying = 0
         self._skipping = 0
         self._after_skip: Callable[[Event], None] | None = None
@@ -279,7 +278,9 @@ class _Builder:
         """Build the value `event` starts at `path`: the root, an item of list `into`, or
         `into[key]`."""
         self.positions.values[path] = _location(self.file, event.start_mark)
-        self._count(event, path)
+        self._values += 1
+        if self._values > self._max_values:
+            self._too_many(event, path)
         if type(event) is ScalarEvent:
             value = self._scalar(event, path)  # type: ignore[arg-type]
         elif event.tag not in _COLLECTION_TAGS:
@@ -306,10 +307,7 @@ class _Builder:
         self._stack.append(_Frame(path, data, {}))
         return data
 
-    def _count(self, event: NodeEvent, path: YamlPath) -> None:
-        self._values += 1
-        if self._values <= self.limits.max_values:
-            return
+    def _too_many(self, event: NodeEvent, path: YamlPath) -> None:
         limit = self.limits.max_values
         message = (
             f"YAML aliases (*name) expand this file past {limit} values; write it out plainly"
@@ -362,6 +360,8 @@ class _Builder:
 
     def _scalar(self, event: ScalarEvent, path: YamlPath) -> Any:
         tag = event.tag
+        if tag is None and not event.implicit[0]:  # quoted: a string, whatever it looks like
+            return event.value
         if tag is None or tag == "!":
             tag = self._resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag == _STR:
