@@ -501,8 +501,13 @@ def read_text(path: Path, display: str, limits: Limits | None = None) -> str:
     limits = limits or limits_module.current()
     try:
         with path.open("rb") as stream:
-            too_big = os.fstat(stream.fileno()).st_size > limits.max_bytes
-            data = b"" if too_big else stream.read(limits.max_bytes + 1)
+            size = os.fstat(stream.fileno()).st_size
+            too_big = size > limits.max_bytes
+            # as much as stat says and a byte more (a buffer as large as the limit would cost
+            # every small file); a file larger than it said is read on, up to the limit
+            data = b"" if too_big else stream.read(size + 1)
+            if len(data) > size:
+                data += stream.read(limits.max_bytes + 1 - len(data))
     except OSError as exc:
         raise ConfigErrors(
             [ConfigError(Location(display, 1, 1), "(top level)", f"cannot read this file: {exc.strerror}")]
