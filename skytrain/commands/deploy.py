@@ -26,8 +26,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skytrain.pipeline.junit import config_errors_reported, service_files, write_deploy_report
+    from skytrain.pipeline.junit import (
+        check_junit_path,
+        config_errors_reported,
+        service_files,
+        write_deploy_report,
+    )
     from skytrain.render import render
+
+    check_junit_path(args.junit)
 
     files = [f for service in args.services for f in service_files(service, [args.env])]
     with config_errors_reported(args.junit, "skytrain.deploy", files):

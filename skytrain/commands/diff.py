@@ -23,6 +23,18 @@ if TYPE_CHECKING:
     from skytrain.diff.compare import DiffResult
 
 FORMATS = ("text", "markdown", "json")
+# room for the summary table and the truncation note; below it a limit means nothing
+MIN_MARKDOWN_LIMIT = 1000
+
+
+def markdown_limit(text: str) -> int:
+    """--markdown-limit: a whole number of characters, not less than MIN_MARKDOWN_LIMIT."""
+    value = int(text) if text.strip().isdigit() else 0
+    if value < MIN_MARKDOWN_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of characters, at least {MIN_MARKDOWN_LIMIT}; got {text!r}"
+        )
+    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--exit-code", action="store_true", help="exit 3 when something would change")
     parser.add_argument(
         "--markdown-limit",
-        type=int,
+        type=markdown_limit,
         default=None,
         metavar="CHARS",
         help="largest markdown output (default 60000, under GitHub's comment limit)",
@@ -99,12 +111,14 @@ def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list
     groups: dict[tuple[str, str], list[App]] = {}
     for app, t in pairs:
         groups.setdefault((t, app.environment.name), []).append(app)
+    # made before any is used: a wrong setting is exit 2 here, not "could not read" (exit 1)
+    backends = {group: backend_for(group[0], members[0].environment) for group, members in groups.items()}
 
     def read(group: tuple[str, str]) -> list[DiffResult]:
         scheduler, environment = group
         members = groups[group]
         with unreadable(scheduler, environment):
-            live = backend_for(scheduler, members[0].environment).live_objects(members)
+            live = backends[group].live_objects(members)
         mine = {a.name: rendered[(environment, scheduler, a.name)] for a in members}
         return diff_live(members, scheduler, live, mine)
 

@@ -92,6 +92,17 @@ def run_concurrently(operations: list[tuple[App, str]], action: Callable[[App, s
         return list(pool.map(lambda op: action(*op), operations))
 
 
+def configured_backends(operations: list[tuple[App, str]]) -> dict[tuple[str, str, str], Any]:
+    """A backend per (app, environment, target), all made before any is used: a setting that
+    is wrong (SKYTRAIN_MARATHON_TIMEOUT, a kubeconfig) is exit 2 before anything is sent."""
+    from skytrain.backends import backend_for
+
+    return {
+        (app.name, app.environment.name, target): backend_for(target, app.environment)
+        for app, target in operations
+    }
+
+
 def run_gated(
     args: argparse.Namespace,
     operations: list[tuple[App, str]],
@@ -99,15 +110,17 @@ def run_gated(
 ) -> list[Any]:
     """Run `call(backend, app, target, options, reporter)` for every operation, concurrently,
     with one progress reporter shared by all of them."""
-    from skytrain.backends import backend_for
     from skytrain.progress import make_reporter
 
     options = deploy_options(args)
+    backends = configured_backends(operations)
     reporter = make_reporter(args.output)
     try:
         return run_concurrently(
             operations,
-            lambda app, target: call(backend_for(target, app.environment), app, target, options, reporter),
+            lambda app, target: call(
+                backends[(app.name, app.environment.name, target)], app, target, options, reporter
+            ),
         )
     finally:
         reporter.close()

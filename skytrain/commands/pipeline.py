@@ -80,10 +80,11 @@ def run_show(args: argparse.Namespace) -> int:
 def run_pipeline_command(args: argparse.Namespace) -> int:
     from skytrain.errors import ConfigErrors
     from skytrain.pipeline.definition import build_pipeline
-    from skytrain.pipeline.junit import config_errors_reported, service_files, write_junit
+    from skytrain.pipeline.junit import check_junit_path, config_errors_reported, service_files, write_junit
     from skytrain.pipeline.run import EXIT_AWAITING_APPROVAL, checked_files, run_pipeline
     from skytrain.progress import PlainReporter, make_reporter
 
+    check_junit_path(args.junit)
     files = service_files(args.service)
     suite = f"skytrain.pipeline.{args.service.resolve().name}"
     with config_errors_reported(args.junit, suite, files):

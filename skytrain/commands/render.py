@@ -12,6 +12,7 @@ import yaml
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, load_apps, targets_for
 from skytrain.errors import EXIT_OK, UsageError
+from skytrain.outputs import check_directory, write_file
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +48,8 @@ def to_json(obj: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from skytrain.render import render
 
+    if args.output_dir is not None:
+        check_directory(args.output_dir, "-o")
     app = load_apps(args.service, args.environments, args.env)[args.env]
     targets = targets_for(app, args.target)
     if args.output_dir is None and len(targets) > 1:
@@ -59,17 +62,13 @@ def run(args: argparse.Namespace) -> int:
         target, objects = next(iter(rendered.items()))
         sys.stdout.write(to_json(objects[0]) if target == "marathon" else to_yaml_stream(objects))
         return EXIT_OK
-    try:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot write to {args.output_dir}: {exc.strerror}") from None
     for target, objects in rendered.items():
         for obj in objects:
             if target == "marathon":
                 path = args.output_dir / f"{app.name}.marathon.json"
-                path.write_text(to_json(obj))
+                write_file(path, to_json(obj), "-o")
             else:
                 path = args.output_dir / f"{obj['metadata']['name']}.{obj['kind'].lower()}.yaml"
-                path.write_text(to_yaml_stream([obj]))
+                write_file(path, to_yaml_stream([obj]), "-o")
             print(path)
     return EXIT_OK

@@ -14,6 +14,7 @@ from skytrain.commands.common import load_many
 from skytrain.config.build import BASE_FILE, DEPLOY_DIR
 from skytrain.config.environments import find_environments_file, load_environments
 from skytrain.errors import EXIT_OK, OperationFailed, UsageError
+from skytrain.outputs import check_directory, write_file
 from skytrain.render.routing.model import BRIDGE_IMAGE, DEFAULT_CLUSTER_DNS, RoutingModel
 
 
@@ -72,6 +73,7 @@ def fleet_services(paths: list[Path]) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     from skytrain.render.routing import RoutingSettings, build_routing, render_routes
 
+    check_directory(args.out, "--out")
     services = fleet_services(args.fleet)
     environments = load_environments(find_environments_file(args.environments, services[0]))
     if args.env not in environments:
@@ -95,11 +97,13 @@ def run(args: argparse.Namespace) -> int:
 def _write(out: Path, files: dict[str, str]) -> None:
     for relative, text in files.items():
         path = out / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        write_file(path, text, "--out")
         print(path)
     # a service that left the mesh must not keep its Service manifest
-    for stale in sorted((out / "kubernetes").glob("*.yaml")):
+    manifests = out / "kubernetes"
+    if manifests.exists() or manifests.is_symlink():
+        check_directory(manifests, "--out")  # never delete through a planted link
+    for stale in sorted(manifests.glob("*.yaml")):
         if f"kubernetes/{stale.name}" not in files:
             stale.unlink()
             print(f"removed {stale}")

@@ -6,6 +6,7 @@ import argparse
 
 from skytrain.commands.operate import (
     add_operation_arguments,
+    configured_backends,
     plan_operations,
     print_results,
     run_concurrently,
@@ -23,9 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skytrain.backends import backend_for
-
+    operations = plan_operations(args)
+    backends = configured_backends(operations)
     results = run_concurrently(
-        plan_operations(args), lambda app, target: backend_for(target, app.environment).status(app)
+        operations, lambda app, target: backends[(app.name, app.environment.name, target)].status(app)
     )
     return print_results(results, args.output)

@@ -6,7 +6,7 @@ import argparse
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, load_apps, targets_for
 from skytrain.errors import EXIT_OK, ConfigError, ConfigErrors
-from skytrain.pipeline.junit import add_junit_argument
+from skytrain.pipeline.junit import add_junit_argument, check_junit_path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from skytrain.render import render
 
+    check_junit_path(args.junit)
     errors: list[ConfigError] = []
     lines = []
     for directory in args.services:

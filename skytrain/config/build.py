@@ -16,8 +16,11 @@ from types import MappingProxyType
 from typing import Any
 
 from skytrain.config import checks, collisions, schemas
+from skytrain.config.containment import resolves_inside
 from skytrain.config.environments import Environment, Environments
 from skytrain.config.interpolate import interpolate
+from skytrain.config.limits import Limits
+from skytrain.config.limits import current as current_limits
 from skytrain.config.merge import merge_documents
 from skytrain.config.model import (
     App,
@@ -62,8 +65,9 @@ def _deploy_prefix(directory: str) -> str:
     return f"{directory}/{DEPLOY_DIR}" if directory not in ("", ".") else DEPLOY_DIR
 
 
-def parse_service(directory: str, texts: Mapping[str, str]) -> ServiceFiles:
+def parse_service(directory: str, texts: Mapping[str, str], limits: Limits | None = None) -> ServiceFiles:
     """Parse deploy/ contents given as {file name: text}: from disk, or from a git ref."""
+    limits = limits or current_limits()
     prefix = _deploy_prefix(directory)
     base_name = f"{prefix}/{BASE_FILE}"
     errors: list[ConfigError] = []
@@ -81,7 +85,7 @@ def parse_service(directory: str, texts: Mapping[str, str]) -> ServiceFiles:
     documents: dict[str, YamlDocument] = {}
     for file_name, text in sorted(texts.items()):
         try:
-            documents[file_name] = parse_yaml(text, f"{prefix}/{file_name}")
+            documents[file_name] = parse_yaml(text, f"{prefix}/{file_name}", limits)
         except ConfigErrors as exc:
             errors.extend(exc.errors)
     for file_name, document in documents.items():
@@ -107,12 +111,30 @@ def read_service(directory: Path) -> ServiceFiles:
     deploy = directory / DEPLOY_DIR
     shown = display_path(directory)
     prefix = _deploy_prefix(shown)
+    if not resolves_inside(deploy, directory):
+        raise UsageError(
+            f"{prefix} is a link to a folder outside the service directory ({shown}); skytrain reads a service's files only from "
+            "inside its directory, so replace the link with the folder itself"
+        )
     texts: dict[str, str] = {}
     errors: list[ConfigError] = []
+    limits = current_limits()
     for path in sorted(deploy.glob("*.y*ml")):
-        if not path.is_file() or path.name.startswith("."):  # editor swap and lock files
+        if path.name.startswith("."):  # editor swap and lock files
             continue
         where = f"{prefix}/{path.name}"
+        if not resolves_inside(path, directory):  # refused before anything follows the link
+            errors.append(
+                ConfigError(
+                    Location(where, 1, 1),
+                    "(top level)",
+                    f"this file is a link to a place outside the service directory ({shown}); skytrain reads "
+                    "only files inside it, so replace the link with the file itself",
+                )
+            )
+            continue
+        if not path.is_file():
+            continue
         if path.suffix != ".yml":
             errors.append(
                 ConfigError(
@@ -123,12 +145,12 @@ def read_service(directory: Path) -> ServiceFiles:
             )
             continue
         try:
-            texts[path.name] = read_text(path, where)
+            texts[path.name] = read_text(path, where, limits)
         except ConfigErrors as exc:
             errors.extend(exc.errors)
     if errors:
         raise ConfigErrors(errors)
-    return parse_service(shown, texts)
+    return parse_service(shown, texts, limits)
 
 
 def build_apps(
@@ -136,11 +158,17 @@ def build_apps(
     environments: Environments,
     only: list[str] | None = None,
     environ: Mapping[str, str] | None = None,
+    each_file: bool = True,
 ) -> dict[str, App]:
-    """One App per environment (all overlays present, or `only` those); every error at once."""
+    """One App per environment (all overlays present, or `only` those); every error at once.
+    `each_file`: also check each file on its own (see _each_file)."""
     environ = os.environ if environ is None else environ
     errors: list[ConfigError] = _unknown_environments(files, environments) + _service_wide_fields(files)
     names = files.overlay_names()
+    if each_file:
+        errors += _each_file(
+            files, [name for name in only or names if name in files.overlays and name in environments]
+        )
     if not names:
         errors.append(
             ConfigError(
@@ -202,6 +230,23 @@ def _unknown_environments(files: ServiceFiles, environments: Environments) -> li
                 )
             )
     return errors
+
+
+def _each_file(files: ServiceFiles, built: list[str]) -> list[ConfigError]:
+    """The base checked on its own, as written, so that a wrong value is reported even where
+    every overlay overrides it (`replicas: "lots"` in a base whose every overlay sets
+    replicas never reaches a merged check). Only the fields every built overlay writes need
+    it, and the fields the base must have: the rest reaches every merged check as written.
+    An overlay needs no check of its own: its environment's merged configuration holds
+    every value it writes (an overlay wins the merge). Found both ways, an error is the same
+    ConfigError, shown once."""
+    base = files.base
+    overlays = [files.overlays[name].data for name in built]
+    if overlays and isinstance(base.data, dict):
+        written = set.intersection(*(set(data) if isinstance(data, dict) else set() for data in overlays))
+        keep = written | set(schemas.load_schema(schemas.BASE)["required"])
+        base = YamlDocument(base.file, {k: v for k, v in base.data.items() if k in keep}, base.positions)
+    return schemas.check(base, schemas.BASE, as_written=True)
 
 
 def _service_wide_fields(files: ServiceFiles) -> list[ConfigError]:

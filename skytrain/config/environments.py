@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from skytrain.config import collisions, schemas
+from skytrain.config.containment import resolves_inside
 from skytrain.config.yamlfile import parse_yaml, read_text
 from skytrain.errors import ConfigErrors, UsageError
 
@@ -84,9 +85,16 @@ def find_environments_file(
     elif environ.get(ENV_VAR):
         chosen = Path(environ[ENV_VAR])
     else:
-        for folder in [start.resolve(), *start.resolve().parents]:
-            if (folder / FILE_NAME).is_file():
-                return folder / FILE_NAME
+        service = start.resolve()
+        for folder in [service, *service.parents]:
+            candidate = folder / FILE_NAME
+            if folder == service and not resolves_inside(candidate, service):
+                raise UsageError(
+                    f"{start / FILE_NAME} is a link to a place outside the service directory; skytrain "
+                    "reads only files inside it, so replace the link with the file itself"
+                )
+            if candidate.is_file():
+                return candidate
         chosen = SYSTEM_PATH
         if not chosen.is_file():
             raise UsageError(

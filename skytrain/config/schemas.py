@@ -27,6 +27,9 @@ from skytrain.resources import schema_path
 APPLICATION = "application.schema.json"
 OVERLAY = "overlay.schema.json"
 ENVIRONMENTS = "environments.schema.json"
+# deploy/application.yml on its own (not a published file): see base_schema
+BASE = "application.base.schema.json"
+_TEMPLATE_MARKERS = ("{{", "{%", "{#")
 
 _TYPE_NAMES = {
     "object": "a mapping",
@@ -43,7 +46,32 @@ _TYPE_NAMES = {
 def load_schema(name: str) -> dict[str, Any]:
     if name == OVERLAY:
         return overlay_schema(load_schema(APPLICATION))
+    if name == BASE:
+        return base_schema(load_schema(APPLICATION))
     return json.loads(schema_path(name).read_text(encoding="utf-8"))
+
+
+def base_schema(application: dict[str, Any]) -> dict[str, Any]:
+    """The base file on its own: the application schema with only the top-level fields
+    required (name, image, scheduler, port: the base says what the service is). A nested
+    object may be completed by each overlay (a secret's key, a health check's path), so
+    that completeness is checked on the merged configuration only."""
+    schema = copy.deepcopy(application)
+    schema["$id"] = schema["$id"].replace(APPLICATION, BASE)
+
+    def drop_required(node: Any) -> None:
+        if isinstance(node, dict):
+            node.pop("required", None)
+            for sub in node.values():
+                drop_required(sub)
+        elif isinstance(node, list):
+            for sub in node:
+                drop_required(sub)
+
+    top_level = schema.pop("required", [])
+    drop_required(schema)
+    schema["required"] = top_level
+    return schema
 
 
 def overlay_schema(application: dict[str, Any]) -> dict[str, Any]:
@@ -96,12 +124,19 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=registry)
 
 
-def check(document: YamlDocument, schema_name: str) -> list[ConfigError]:
+def check(document: YamlDocument, schema_name: str, as_written: bool = False) -> list[ConfigError]:
+    """Every error of the document. `as_written`: the document is a file before templating,
+    so a value holding a template is left to the check after templating."""
     return [
         error
         for raw in validator(schema_name).iter_errors(document.data)
+        if not (as_written and _templated(raw.instance))
         for error in _translate(raw, document.positions)
     ]
+
+
+def _templated(value: Any) -> bool:
+    return isinstance(value, str) and any(marker in value for marker in _TEMPLATE_MARKERS)
 
 
 def _shown(value: Any) -> str:

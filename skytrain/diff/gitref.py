@@ -2,36 +2,100 @@
 the working tree, and parsed by the same pure pipeline as the files on disk.
 
 One `git cat-file --batch` process per service, run in the service folder: it reads
-the tree `REF:./deploy` (a path relative to that folder), then the blobs of its
-*.yml files. Only when that tree is missing does a second call tell a service that did
-not exist at REF from a REF that does not exist.
+the tree `REF:./` (that folder at REF), then its deploy/ tree and the blobs of its *.yml
+files. Only when the folder is missing does a second call tell a service that did not
+exist at REF from a REF that does not exist. What is at REF is as untrusted as the
+working tree: a symbolic link is followed only inside the service folder, and a file
+over the size limit is dropped unread.
 """
 
 from __future__ import annotations
 
+import posixpath
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from skytrain.config.build import BASE_FILE, DEPLOY_DIR, ServiceFiles, display_path, parse_service
-from skytrain.errors import UsageError
+from skytrain.config.limits import current as current_limits
+from skytrain.config.yamlfile import too_large
+from skytrain.errors import ConfigError, ConfigErrors, Location, UsageError
 
 
 def read_service_at(ref: str, directory: Path) -> ServiceFiles | None:
     """The service's files at `ref`, or None when the service did not exist there."""
     if ref.startswith("-") or "\n" in ref:
         raise UsageError(f"--against {ref!r} is not a git ref")
-    texts = _read_deploy_files(ref, directory)
-    if texts is None:
+    shown = f"{ref}:{display_path(directory)}"
+    found = _read_deploy_files(ref, directory, f"{shown}/{DEPLOY_DIR}")
+    if found is None:
         _check_ref(ref, directory)
         return None
+    texts, errors = found
+    if errors:
+        raise ConfigErrors(errors)
     if BASE_FILE not in texts:
         return None
-    return parse_service(f"{ref}:{display_path(directory)}", texts)
+    return parse_service(shown, texts)
 
 
-def _read_deploy_files(ref: str, directory: Path) -> dict[str, str] | None:
-    """{file name: text} of deploy/*.yml at `ref`; None when there is no such folder."""
+# git tree entry modes
+_TREE = b"40000"
+_LINK = b"120000"
+# links followed one after the other before giving up (git's own limit for --follow-symlinks)
+_MAX_HOPS = 40
+
+
+@dataclass(frozen=True)
+class _Entry:
+    mode: bytes
+    oid: str
+
+
+class _Repository:
+    """One `git cat-file --batch` conversation: trees and blobs by id, one at a time."""
+
+    def __init__(self, process: subprocess.Popen[bytes]):
+        assert process.stdin is not None and process.stdout is not None
+        self._stdin = process.stdin
+        self._stdout = process.stdout
+        self.id_size = 20  # bytes; 32 in a SHA-256 repository, learnt from each answer
+
+    def ask(self, name: str, max_size: int | None = None) -> tuple[str, bytes | None]:
+        """(type, content) of an object; content None when it is over `max_size` (then it
+        is read and dropped in pieces, never held whole)."""
+        self._stdin.write(f"{name}\n".encode())
+        self._stdin.flush()
+        header = self._stdout.readline().split()
+        if len(header) == 2 and header[1] == b"missing":
+            return "missing", b""
+        if len(header) != 3:
+            raise ValueError("unexpected answer from git cat-file")
+        self.id_size = len(header[0]) // 2
+        size = int(header[2])
+        if max_size is not None and size > max_size:
+            left = size + 1  # and the newline after it
+            while left > 0:
+                chunk = self._stdout.read(min(left, 1 << 20))
+                if not chunk:
+                    raise ValueError("git cat-file stopped in the middle of an object")
+                left -= len(chunk)
+            return header[1].decode(), None
+        return header[1].decode(), self._stdout.read(size + 1)[:size]
+
+    def tree(self, name: str) -> dict[str, _Entry] | None:
+        """The entries of a tree (by id or `REF:path`); None when it is not a tree."""
+        kind, content = self.ask(name)
+        return _tree_entries(content or b"", self.id_size) if kind == "tree" else None
+
+
+def _read_deploy_files(
+    ref: str, directory: Path, prefix: str
+) -> tuple[dict[str, str], list[ConfigError]] | None:
+    """({file name: text}, errors) of deploy/*.yml at `ref`; None when there is no such folder.
+
+    A symbolic link is followed only while it stays inside the service folder at `ref`,
+    resolved here from git's own trees (never through the working tree or the file system)."""
     try:
         process = subprocess.Popen(
             ["git", "cat-file", "--batch"],
@@ -42,17 +106,20 @@ def _read_deploy_files(ref: str, directory: Path) -> dict[str, str] | None:
         )
     except FileNotFoundError:
         raise UsageError("--against needs git, and git is not installed") from None
-    assert process.stdin is not None and process.stdout is not None
+    assert process.stdin is not None
     try:
-        process.stdin.write(f"{ref}:./{DEPLOY_DIR}\n".encode())
-        process.stdin.flush()
-        kind, tree, id_size = _read_object(process.stdout)
-        if kind != "tree":
+        repository = _Repository(process)
+        root = repository.tree(f"{ref}:./")
+        if root is None:
             return None
-        names = [(name, oid) for name, oid in _tree_entries(tree, id_size) if name.endswith(".yml")]
-        process.stdin.write("".join(f"{oid}\n" for _, oid in names).encode())
-        process.stdin.close()
-        return {name: _read_object(process.stdout)[1].decode("utf-8", errors="replace") for name, _ in names}
+        deploy = _resolve(repository, root, [DEPLOY_DIR])
+        if isinstance(deploy, str):
+            return {}, [
+                ConfigError(Location(prefix, 1, 1), "(top level)", deploy.replace("file", "folder", 1))
+            ]
+        if deploy is None or deploy.mode != _TREE:
+            return None
+        return _read_files(repository, root, repository.tree(deploy.oid) or {}, prefix)
     except (BrokenPipeError, ValueError):
         process.kill()
         raise UsageError(_failure(process, directory, ref)) from None
@@ -62,30 +129,65 @@ def _read_deploy_files(ref: str, directory: Path) -> dict[str, str] | None:
         process.wait()
 
 
-def _read_object(stream: IO[bytes]) -> tuple[str, bytes, int]:
-    """One answer of `cat-file --batch`: (type, content, object id size in bytes)."""
-    header = stream.readline().split()
-    if len(header) == 2 and header[1] == b"missing":
-        return "missing", b"", 0
-    if len(header) != 3:
-        raise ValueError("unexpected answer from git cat-file")
-    size = int(header[2])
-    content = stream.read(size + 1)[:size]
-    return header[1].decode(), content, len(header[0]) // 2
+def _read_files(
+    repository: _Repository, root: dict[str, _Entry], deploy: dict[str, _Entry], prefix: str
+) -> tuple[dict[str, str], list[ConfigError]]:
+    texts: dict[str, str] = {}
+    errors: list[ConfigError] = []
+    limits = current_limits()
+    for name in sorted(n for n in deploy if n.endswith(".yml")):
+        where = Location(f"{prefix}/{name}", 1, 1)
+        found = _resolve(repository, root, [DEPLOY_DIR, name])
+        if isinstance(found, str):
+            errors.append(ConfigError(where, "(top level)", found))
+            continue
+        if found is None or not found.mode.startswith(b"100"):
+            continue  # a folder, a submodule or a dangling link: not a file skytrain reads
+        kind, content = repository.ask(found.oid, limits.max_bytes)
+        if content is None:
+            errors.append(too_large(where.file, limits))
+        elif kind == "blob":
+            texts[name] = content.decode("utf-8", errors="replace")
+    return texts, errors
 
 
-def _tree_entries(tree: bytes, id_size: int) -> list[tuple[str, str]]:
-    """(name, object id) of each entry of a raw tree object: `<mode> <name>\\0<id bytes>`
+def _resolve(
+    repository: _Repository, root: dict[str, _Entry], parts: list[str], hops: int = 0
+) -> _Entry | str | None:
+    """The entry at `parts` below the service folder, links followed while they stay inside
+    it; a sentence when a link leads outside; None when nothing is there."""
+    tree, entry = root, None
+    for index, part in enumerate(parts):
+        entry = tree.get(part) if tree is not None else None
+        if entry is None:
+            return None
+        if entry.mode == _LINK:
+            if hops >= _MAX_HOPS:
+                return "this file is a loop of symbolic links at that ref"
+            kind, target = repository.ask(entry.oid, 4096)
+            text = (target or b"/").decode(errors="replace")
+            inside = posixpath.normpath(posixpath.join(*parts[:index], text))
+            if kind != "blob" or posixpath.isabs(inside) or inside == ".." or inside.startswith("../"):
+                return (
+                    "this file is a link to a place outside the service directory at that ref; skytrain "
+                    "reads only files inside it, so replace the link with the file itself"
+                )
+            rest = [p for p in inside.split("/") if p not in ("", ".")]
+            return _resolve(repository, root, [*rest, *parts[index + 1 :]], hops + 1)
+        if index < len(parts) - 1:
+            tree = repository.tree(entry.oid) if entry.mode == _TREE else None
+    return entry
+
+
+def _tree_entries(tree: bytes, id_size: int) -> dict[str, _Entry]:
+    """{name: (mode, object id)} of a raw tree object: `<mode> <name>\\0<id bytes>` per entry
     (ids are 20 bytes in SHA-1 repositories, 32 in SHA-256 ones)."""
-    entries, position = [], 0
+    entries, position = {}, 0
     while position < len(tree):
         space = tree.index(b" ", position)
         nul = tree.index(b"\0", space)
-        mode = tree[position:space]
         name = tree[space + 1 : nul].decode("utf-8", errors="replace")
-        oid = tree[nul + 1 : nul + 1 + id_size].hex()
-        if mode.startswith(b"100"):  # regular files only
-            entries.append((name, oid))
+        entries[name] = _Entry(tree[position:space], tree[nul + 1 : nul + 1 + id_size].hex())
         position = nul + 1 + id_size
     return entries
 

@@ -184,7 +184,7 @@ def _fold_string_data(secret: Obj) -> None:
         data[key] = base64.b64encode(str(value).encode()).decode()
 
 
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
+_QUANTITY = re.compile(r"([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?")
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL = {"m": -1, "": 0, "k": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
 
@@ -192,7 +192,7 @@ _DECIMAL = {"m": -1, "": 0, "k": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
 def canonical_quantity(value: Any) -> Any:
     """A resource quantity in the form the API server writes back (apimachinery's
     resource.Quantity: keep the binary or decimal family, largest exact suffix)."""
-    match = _QUANTITY.match(str(value))
+    match = _QUANTITY.fullmatch(str(value))
     if not match:
         return value
     number, suffix = Decimal(match.group(1)), match.group(2) or ""

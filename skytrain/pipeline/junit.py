@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from skytrain.config.build import BASE_FILE, DEPLOY_DIR, display_path
 from skytrain.errors import ConfigError, ConfigErrors
+from skytrain.outputs import check_file, write_file
 from skytrain.pipeline.steps import Status, Step, deploy_steps, validation_steps
 from skytrain.redact import redact
 
@@ -91,9 +92,15 @@ def junit_xml(suites: Mapping[str, Sequence[Step]]) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
+def check_junit_path(path: Path | None) -> None:
+    """Before anything runs: a --junit that cannot be written is exit 2, not a traceback
+    after a deploy."""
+    if path is not None:
+        check_file(path, "--junit")
+
+
 def write_junit(path: Path, suites: Mapping[str, Sequence[Step]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(junit_xml(suites))
+    write_file(path, junit_xml(suites), "--junit")
 
 
 @contextmanager

@@ -110,6 +110,13 @@ def run_pipeline(
         run.errors = ConfigErrors(errors).errors
         return run
     reporter.note(f"{pipeline.service}: validated {', '.join(sorted({e for e, _ in rendered}))}")
+    # every backend is configured before the first stage deploys: a bad setting (a timeout,
+    # a kubeconfig) is exit 2 with nothing sent, not a failure halfway through the run
+    backends = {
+        (stage.name, target): backend_factory(target, apps[stage.environment].environment)
+        for stage in stages
+        for target in stage.targets
+    }
     for index, stage in enumerate(stages):
         if stage.approval:
             if not approve(stage):
@@ -120,7 +127,8 @@ def run_pipeline(
                 _skip(run, stages[index:], after_approval=True)
                 return run
             run.steps.append(Step(stage.name, "approval", "", Status.PASSED, "approved"))
-        if not _run_stage(run, stage, apps[stage.environment], rendered, backend_factory, reporter):
+        mine = {target: backends[(stage.name, target)] for target in stage.targets}
+        if not _run_stage(run, stage, apps[stage.environment], rendered, mine, reporter):
             _skip(run, stages[index + 1 :])
             return run
     return run
@@ -173,7 +181,7 @@ def _run_stage(
     stage: Stage,
     app: App,
     rendered: Mapping[tuple[str, str], list[dict[str, Any]]],
-    backend_factory: BackendFactory,
+    backends: Mapping[str, Backend],
     reporter: Reporter,
 ) -> bool:
     """Deploy every target of the stage, gate them; on a failed gate roll back the targets
@@ -184,7 +192,6 @@ def _run_stage(
         wait=True, timeout_seconds=float(stage.gate_timeout_seconds), rollback=stage.rollback_on_failure
     )
     reporter.note(f"stage {stage.name}: deploying to {' and '.join(stage.targets)}")
-    backends = {target: backend_factory(target, app.environment) for target in stage.targets}
     started = time.monotonic()
 
     def deploy(app: App, target: str) -> DeployResult:

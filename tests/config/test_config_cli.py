@@ -210,7 +210,10 @@ def test_render_to_a_folder_that_is_a_file(tmp_path):
     blocker.write_text("")
     result = skytrain("render", EXAMPLES / "giphy", "--env", "staging", "-o", blocker)
     assert result.returncode == 2
-    assert f"cannot write to {blocker}" in result.stderr
+    assert (
+        result.stderr
+        == f"skytrain: error: -o {blocker}: this is a file, not a folder; give a folder to write into\n"
+    )
     assert "Traceback" not in result.stderr
 
 

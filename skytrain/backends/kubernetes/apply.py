@@ -22,7 +22,7 @@ REVISION_LABEL = "skytrain.io/revision"
 CONFLICT_ATTEMPTS = 5
 
 
-_QUANTITY = re.compile(r"^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+_QUANTITY = re.compile(r"([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?")
 _FACTORS = {
     None: 1,
     "m": Decimal("0.001"),
@@ -39,7 +39,7 @@ _FACTORS = {
 
 def quantity(value: Any) -> Decimal | None:
     """A Kubernetes quantity's value ("1000m" and "1" are the same CPU; the server canonicalises)."""
-    match = _QUANTITY.match(str(value))
+    match = _QUANTITY.fullmatch(str(value))
     if not match:
         return None
     try:

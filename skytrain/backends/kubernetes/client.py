@@ -207,13 +207,24 @@ def _build(kubeconfig: str | None, context: str | None, in_cluster: bool) -> Any
                 context=context,
                 client_configuration=configuration,
             )
-    except (ConfigException, OSError) as exc:
+    except Exception as exc:  # the official loader fails on a malformed file in many ways
         where = "the in-cluster service account" if in_cluster else (kubeconfig or "~/.kube/config")
         raise UsageError(
             f"cannot configure the Kubernetes client from {where}"
             + (f" for context {context!r}" if context else "")
-            + f": {exc}"
+            + f": {_kubeconfig_problem(exc, ConfigException)}"
         ) from None
     configuration.retries = 0  # skytrain retries itself, with backoff, only where safe
     configuration.connection_pool_maxsize = 256
     return client.ApiClient(configuration)
+
+
+def _kubeconfig_problem(exc: Exception, config_exception: type[Exception]) -> str:
+    """What was wrong, in words that never quote the file (a kubeconfig holds tokens)."""
+    import yaml
+
+    if isinstance(exc, config_exception | OSError):
+        return str(exc)
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        return f"it is not valid YAML (line {exc.problem_mark.line + 1}: {exc.problem})"
+    return "it is not a kubeconfig (a YAML mapping of clusters, contexts and users, in UTF-8)"

@@ -7,13 +7,17 @@ loaded here, never on the pure path.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 
 from skytrain.backends.base import Backend
 from skytrain.config.environments import Environment
 from skytrain.errors import UsageError
 
 TIMEOUT_ENV = "SKYTRAIN_MARATHON_TIMEOUT"
+DEFAULT_TIMEOUT = 10.0
+MAX_TIMEOUT = 3600.0
 
 
 def create_backend(environment: Environment) -> Backend:
@@ -27,5 +31,21 @@ def create_backend(environment: Environment) -> Backend:
             f"the environments file has no Marathon for {environment.name!r}; "
             "add environments.<name>.marathon.url or deploy with --target kubernetes"
         )
-    timeout = float(os.environ.get(TIMEOUT_ENV) or 10)
-    return MarathonBackend(MarathonClient(environment.marathon.url, timeout=timeout))
+    return MarathonBackend(MarathonClient(environment.marathon.url, timeout=request_timeout(os.environ)))
+
+
+def request_timeout(environ: Mapping[str, str]) -> float:
+    """Seconds a Marathon request may take: $SKYTRAIN_MARATHON_TIMEOUT, default 10."""
+    text = environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise UsageError(
+            f"{TIMEOUT_ENV} must be a number of seconds above 0 and at most {MAX_TIMEOUT:g} "
+            f"(the default is {DEFAULT_TIMEOUT:g}); got {text[:20]!r}"
+        )
+    return seconds
