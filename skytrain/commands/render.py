@@ -47,7 +47,7 @@ def to_json(obj: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from skytrain.render import render
 
-    app = load_apps(args.service, args.environments, args.env)[args.env]
+    app = load_apps(args.service, args.environments, args.env, args.variables)[args.env]
     targets = targets_for(app, args.target)
     if args.output_dir is None and len(targets) > 1:
         raise UsageError(

@@ -7,9 +7,8 @@ error of every environment before giving up, so one run shows them all.
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -30,6 +29,7 @@ from skytrain.config.model import (
     SecretRef,
     frozen,
 )
+from skytrain.config.variables import TemplateVariables, template_variables
 from skytrain.config.yamlfile import YamlDocument, parse_yaml, read_text
 from skytrain.errors import ConfigError, ConfigErrors, Location, UsageError
 
@@ -44,6 +44,8 @@ class ServiceFiles:
     directory: str
     base: YamlDocument
     overlays: Mapping[str, YamlDocument]
+    # each file's text by the name messages give it, for the allow-list comment of a false positive
+    sources: Mapping[str, str] = field(default_factory=dict)
 
     def overlay_names(self) -> list[str]:
         return sorted(self.overlays)
@@ -97,7 +99,8 @@ def parse_service(directory: str, texts: Mapping[str, str]) -> ServiceFiles:
         raise ConfigErrors(errors)
     base = documents.pop(BASE_FILE)
     overlays = {name.rsplit(".", 1)[0]: doc for name, doc in documents.items()}
-    return ServiceFiles(directory, base, overlays)
+    sources = {f"{prefix}/{file_name}": text for file_name, text in texts.items()}
+    return ServiceFiles(directory, base, overlays, sources)
 
 
 def read_service(directory: Path) -> ServiceFiles:
@@ -134,10 +137,11 @@ def build_apps(
     files: ServiceFiles,
     environments: Environments,
     only: list[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    variables: TemplateVariables | None = None,
 ) -> dict[str, App]:
-    """One App per environment (all overlays present, or `only` those); every error at once."""
-    environ = os.environ if environ is None else environ
+    """One App per environment (all overlays present, or `only` those); every error at once.
+    Templates read `variables` (default: those of this process's environment and no --set)."""
+    variables = template_variables(environments) if variables is None else variables
     errors: list[ConfigError] = _unknown_environments(files, environments) + _service_wide_fields(files)
     names = files.overlay_names()
     if not names:
@@ -160,7 +164,7 @@ def build_apps(
         if name not in environments:
             continue
         try:
-            apps[name] = build_app(files, environments[name], environments, environ)
+            apps[name] = build_app(files, environments[name], environments, variables)
         except ConfigErrors as exc:
             errors.extend(exc.errors)
     if errors:
@@ -201,16 +205,17 @@ def _service_wide_fields(files: ServiceFiles) -> list[ConfigError]:
 
 
 def build_app(
-    files: ServiceFiles, environment: Environment, environments: Environments, environ: Mapping[str, str]
+    files: ServiceFiles, environment: Environment, environments: Environments, variables: TemplateVariables
 ) -> App:
     merged = merge_documents(files.base, files.overlays.get(environment.name))
     template_errors: list[ConfigError] = []
-    data = interpolate(merged.data, merged.positions, environ, template_errors)
+    data = interpolate(merged.data, merged.positions, variables, template_errors)
     document = YamlDocument(merged.file, data, merged.positions)
     # checked after templating, so a secret that arrives through a variable is caught too;
     # a value whose template failed is still the raw template: say only why it failed
     failed = {e.location for e in template_errors}
-    later = checks.inline_secrets(document) + schemas.check(document, schemas.APPLICATION)
+    allowlisted = checks.allowlisted_spots(merged, files.sources)
+    later = checks.inline_secrets(document, allowlisted) + schemas.check(document, schemas.APPLICATION)
     errors = template_errors + [e for e in later if e.location not in failed]
     if errors:
         raise ConfigErrors(errors)

@@ -12,8 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from skytrain.config import schemas
-from skytrain.config.yamlfile import parse_yaml, read_text
-from skytrain.errors import ConfigErrors, UsageError
+from skytrain.config.yamlfile import YamlDocument, parse_yaml, read_text
+from skytrain.errors import ConfigError, ConfigErrors, UsageError
+from skytrain.secret_shapes import SECRET_NAME
 
 ENV_VAR = "SKYTRAIN_ENVIRONMENTS"
 FILE_NAME = "skytrain-environments.yml"
@@ -60,6 +61,8 @@ class Environment:
 class Environments:
     file: str
     by_name: Mapping[str, Environment]
+    # process environment variables templates may read besides the default build variables
+    template_variables: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> Environment:
         return self.by_name[name]
@@ -106,10 +109,27 @@ def load_environments(path: Path) -> Environments:
 def _parse_environments(display: str, text: str) -> Environments:
     document = parse_yaml(text, display)
     errors = schemas.check(document, schemas.ENVIRONMENTS)
+    errors += _secret_variable_names(document)
     if errors:
         raise ConfigErrors(errors)
     by_name = {name: _environment(name, raw or {}) for name, raw in document.data["environments"].items()}
-    return Environments(document.file, by_name)
+    return Environments(document.file, by_name, tuple(document.data.get("templateVariables") or ()))
+
+
+def _secret_variable_names(document: YamlDocument) -> list[ConfigError]:
+    """A template variable named like a secret would hand that secret to whoever writes a
+    service's files: refused here, where the platform declares it."""
+    names = document.data.get("templateVariables") if isinstance(document.data, dict) else None
+    return [
+        ConfigError(
+            document.positions.of_value(("templateVariables", index)),
+            f"templateVariables[{index}]",
+            f"{name} is named like a secret; a template variable's value can end up in any rendered object "
+            "and diff, so secrets are never template variables (services reference them under secrets:)",
+        )
+        for index, name in enumerate(names if isinstance(names, list) else [])
+        if isinstance(name, str) and SECRET_NAME.search(name)
+    ]
 
 
 def _environment(name: str, raw: dict) -> Environment:
