@@ -23,8 +23,9 @@ from functools import lru_cache
 from typing import Any
 
 # names that say "secret": their values are refused in deploy files and masked in output
+# (not the shell's PWD, the working directory, which every process has)
 SECRET_NAME = re.compile(
-    r"(^|_)(PASSWORD|PASSWD|PASS|PASSPHRASE|PWD|SECRET|SECRET_KEY|TOKEN|API_KEY|APIKEY|PRIVATE_KEY"
+    r"^(?!PWD$)(.*_)?(PASSWORD|PASSWD|PASS|PASSPHRASE|PWD|SECRET|SECRET_KEY|TOKEN|API_KEY|APIKEY|PRIVATE_KEY"
     r"|ACCESS_KEY|CREDENTIALS?)$",
     re.IGNORECASE,
 )
