@@ -195,7 +195,7 @@ def _message(exc: Exception) -> str:
         return "template refused: it is nested too deeply"
     if isinstance(exc, MemoryError):
         return "template refused: it needs too much memory"
-    if isinstance(exc, jinja2.TemplateError | _PLAIN_MESSAGES):
+    if isinstance(exc, (jinja2.TemplateError, *_PLAIN_MESSAGES)):
         return f"template failed: {exc}"
     return f"template failed: a {type(exc).__name__} (the message is not shown: it may hold a value)"
 

@@ -314,16 +314,29 @@ def _check_node(node: nodes.Node) -> None:
             f"templates in these files may not use {statement or '{% for ... recursive %}'}; "
             "{{ }}, {% if %}, {% for %}, {% set x = ... %} and {% with %} are enough for a value"
         )
-    key = node.attr if isinstance(node, nodes.Getattr) else None
-    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-        key = node.arg.value
-    if isinstance(key, str) and key.startswith("_"):
-        raise Refused(f"templates may not read {key}: names starting with _ reach into Python itself")
+    for key in _attribute_names(node):
+        if any(part.startswith("_") for part in key.split(".")):
+            raise Refused(f"templates may not read {key}: names starting with _ reach into Python itself")
     if isinstance(node, nodes.Filter) and node.name not in sandbox().filters:
         raise Refused(
             f"there is no filter '{node.name}' in these templates; they have "
             f"{', '.join(sorted(sandbox().filters))}"
         )
+
+
+def _attribute_names(node: nodes.Node) -> list[str]:
+    """Attribute and key names a node reads: `x.name`, `x['name']`, and the `attribute=` of
+    filters such as map (dots allowed: 'a.b')."""
+    if isinstance(node, nodes.Getattr):
+        return [node.attr]
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        return [node.arg.value]
+    if not isinstance(node, nodes.Filter):
+        return []
+    named = [k.value for k in node.kwargs if k.key == "attribute"]
+    if node.name in ("selectattr", "rejectattr") and node.args:
+        named.append(node.args[0])
+    return [n.value for n in named if isinstance(n, nodes.Const) and isinstance(n.value, str)]
 
 
 def render(source: str, context: Mapping[str, Any], deadline: float) -> str:
