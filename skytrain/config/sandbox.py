@@ -20,6 +20,7 @@ Jinja2's ImmutableSandboxedEnvironment keeps a template away from Python's inter
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -182,12 +183,8 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
 
 def _power(base: Any, exponent: Any) -> Any:
-    bits = (
-        max(abs(base).bit_length(), 1) * exponent
-        if isinstance(base, int) and isinstance(exponent, int)
-        else 0
-    )
-    if bits > MAX_INT_BITS:
+    integers = isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1
+    if integers and exponent > 0 and math.log2(abs(base)) * exponent > MAX_INT_BITS:
         raise Refused(f"this template raises a number to a power beyond {MAX_INT_BITS} bits")
     return base**exponent
 

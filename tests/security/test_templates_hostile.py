@@ -29,7 +29,10 @@ INJECTIONS = [
         "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}",
         UNDERSCORE.format(name="__globals__"),
     ),
-    ("{{ self.__init__.__globals__.__builtins__.__import__('os').system('touch MARKER') }}", UNDERSCORE),
+    (
+        "{{ self.__init__.__globals__.__builtins__.__import__('os').system('touch MARKER') }}",
+        UNDERSCORE.format(name="__import__"),
+    ),
     ("{{ lipsum.__globals__['os'].popen('touch MARKER').read() }}", UNDERSCORE.format(name="__globals__")),
     ("{{ joiner.__init__.__globals__.os.popen('touch MARKER') }}", UNDERSCORE.format(name="__globals__")),
     ("{{ namespace.__init__.__globals__.os.popen('touch MARKER') }}", UNDERSCORE.format(name="__globals__")),
@@ -63,11 +66,6 @@ def _payload(template: str, marker) -> str:
     return template.replace("MARKER", str(marker))
 
 
-def _sentence(expected: str) -> str:
-    """UNDERSCORE without a name: the first part, up to the name."""
-    return expected.split("{name}")[0]
-
-
 @pytest.mark.parametrize(("template", "expected"), INJECTIONS, ids=[t for t, _ in INJECTIONS])
 @pytest.mark.parametrize("command", [("validate", "svc"), ("render", "svc", "--env", "staging")])
 def test_an_injection_in_the_working_tree_runs_nothing(
@@ -79,7 +77,7 @@ def test_an_injection_in_the_working_tree_runs_nothing(
     assert result.code == 2
     assert result.stdout == ""
     (error,) = result.errors
-    assert error.startswith(VALUE_SPOT + _sentence(expected)), error
+    assert error.startswith(VALUE_SPOT + expected), error
     assert not marker.exists()
     assert A_CI_SECRET not in result.printed()
 
@@ -119,7 +117,7 @@ def test_an_injection_only_at_the_ref_runs_nothing_in_an_offline_diff(
     )
     assert result.code == 2
     (error,) = result.errors
-    assert error.startswith(f"hostile:{BASE_FILE}:6:6: error: env.X: " + _sentence(expected)), error
+    assert error.startswith(f"hostile:{BASE_FILE}:6:6: error: env.X: " + expected), error
     assert not marker.exists()
     assert A_CI_SECRET not in result.printed()
 
