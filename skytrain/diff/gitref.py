@@ -9,6 +9,7 @@ not exist at REF from a REF that does not exist.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from pathlib import Path
 from typing import IO
@@ -57,7 +58,8 @@ def _read_deploy_files(ref: str, directory: Path) -> dict[str, str] | None:
         process.kill()
         raise UsageError(_failure(process, directory, ref)) from None
     finally:
-        if not process.stdin.closed:
+        # git may have gone already (not a repository): what is left in the pipe's buffer is moot
+        with contextlib.suppress(BrokenPipeError):
             process.stdin.close()
         process.wait()
 
