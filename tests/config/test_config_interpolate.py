@@ -5,8 +5,9 @@ file:line, run after the merge. Hostile templates: tests/security/."""
 from __future__ import annotations
 
 import pytest
-from config_helpers import dedent
+from config_helpers import ENVIRONMENTS_YAML, dedent, write_service
 
+from skytrain.config import load_service
 from skytrain.config.interpolate import render_simple
 from skytrain.config.sandbox import compiled
 from skytrain.errors import ConfigErrors
@@ -181,3 +182,24 @@ def test_a_secret_arriving_through_a_variable_is_refused_without_printing_it(loa
         "filled in"
     )
     assert "hunter2" not in str(exc.value)
+
+
+def test_the_environments_file_allows_more_variables(tmp_path):
+    """templateVariables: names the platform lets templates read from the process environment."""
+    base = BASE + "env:\n  REGION: '{{ REGION }}'\n"
+    directory = write_service(
+        tmp_path,
+        {"application.yml": base, "staging.yml": ""},
+        "templateVariables: [REGION]\n" + ENVIRONMENTS_YAML,
+    )
+    _, apps = load_service(directory, environ={"BUILD_TAG": "1", "REGION": "eu-west-1", "OTHER": "x"})
+    assert apps["staging"].env["REGION"] == "eu-west-1"
+
+
+def test_set_wins_over_the_environment(load):
+    apps = load(
+        {"application.yml": BASE, "staging.yml": ""},
+        environ={"BUILD_TAG": "1"},
+        set_variables={"BUILD_TAG": "2"},
+    )
+    assert apps["staging"].image.endswith(":2")
