@@ -326,7 +326,11 @@ def _attribute_names(node: nodes.Node) -> list[str]:
     filters such as map (dots allowed: 'a.b')."""
     if isinstance(node, nodes.Getattr):
         return [node.attr]
-    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+    if (
+        isinstance(node, nodes.Getitem)
+        and isinstance(node.arg, nodes.Const)
+        and isinstance(node.arg.value, str)
+    ):
         return [node.arg.value]
     if not isinstance(node, nodes.Filter):
         return []
