@@ -50,6 +50,13 @@ class Outcome:
     def printed(self) -> str:
         return self.stdout + self.stderr
 
+    def refused(self, errors: list[str], *never_printed: str) -> None:
+        """Exit 2 with exactly `errors`, and none of `never_printed` (nor the CI's secret) shown."""
+        assert self.code == 2, self.stderr
+        assert self.errors == errors
+        for secret in (*never_printed, A_CI_SECRET):
+            assert secret not in self.printed()
+
 
 def env_file(values: Mapping[str, str], extra: str = "") -> str:
     """BASE with an env mapping; each value written as a YAML double-quoted string."""

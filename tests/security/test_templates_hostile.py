@@ -134,8 +134,7 @@ def test_the_ref_reads_the_same_explicit_variables_as_the_working_tree(repositor
     assert same.code == 0, same.stderr
 
     refused = run_here(repository, *diff, monkeypatch=monkeypatch, capsys=capsys, RELEASE="r1")
-    assert refused.code == 2
-    assert refused.errors == [f"HEAD:{BASE_FILE}:6:6: error: env.X: " + _not_a_variable("RELEASE")]
+    refused.refused([f"HEAD:{BASE_FILE}:6:6: error: env.X: " + _not_a_variable("RELEASE")])
 
 
 def _not_a_variable(name: str) -> str:
@@ -160,9 +159,7 @@ def _not_a_variable(name: str) -> str:
 def test_the_cis_environment_is_out_of_reach(tmp_path, monkeypatch, capsys, template, names):
     write_service(tmp_path, env_file({"X": template}))
     result = run_here(tmp_path, "render", "svc", "--env", "staging", monkeypatch=monkeypatch, capsys=capsys)
-    assert result.code == 2
-    assert result.errors == [VALUE_SPOT + _not_a_variable(names)]
-    assert A_CI_SECRET not in result.printed()
+    result.refused([VALUE_SPOT + _not_a_variable(names)])
 
 
 def test_environment_prefix_lists_only_the_allowed_variables(tmp_path, monkeypatch, capsys):
@@ -187,13 +184,11 @@ def test_an_allowed_variable_holding_a_secret_never_renders(tmp_path, monkeypatc
     token = "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"
     write_service(tmp_path, env_file({"X": "{{ BUILD_TAG }}", "Y": "{{ environment('BUILD_') }}"}))
     result = run_here(tmp_path, "validate", "svc", monkeypatch=monkeypatch, capsys=capsys, BUILD_TAG=token)
-    assert result.code == 2
     sentence = (
         "the value of BUILD_TAG looks like a secret (GitHub Token), so no template renders it; secrets are "
         "referenced under secrets:, never filled in"
     )
-    assert result.errors == [VALUE_SPOT + sentence, f"{BASE_FILE}:7:6: error: env.Y: {sentence}"]
-    assert token not in result.printed()
+    result.refused([VALUE_SPOT + sentence, f"{BASE_FILE}:7:6: error: env.Y: {sentence}"], token)
 
 
 def test_a_template_variable_named_like_a_secret_is_refused_in_the_environments_file(
@@ -205,12 +200,13 @@ def test_a_template_variable_named_like_a_secret_is_refused_in_the_environments_
         environments="templateVariables: [REGION, DEPLOY_TOKEN]\n" + ENVIRONMENTS,
     )
     result = run_here(tmp_path, "validate", "svc", monkeypatch=monkeypatch, capsys=capsys)
-    assert result.code == 2
-    assert result.errors == [
-        "environments.yml:1:29: error: templateVariables[1]: DEPLOY_TOKEN is named like a secret; a template "
-        "variable's value can end up in any rendered object and diff, so secrets are never template variables "
-        "(services reference them under secrets:)"
-    ]
+    result.refused(
+        [
+            "environments.yml:1:29: error: templateVariables[1]: DEPLOY_TOKEN is named like a secret; a template "
+            "variable's value can end up in any rendered object and diff, so secrets are never template "
+            "variables (services reference them under secrets:)"
+        ]
+    )
 
 
 @pytest.mark.parametrize("assignment", ["DB_PASSWORD=hunter2", "GITHUB_TOKEN=ghp_x", "1X=2", "NOEQUALS"])
