@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import string
 import threading
 from functools import lru_cache
 from typing import Any
@@ -92,8 +91,8 @@ _PROVIDER_ANCHOR = re.compile(
 )
 _SLACK = re.compile(r"xox|hooks\.slack\.com", re.IGNORECASE)  # the Slack detector ignores case
 _QUOTES = frozenset("\"'`\\")
-_BASE64 = frozenset(string.ascii_letters + string.digits + "+/\\-_=")
-_HEX = frozenset(string.hexdigits)
+_HEX = frozenset("0123456789abcdefABCDEF")  # detect-secrets' charsets, without importing `string`
+_BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/\\-_=")
 _GIT_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _MARGIN = 1e-9  # entropy summed in another order may differ in the last bits
 _LOCK = threading.Lock()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 MAX_VALUE_CHARS = 64 * 1024  # one rendered value, and any text or list a template builds
@@ -68,12 +67,13 @@ def out_of_time() -> Refused:
     )
 
 
-@dataclass
 class FileBudgets:
-    """Time and output left to the templates of each file, during one environment's templating."""
+    """Time and output left to the templates of each file, during one environment's templating.
+    (A plain class: a dataclass costs every `skytrain validate` its creation at import.)"""
 
-    seconds: dict[str, float] = field(default_factory=dict)
-    chars: dict[str, int] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.chars: dict[str, int] = {}
 
     def deadline(self, file: str) -> float:
         """The monotonic time the next template of `file` must finish by."""
