@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from skytrain.config.template_limits import MAX_VALUE_CHARS, FileBudgets, Refused, check_size
@@ -133,7 +133,7 @@ def _render(
         budgets.spend_time(file, started)
 
 
-def read_variables(names: Any, variables: TemplateVariables) -> dict[str, str]:
+def read_variables(names: Iterable[str], variables: TemplateVariables) -> dict[str, str]:
     """The values of `names` that are set; Refused for a name that is not allowed or a value
     that looks like a secret or is too long. An allowed name that is not set is left out, so
     that it is undefined (an error unless the template gives a default)."""

@@ -20,6 +20,7 @@ Jinja2's ImmutableSandboxedEnvironment keeps a template away from Python's inter
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -121,7 +122,6 @@ METHODS: Mapping[type, frozenset[str]] = {
     tuple: frozenset({"count", "index"}),
     LoopContext: frozenset({"changed", "cycle"}),
 }
-GLOBAL_NAMES = frozenset({"range", "environment"})
 # statements a config value never needs, and each a way to build or repeat output the
 # checks would not see
 _REFUSED_STATEMENTS = {
@@ -135,6 +135,8 @@ _REFUSED_STATEMENTS = {
     nodes.AssignBlock: "{% set %}...{% endset %}",
     nodes.FilterBlock: "{% filter %}",
 }
+# filters whose positional arguments may name an attribute to read
+_ATTRIBUTE_FILTERS = frozenset({"max", "min", "rejectattr", "selectattr", "sort", "sum", "unique"})
 _LINES_BETWEEN_CLOCK_CHECKS = 1024
 
 
@@ -270,13 +272,6 @@ def _collect(items: Iterator[Any], name: str) -> list[Any]:
 _CONTEXTS = (jinja2.runtime.Context, jinja2.nodes.EvalContext, jinja2.Environment)
 
 
-def from_json(text: str) -> Any:
-    """envtpl's from_json filter."""
-    import json
-
-    return json.loads(text)
-
-
 @lru_cache(maxsize=1)
 def sandbox() -> Sandbox:
     environment = Sandbox(
@@ -287,7 +282,7 @@ def sandbox() -> Sandbox:
     )
     builtin = environment.filters
     environment.filters = {name: _guarded_filter(name, builtin[name]) for name in FILTERS}
-    environment.filters["from_json"] = _guarded_filter("from_json", from_json)
+    environment.filters["from_json"] = _guarded_filter("from_json", json.loads)  # envtpl's
     environment.globals = {"range": template_range}
     return environment
 
@@ -335,8 +330,8 @@ def _attribute_names(node: nodes.Node) -> list[str]:
     if not isinstance(node, nodes.Filter):
         return []
     named = [k.value for k in node.kwargs if k.key == "attribute"]
-    if node.name in ("selectattr", "rejectattr") and node.args:
-        named.append(node.args[0])
+    if node.name in _ATTRIBUTE_FILTERS:
+        named += node.args
     return [n.value for n in named if isinstance(n, nodes.Const) and isinstance(n.value, str)]
 
 
