@@ -132,6 +132,7 @@ def could_be_secret(name: str, value: str) -> bool:
     return set(inner) <= _BASE64 and _entropy(inner) > 4.5 - _MARGIN
 
 
+@lru_cache(maxsize=4096)  # a fleet repeats the same few values (LOG_LEVEL: info) in every environment
 def secret_kind(name: str, value: str) -> str | None:
     """What kind of secret `value` (written under `name`) looks like, or None."""
     if PASSWORD_IN_URL.search(value):
