@@ -12,6 +12,7 @@ import sys
 
 from skytrain import __version__
 from skytrain.errors import EXIT_FAILED, EXIT_USAGE, ConfigErrors, OperationFailed, UsageError
+from skytrain.redact import redact, secret_values
 
 COMMANDS = (
     "validate",
@@ -43,8 +44,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def report_config_errors(exc: ConfigErrors) -> None:
+    secrets = secret_values()
     for error in exc.errors:
-        print(error, file=sys.stderr)
+        print(redact(str(error), secrets), file=sys.stderr)
     count = len(exc.errors)
     print(f"{count} error{'s' if count != 1 else ''}; nothing was sent to any scheduler.", file=sys.stderr)
 
@@ -59,10 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         report_config_errors(exc)
         return EXIT_USAGE
     except UsageError as exc:
-        print(f"skytrain: error: {exc}", file=sys.stderr)
+        print(f"skytrain: error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except OperationFailed as exc:
-        print(f"skytrain: failed: {exc}", file=sys.stderr)
+        print(f"skytrain: failed: {redact(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("skytrain: interrupted", file=sys.stderr)

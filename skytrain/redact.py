@@ -1,8 +1,9 @@
-"""Keep secrets out of everything skytrain prints or writes (progress, results, JSON, JUnit).
+"""Keep secrets out of everything skytrain prints or writes (errors, progress, results, JSON, JUnit).
 
 skytrain's files never hold secret values (the config checks refuse them), but a
-scheduler's evidence (task failures, pod logs, events) can echo the process environment:
-a token in a URL, or the value of JENKINS_TOKEN. Both are masked before anything is shown.
+scheduler's evidence (task failures, pod logs, events) can echo the process environment,
+and a mistaken environments file can hold a URL with credentials: a token in a URL, or the
+value of JENKINS_TOKEN. Both are masked before anything is shown.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from skytrain.config.checks import PASSWORD_IN_URL, SECRET_NAME
+from skytrain.secret_shapes import SECRET_NAME
 
 MASK = "****"
-_USERINFO = re.compile(r"(://[^/\s:@]+:)[^/\s@]+@")
+# a URL's credentials: `user:password@` keeps the user; a lone `token@` (how tokens are often
+# given) is masked whole; a password may itself hold an `@`, so up to the last one of the host
+_USERINFO = re.compile(r"(://(?:[^/\s:@]+:)?)[^/\s]*@")
 _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
 
 
@@ -29,7 +32,7 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
 def redact(text: str, secrets: list[str] | None = None) -> str:
     for value in secret_values() if secrets is None else secrets:
         text = text.replace(value, MASK)
-    if PASSWORD_IN_URL.search(text):
+    if "@" in text:
         text = _USERINFO.sub(rf"\g<1>{MASK}@", text)
     return text
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, targets_for
-from skytrain.config import load_service
+from skytrain.config import load_service, template_variables
 from skytrain.config.model import App
 from skytrain.errors import EXIT_CHANGES, EXIT_OK, OperationFailed, UsageError
 
@@ -70,11 +70,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    environments, apps = load_service(args.service, args.environments, [args.env] if args.env else None)
+    given = dict(args.variables)
+    only = [args.env] if args.env else None
+    environments, apps = load_service(args.service, args.environments, only, set_variables=given)
     if args.against:
         from skytrain.diff.offline import apps_at, diff_against_ref
 
-        old_apps = apps_at(args.against, args.service, environments, list(apps))
+        # the ref's files read the same variables as the working tree's
+        variables = template_variables(environments, given=given)
+        old_apps = apps_at(args.against, args.service, environments, list(apps), variables)
         results = diff_against_ref(args.against, apps, old_apps, args.target)
         if not results:
             raise UsageError(

@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 from skytrain.commands.common import add_service_arguments
-from skytrain.config.checks import PASSWORD_IN_URL
 from skytrain.errors import EXIT_OK, EXIT_USAGE, UsageError
+from skytrain.secret_shapes import PASSWORD_IN_URL
 
 _DECLARATIVE = re.compile(r"^\s*pipeline\s*\{", re.MULTILINE)
 
@@ -76,7 +76,7 @@ def run_setup(args: argparse.Namespace) -> int:
     from skytrain.backends.jenkins import JenkinsServer, render_job, setup_job
     from skytrain.commands.common import load_apps
 
-    app = next(iter(load_apps(args.service, args.environments, None).values()))
+    app = next(iter(load_apps(args.service, args.environments, None, args.variables).values()))
     job = args.job or app.name
     repository = args.repository or origin_of(args.service)
     if PASSWORD_IN_URL.search(repository):

@@ -65,7 +65,7 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
 
 def plan_operations(args: argparse.Namespace) -> list[tuple[App, str]]:
     """Every (app, target) the command touches; all of them validated before any is contacted."""
-    loaded: dict[Path, dict[str, App]] = load_many(args.services, args.environments, args.env)
+    loaded: dict[Path, dict[str, App]] = load_many(args.services, args.environments, args.env, args.variables)
     return [
         (with_kube_context(app, args.kube_context), target)
         for apps in loaded.values()

@@ -55,7 +55,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_show(args: argparse.Namespace) -> int:
     from skytrain.pipeline.definition import build_pipeline
 
-    pipeline = build_pipeline(str(args.service), load_apps(args.service, args.environments, None))
+    pipeline = build_pipeline(
+        str(args.service), load_apps(args.service, args.environments, None, args.variables)
+    )
     if args.format == "json":
         print(json.dumps(pipeline.to_json(), indent=2))
         return EXIT_OK
@@ -88,7 +90,7 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     files = service_files(args.service)
     suite = f"skytrain.pipeline.{args.service.resolve().name}"
     with config_errors_reported(args.junit, suite, files):
-        apps = load_apps(args.service, args.environments, None)
+        apps = load_apps(args.service, args.environments, None, args.variables)
         pipeline = build_pipeline(str(args.service), apps)
     files = checked_files(args.service, pipeline, args.first, args.last)  # a bad --from/--until: exit 2 now
     _, stages = pipeline.select(args.first, args.last)

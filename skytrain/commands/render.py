@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output_dir is not None:
         check_directory(args.output_dir, "-o")
-    app = load_apps(args.service, args.environments, args.env)[args.env]
+    app = load_apps(args.service, args.environments, args.env, args.variables)[args.env]
     targets = targets_for(app, args.target)
     if args.output_dir is None and len(targets) > 1:
         raise UsageError(

@@ -10,9 +10,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from skytrain.commands.common import load_many
+from skytrain.commands.common import add_set_argument, load_many
 from skytrain.config.build import BASE_FILE, DEPLOY_DIR
-from skytrain.config.environments import find_environments_file, load_environments
+from skytrain.config.environments import find_environments_file, found_in_checkout, load_environments
 from skytrain.errors import EXIT_OK, OperationFailed, UsageError
 from skytrain.outputs import check_directory, write_file
 from skytrain.render.routing.model import BRIDGE_IMAGE, DEFAULT_CLUSTER_DNS, RoutingModel
@@ -51,6 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="IMAGE",
         help=f"skyline-bridge image (default: {BRIDGE_IMAGE})",
     )
+    add_set_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -75,13 +76,14 @@ def run(args: argparse.Namespace) -> int:
 
     check_directory(args.out, "--out")
     services = fleet_services(args.fleet)
-    environments = load_environments(find_environments_file(args.environments, services[0]))
+    path = find_environments_file(args.environments, services[0])
+    environments = load_environments(path, found_in_checkout(args.environments, path))
     if args.env not in environments:
         raise UsageError(
             f"{environments.file} has no environment {args.env!r}; known: {', '.join(environments.names())}"
         )
     deployed = [s for s in services if (s / DEPLOY_DIR / f"{args.env}.yml").is_file()]
-    loaded = load_many(deployed, str(environments.file), args.env)
+    loaded = load_many(deployed, str(environments.file), args.env, args.variables)
     apps = [by_env[args.env] for by_env in loaded.values()]
     settings = RoutingSettings(
         cluster_dns=args.cluster_dns, bridge_image=args.bridge_image, source="skytrain routes options"

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     for directory in args.services:
         # a service that does not load does not stop the others from being checked
         try:
-            apps = load_apps(directory, args.environments, args.env)
+            apps = load_apps(directory, args.environments, args.env, args.variables)
         except ConfigErrors as exc:
             errors.extend(exc.errors)
             continue

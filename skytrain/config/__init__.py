@@ -7,10 +7,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from skytrain.config.build import ServiceFiles, build_apps, read_service
-from skytrain.config.environments import Environments, find_environments_file, load_environments
+from skytrain.config.environments import (
+    Environments,
+    find_environments_file,
+    found_in_checkout,
+    load_environments,
+)
 from skytrain.config.model import App
+from skytrain.config.variables import TemplateVariables, template_variables
 
-__all__ = ["App", "Environments", "ServiceFiles", "load_service"]
+__all__ = ["App", "Environments", "ServiceFiles", "TemplateVariables", "load_service", "template_variables"]
 
 
 def load_service(
@@ -18,9 +24,13 @@ def load_service(
     environments_file: str | None = None,
     only: list[str] | None = None,
     environ: Mapping[str, str] | None = None,
+    set_variables: Mapping[str, str] | None = None,
 ) -> tuple[Environments, dict[str, App]]:
-    """Every environment's App for the service in `directory` (or just `only`)."""
+    """Every environment's App for the service in `directory` (or just `only`). Templates read
+    the allowed variables of `environ` (default: this process's) and `set_variables` (--set)."""
     environ = os.environ if environ is None else environ
     files = read_service(directory)  # first: "no such service" beats "no environments file"
-    environments = load_environments(find_environments_file(environments_file, directory, environ))
-    return environments, build_apps(files, environments, only, environ)
+    path = find_environments_file(environments_file, directory, environ)
+    environments = load_environments(path, found_in_checkout(environments_file, path, environ))
+    variables = template_variables(environments, environ, set_variables)
+    return environments, build_apps(files, environments, only, variables)

@@ -4,46 +4,77 @@ scheduler the environment does not have. Each returns errors at the offending sp
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from skytrain.config.environments import Environment, Environments
 from skytrain.config.model import Dependency
 from skytrain.config.yamlfile import YamlDocument, YamlPath
-from skytrain.errors import ConfigError, field_path
+from skytrain.errors import ConfigError, Location, field_path
+from skytrain.secret_shapes import PASSWORD_IN_URL, SECRET_NAME, secret_kind
 
-# names and values that say "secret": refused in the files here, masked in output (skytrain.redact)
-SECRET_NAME = re.compile(
-    r"(^|_)(PASSWORD|PASSWD|PWD|SECRET|SECRET_KEY|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?)$",
-    re.IGNORECASE,
+TEMPLATE_MARKERS = ("{{", "{%", "{#")
+# detect-secrets' own comment for a known false positive, on the value's line or alone on
+# the line above (as its allowlist filter reads YAML files)
+_ALLOW_SAME_LINE = re.compile(r"#[ \t]* *pragma: ?(allow|white)list[ -]secret.*?[ \t]*\Z")
+_ALLOW_NEXT_LINE = re.compile(r"^[ \t]*# *pragma: ?allowlist[ -]nextline[ -]secret.*?[ \t]*\Z")
+_FALSE_POSITIVE_HINT = (
+    "if it is not a secret, end its line with `# pragma: allowlist secret` (a value written as it is, "
+    "not one filled in by a template)"
 )
-PASSWORD_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 
-def inline_secrets(document: YamlDocument) -> list[ConfigError]:
-    """A value that looks like a secret, in env or in an escape hatch's env, at its spot."""
+def inline_secrets(
+    document: YamlDocument, allowlisted: frozenset[Location] = frozenset()
+) -> list[ConfigError]:
+    """A value that looks like a secret, in env or in an escape hatch's env, at its spot: by its
+    name or a password in a URL (always), or by its shape (detect-secrets), unless its spot is
+    one of `allowlisted` (see `allowlisted_spots`)."""
     errors = []
     for path, name, value in _env_entries(document.data):
         if value in (None, ""):
             continue
+        where = document.positions.of_value(path)
         if isinstance(name, str) and SECRET_NAME.search(name):
-            errors.append(
-                ConfigError(
-                    document.positions.of_value(path),
-                    field_path(path),
-                    f"{name} looks like a secret written inline; secrets never go in these files. Put the value in "
-                    f"the secret store and reference it: secrets: {{{name}: {{secret: <name>, key: <key>}}}}",
-                )
+            message = (
+                f"{name} looks like a secret written inline; secrets never go in these files. Put the value in "
+                f"the secret store and reference it: secrets: {{{name}: {{secret: <name>, key: <key>}}}}"
             )
         elif isinstance(value, str) and PASSWORD_IN_URL.search(value):
-            errors.append(
-                ConfigError(
-                    document.positions.of_value(path),
-                    field_path(path),
-                    "this URL has a password in it; move the credentials to a secret and reference it under secrets:",
-                )
+            message = "this URL has a password in it; move the credentials to a secret and reference it under secrets:"
+        elif where in allowlisted or (kind := secret_kind(str(name), _text(value))) is None:
+            continue
+        else:
+            message = (
+                f"this value looks like a secret ({kind}, as detect-secrets sees it); secrets never go in "
+                f"these files: put it in the secret store and reference it under secrets:; {_FALSE_POSITIVE_HINT}"
             )
+        errors.append(ConfigError(where, field_path(path), message))
     return errors
+
+
+def allowlisted_spots(raw: YamlDocument, sources: Mapping[str, str]) -> frozenset[Location]:
+    """Spots of env values written as they are (no template) whose line ends with detect-secrets'
+    `# pragma: allowlist secret`, or follows a line that is only `# pragma: allowlist nextline
+    secret`. A template's result is never allowlisted: it may hold a CI variable's value, which
+    the file's author must not be able to wave through."""
+    if not any("pragma:" in text for text in sources.values()):
+        return frozenset()
+    spots = set()
+    for path, _, value in _env_entries(raw.data):
+        if isinstance(value, str) and any(marker in value for marker in TEMPLATE_MARKERS):
+            continue
+        where = raw.positions.of_value(path)
+        lines = sources.get(where.file, "").splitlines()
+        line = lines[where.line - 1] if where.line <= len(lines) else ""
+        above = lines[where.line - 2] if 2 <= where.line <= len(lines) + 1 else ""
+        if _ALLOW_SAME_LINE.search(line) or _ALLOW_NEXT_LINE.search(above):
+            spots.add(where)
+    return frozenset(spots)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
 
 
 def _env_entries(data: Any) -> Iterator[tuple[YamlPath, Any, Any]]:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from skytrain.config import collisions, schemas
 from skytrain.config.containment import resolves_inside
-from skytrain.config.yamlfile import parse_yaml, read_text
-from skytrain.errors import ConfigErrors, UsageError
+from skytrain.config.yamlfile import YamlDocument, parse_yaml, read_text
+from skytrain.errors import ConfigError, ConfigErrors, UsageError
+from skytrain.secret_shapes import SECRET_NAME
 
 ENV_VAR = "SKYTRAIN_ENVIRONMENTS"
 FILE_NAME = "skytrain-environments.yml"
@@ -64,6 +65,8 @@ class Environment:
 class Environments:
     file: str
     by_name: Mapping[str, Environment]
+    # process environment variables templates may read besides the default build variables
+    template_variables: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> Environment:
         return self.by_name[name]
@@ -106,24 +109,65 @@ def find_environments_file(
     return chosen
 
 
-def load_environments(path: Path) -> Environments:
+def found_in_checkout(explicit: str | None, path: Path, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether `path` was found by walking up from the service: then it lies in the checkout,
+    where a pull request can write it, rather than where the CI or the platform put it."""
+    return not explicit and not environ.get(ENV_VAR) and path != SYSTEM_PATH
+
+
+def load_environments(path: Path, in_checkout: bool = False) -> Environments:
     """The file's environments. Every service of a fleet names the same file: it is read each
-    time, but parsed and checked once per content."""
+    time, but parsed and checked once per content.
+
+    A file found in the checkout (`in_checkout`) may not widen what templates read: in a
+    pull-request build its author could list a CI secret's name under templateVariables and
+    have the value rendered into the diff posted on the pull request."""
     display = _display(path)
-    return _parse_environments(display, read_text(path, display))
+    environments = _parse_environments(display, read_text(path, display))
+    if in_checkout and environments.template_variables:
+        document = parse_yaml(read_text(path, display), display)
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    document.positions.of_key(("templateVariables",)),
+                    "templateVariables",
+                    "templateVariables is read only from an environments file the CI names (--environments, "
+                    f"${ENV_VAR} or {SYSTEM_PATH}); this one was found next to the service, where a pull "
+                    "request can change it. Name it explicitly, or give the variables with --set NAME=VALUE",
+                )
+            ]
+        )
+    return environments
 
 
 @lru_cache(maxsize=8)
 def _parse_environments(display: str, text: str) -> Environments:
     document = parse_yaml(text, display)
     errors = schemas.check(document, schemas.ENVIRONMENTS)
+    errors += _secret_variable_names(document)
     if errors:
         raise ConfigErrors(errors)
     by_name = {name: _environment(name, raw or {}) for name, raw in document.data["environments"].items()}
     errors = collisions.shared_schedulers(by_name, document.positions)
     if errors:
         raise ConfigErrors(errors)
-    return Environments(document.file, by_name)
+    return Environments(document.file, by_name, tuple(document.data.get("templateVariables") or ()))
+
+
+def _secret_variable_names(document: YamlDocument) -> list[ConfigError]:
+    """A template variable named like a secret would hand that secret to whoever writes a
+    service's files: refused here, where the platform declares it."""
+    names = document.data.get("templateVariables") if isinstance(document.data, dict) else None
+    return [
+        ConfigError(
+            document.positions.of_value(("templateVariables", index)),
+            f"templateVariables[{index}]",
+            f"{name} is named like a secret; a template variable's value can end up in any rendered object "
+            "and diff, so secrets are never template variables (services reference them under secrets:)",
+        )
+        for index, name in enumerate(names if isinstance(names, list) else [])
+        if isinstance(name, str) and SECRET_NAME.search(name)
+    ]
 
 
 def _environment(name: str, raw: dict) -> Environment:

@@ -22,7 +22,9 @@ from referencing import Registry, Resource
 
 from skytrain.config.yamlfile import Positions, YamlDocument
 from skytrain.errors import ConfigError, field_path
+from skytrain.redact import redact
 from skytrain.resources import schema_path
+from skytrain.secret_shapes import PASSWORD_IN_URL, secret_kind
 
 APPLICATION = "application.schema.json"
 OVERLAY = "overlay.schema.json"
@@ -140,7 +142,10 @@ def _templated(value: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
-    text = json.dumps(value, default=str)
+    """The value for a message: a URL's credentials masked, a value shaped like a secret not at all."""
+    if isinstance(value, str) and not PASSWORD_IN_URL.search(value) and secret_kind("", value):
+        return "a value that looks like a secret (not shown)"
+    text = redact(json.dumps(value, default=str), [])
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -11,6 +11,7 @@ over the size limit is dropped unread.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import subprocess
 from dataclasses import dataclass
@@ -124,7 +125,8 @@ def _read_deploy_files(
         process.kill()
         raise UsageError(_failure(process, directory, ref)) from None
     finally:
-        if not process.stdin.closed:
+        # git may have gone already (not a repository): what is left in the pipe's buffer is moot
+        with contextlib.suppress(BrokenPipeError):
             process.stdin.close()
         process.wait()
 

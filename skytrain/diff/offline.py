@@ -6,13 +6,13 @@ scheduler is contacted, only git and the pure render path.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from skytrain.config.build import build_apps
 from skytrain.config.environments import Environments
 from skytrain.config.model import App
+from skytrain.config.variables import TemplateVariables
 from skytrain.diff.compare import DiffResult
 from skytrain.diff.gitref import read_service_at
 from skytrain.diff.plan import diff_rendered
@@ -24,9 +24,10 @@ def apps_at(
     directory: Path,
     environments: Environments,
     names: list[str],
-    environ: Mapping[str, str] | None = None,
+    variables: TemplateVariables | None = None,
 ) -> dict[str, App]:
-    """The service's App per environment at `ref`, for those of `names` that existed there."""
+    """The service's App per environment at `ref`, for those of `names` that existed there.
+    Its templates read `variables`: pass the working tree's, so both sides render alike."""
     files = read_service_at(ref, directory)
     if files is None:
         return {}
@@ -35,9 +36,7 @@ def apps_at(
         return {}
     # what is at the ref was checked when it merged; a mistake there that no environment
     # uses must not stop the diff of the change that fixes it
-    return build_apps(
-        files, environments, present, os.environ if environ is None else environ, each_file=False
-    )
+    return build_apps(files, environments, present, variables, each_file=False)
 
 
 def diff_against_ref(

@@ -25,7 +25,7 @@ from tests.support import ROOT
 
 # regular expressions that detect (a secret's name, a config line to rewrite) rather than
 # accept: matching more is their safe side, so a trailing newline may match
-DETECTORS = {("skytrain/config/checks.py", "SECRET_NAME")}
+DETECTORS = {("skytrain/secret_shapes.py", "SECRET_NAME")}
 
 
 def schema_patterns(node: Any) -> Iterator[str]:
