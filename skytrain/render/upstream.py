@@ -1,9 +1,12 @@
-"""Check rendered objects against the schedulers' own published schemas.
+"""Check rendered objects against the schedulers' schemas.
 
-Validators are built once per process and schema (building one per object costs
-~13 ms; reusing it costs ~0.25 ms per object). The Kubernetes schemas come from the
-files the kubernetes-validate package ships, read directly so that neither that
-package's per-call reloads nor its imports land on the render path.
+Marathon apps are checked against skytrain's own Marathon app schema
+(schemas/marathon-app.schema.json, held to Marathon's published one by the tests), at the
+entry point of the API form the cluster speaks. The Kubernetes schemas come from the files
+the kubernetes-validate package ships, read directly so that neither that package's
+per-call reloads nor its imports land on the render path. Validators are built once per
+process and schema (building one per object costs ~13 ms; reusing it ~0.25 ms per object),
+here and nowhere else.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft4Validator, Draft202012Validator
+from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
-from referencing.jsonschema import DRAFT4, DRAFT202012
+from referencing.jsonschema import DRAFT202012
 
 from skytrain.resources import schema_path
 
-MARATHON_SCHEMA_FOR = {True: "v1.4.13", False: "v1.7.236"}
+MARATHON_SCHEMA = "marathon-app.schema.json"
+# the schema's entry point for each API form: 1.4 (legacy networking) or 1.5 and later
+MARATHON_FORM = {True: "app-1.4", False: "app-1.5"}
 
 
 def _no_network(uri: str) -> Resource:
@@ -30,10 +35,13 @@ def _no_network(uri: str) -> Resource:
 
 
 @cache
-def marathon_validator(legacy: bool) -> Draft4Validator:
-    schema = json.loads(schema_path(f"marathon/{MARATHON_SCHEMA_FOR[legacy]}/AppDefinition.json").read_text())
-    registry = Registry(retrieve=_no_network).with_resource("urn:marathon-app", Resource(schema, DRAFT4))
-    return Draft4Validator(schema, registry=registry)
+def marathon_validator(legacy: bool) -> Draft202012Validator:
+    """The Marathon app schema at the entry point of the 1.4 form (`legacy`) or the 1.5+ one."""
+    schema = json.loads(schema_path(MARATHON_SCHEMA).read_text(encoding="utf-8"))
+    registry = Registry(retrieve=_no_network).with_resource(schema["$id"], Resource(schema, DRAFT202012))
+    return Draft202012Validator(
+        {"$ref": f"{schema['$id']}#/$defs/{MARATHON_FORM[legacy]}"}, registry=registry
+    )
 
 
 @cache
@@ -76,7 +84,7 @@ Problem = tuple[tuple[str | int, ...], str]
 
 
 def marathon_errors(app: dict[str, Any], legacy: bool) -> list[Problem]:
-    """(path in the object, what is wrong) for each way `app` fails Marathon's app schema."""
+    """(path in the object, what is wrong) for each way `app` fails the Marathon app schema."""
     return [(tuple(e.absolute_path), e.message) for e in marathon_validator(legacy).iter_errors(app)]
 
 
