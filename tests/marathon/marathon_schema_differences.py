@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from marathon_schema_probes import locations
+
 ALL = frozenset({"v1.4.13", "v1.5.15", "v1.7.236"})
 MODERN = frozenset({"v1.5.15", "v1.7.236"})
 MINIMAL = {"id": "/giphy", "cmd": "sleep 1000", "cpus": 0.1, "mem": 32, "instances": 1}
@@ -29,20 +31,16 @@ class Difference:
     example: dict[str, Any]  # MINIMAL with it
 
 
-def found(app: Any, path: str) -> Iterator[Any]:
-    """The values at a dotted path; `[]` steps into every item of a list. Whatever is not
-    of the expected shape (a mutated app) is skipped."""
-    values = [app]
-    for step in path.split("."):
-        key, each = step.removesuffix("[]"), step.endswith("[]")
-        values = [v[key] for v in values if isinstance(v, dict) and key in v]
-        if each:
-            values = [item for v in values if isinstance(v, list) for item in v]
-    yield from values
-
-
 def objects(app: Any, path: str) -> list[dict[str, Any]]:
-    return [v for v in found(app, path) if isinstance(v, dict)]
+    """The objects at a dotted path ("" is the app); `[]` steps into every item of a list.
+    Whatever is not of the expected shape (a mutated app) is skipped."""
+    values = [app]
+    for step in path.split(".") if path else []:
+        key = step.removesuffix("[]")
+        values = [v[key] for v in values if isinstance(v, dict) and key in v]
+        if step.endswith("[]"):
+            values = [item for v in values if isinstance(v, list) for item in v]
+    return [v for v in values if isinstance(v, dict)]
 
 
 def _neither_cmd_args_nor_container(app: Any) -> bool:
@@ -83,16 +81,12 @@ def _unmix_networking(app: Any) -> None:
         owner.pop(key, None)
 
 
-def _health_commands(app: Any) -> list[dict[str, Any]]:
-    return objects(app, "healthChecks[]")
-
-
 def _odd_health_command(app: Any) -> bool:
-    return any(isinstance(c.get("command"), dict) for c in _health_commands(app))
+    return any(isinstance(c.get("command"), dict) for c in objects(app, "healthChecks[]"))
 
 
 def _plain_health_command(app: Any) -> None:
-    for check in _health_commands(app):
+    for check in objects(app, "healthChecks[]"):
         if isinstance(check.get("command"), dict):
             check["command"] = {"value": "true"}
 
@@ -106,34 +100,42 @@ def _no_executor_resources(app: Any) -> None:
 
 
 # the objects upstream leaves open (no additionalProperties: false), with their fields
-_IP_ADDRESS_FIELDS = {
+OPEN_IN_1_4 = {
     "ipAddress": {"networkName", "groups", "labels", "discovery"},
     "ipAddress.discovery": {"ports"},
     "ipAddress.discovery.ports[]": {"number", "name", "protocol"},
 }
-OPEN_OBJECTS = {
-    "v1.4.13": _IP_ADDRESS_FIELDS,
-    "1.5+": {
-        **_IP_ADDRESS_FIELDS,
-        "ipAddress.discovery.ports[]": {"number", "name", "protocol", "labels"},
-        "networks[]": {"mode", "name", "labels"},
-    },
+OPEN_IN_1_5 = {
+    **OPEN_IN_1_4,
+    "ipAddress.discovery.ports[]": {"number", "name", "protocol", "labels"},
+    "networks[]": {"mode", "name", "labels"},
 }
 LABELS_OF_ANY_VALUE = ("networks[].labels", "ipAddress.labels")
 
 
-def _unknown_keys(fields: dict[str, set[str]]) -> Callable[[Any], bool]:
-    return lambda app: any(o.keys() - known for path, known in fields.items() for o in objects(app, path))
+def _open_objects(
+    form: str, upstream: frozenset[str], fields: dict[str, set[str]], example: Any
+) -> Difference:
+    def unknown_keys(app: Any) -> bool:
+        return any(o.keys() - known for path, known in fields.items() for o in objects(app, path))
 
-
-def _drop_unknown_keys(fields: dict[str, set[str]]) -> Callable[[Any], None]:
-    def drop(app: Any) -> None:
+    def drop_unknown_keys(app: Any) -> None:
         for path, known in fields.items():
             for obj in objects(app, path):
                 for key in obj.keys() - known:
                     del obj[key]
 
-    return drop
+    return Difference(
+        f"open-network-objects-{form}",
+        "Every other object of the published schema refuses unknown keys (a typo there would be "
+        "silently ignored by the server); networks[], ipAddress and ipAddress.discovery(.ports[]) "
+        "were left open. Ours refuses unknown keys there too.",
+        upstream,
+        False,
+        unknown_keys,
+        drop_unknown_keys,
+        example,
+    )
 
 
 def _non_string_labels(app: Any) -> bool:
@@ -152,48 +154,35 @@ def _drop_non_string_labels(app: Any) -> None:
                 del labels[key]
 
 
+# (owner, field) of what Marathon 1.6 added to the app definition
 ADDED_IN_1_6 = (
-    "executorResources",
-    "healthChecks[].ipProtocol",
-    "container.volumes[].persistent.profileName",
+    ("", "executorResources"),
+    ("healthChecks[]", "ipProtocol"),
+    ("container.volumes[].persistent", "profileName"),
 )
 
 
-def _owner_and_key(path: str) -> tuple[str, str]:
-    owner, _, key = path.rpartition(".")
-    return owner, key
-
-
 def _fields_of_1_6(app: Any) -> bool:
-    return any(key in o for owner, key in map(_owner_and_key, ADDED_IN_1_6) for o in _owners(app, owner))
+    return any(key in obj for owner, key in ADDED_IN_1_6 for obj in objects(app, owner))
 
 
 def _drop_fields_of_1_6(app: Any) -> None:
-    for owner, key in map(_owner_and_key, ADDED_IN_1_6):
-        for obj in _owners(app, owner):
+    for owner, key in ADDED_IN_1_6:
+        for obj in objects(app, owner):
             obj.pop(key, None)
 
 
-def _owners(app: Any, path: str) -> list[dict[str, Any]]:
-    return objects(app, path) if path else ([app] if isinstance(app, dict) else [])
+def _integral_floats(app: Any) -> bool:
+    return any(isinstance(value, float) and value.is_integer() for _, value in locations(app))
 
 
-def _integral_floats(value: Any) -> bool:
-    if isinstance(value, float):
-        return value.is_integer()
-    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    return any(_integral_floats(child) for child in children)
-
-
-def _ints_for_integral_floats(value: Any) -> None:
-    children = (
-        value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    )
-    for key, child in list(children):
-        if isinstance(child, float) and child.is_integer():
-            value[key] = int(child)
-        else:
-            _ints_for_integral_floats(child)
+def _ints_for_integral_floats(app: Any) -> None:
+    for path, value in list(locations(app)):
+        if path and isinstance(value, float) and value.is_integer():
+            owner = app
+            for step in path[:-1]:
+                owner = owner[step]
+            owner[path[-1]] = int(value)
 
 
 DIFFERENCES = (
@@ -253,22 +242,11 @@ DIFFERENCES = (
         _no_executor_resources,
         {**MINIMAL, "executorResources": {"cpus": "a lot"}},
     ),
-    *(
-        Difference(
-            f"open-network-objects-{form}",
-            "Every other object of the published schema refuses unknown keys (a typo there would be "
-            "silently ignored by the server); networks[], ipAddress and ipAddress.discovery(.ports[]) "
-            "were left open. Ours refuses unknown keys there too.",
-            tags,
-            False,
-            _unknown_keys(OPEN_OBJECTS[key]),
-            _drop_unknown_keys(OPEN_OBJECTS[key]),
-            example,
-        )
-        for form, key, tags, example in (
-            ("1.4", "v1.4.13", frozenset({"v1.4.13"}), {**MINIMAL, "ipAddress": {"networkname": "dcos"}}),
-            ("1.5", "1.5+", MODERN, {**MINIMAL, "networks": [{"mode": "container", "nmae": "dcos"}]}),
-        )
+    _open_objects(
+        "1.4", frozenset({"v1.4.13"}), OPEN_IN_1_4, {**MINIMAL, "ipAddress": {"networkname": "dcos"}}
+    ),
+    _open_objects(
+        "1.5", MODERN, OPEN_IN_1_5, {**MINIMAL, "networks": [{"mode": "container", "nmae": "dcos"}]}
     ),
     Difference(
         "network-label-values",
