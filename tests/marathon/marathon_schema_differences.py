@@ -51,12 +51,12 @@ def _give_a_command(app: Any) -> None:
     app["cmd"] = "true"
 
 
-def _has(key: str) -> Callable[[Any], bool]:
-    return lambda app: isinstance(app, dict) and key in app
+def _tty(app: Any) -> bool:
+    return isinstance(app, dict) and isinstance(app.get("tty"), bool)
 
 
-def _drop(key: str) -> Callable[[Any], None]:
-    return lambda app: app.pop(key, None)
+def _no_tty(app: Any) -> None:
+    app.pop("tty", None)
 
 
 def _mixes_networking(app: Any) -> bool:
@@ -81,18 +81,34 @@ def _unmix_networking(app: Any) -> None:
         owner.pop(key, None)
 
 
+def _odd_command(check: dict[str, Any]) -> bool:
+    """An object that is not Marathon's {"value": <command line>}."""
+    command = check.get("command")
+    return isinstance(command, dict) and (
+        command.keys() != {"value"} or not isinstance(command["value"], str)
+    )
+
+
 def _odd_health_command(app: Any) -> bool:
-    return any(isinstance(c.get("command"), dict) for c in objects(app, "healthChecks[]"))
+    return any(_odd_command(check) for check in objects(app, "healthChecks[]"))
 
 
 def _plain_health_command(app: Any) -> None:
     for check in objects(app, "healthChecks[]"):
-        if isinstance(check.get("command"), dict):
+        if _odd_command(check):
             check["command"] = {"value": "true"}
 
 
-def _executor_resources_set(app: Any) -> bool:
-    return isinstance(app, dict) and isinstance(app.get("executorResources"), dict)
+def _odd_executor_resources(app: Any) -> bool:
+    """An object other than cpus, mem and disk as numbers of 0 or more."""
+    return any(
+        key not in ("cpus", "mem", "disk")
+        or isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or value < 0
+        for resources in objects(app, "executorResources")
+        for key, value in resources.items()
+    )
 
 
 def _no_executor_resources(app: Any) -> None:
@@ -218,8 +234,8 @@ DIFFERENCES = (
         "were never updated for it (shared/reference/marathon/README.md, known gaps).",
         MODERN,
         True,
-        _has("tty"),
-        _drop("tty"),
+        _tty,
+        _no_tty,
         {**MINIMAL, "tty": True},
     ),
     Difference(
@@ -238,7 +254,7 @@ DIFFERENCES = (
         "`properties`, so it checks nothing inside the object; ours checks them like the app's own.",
         frozenset({"v1.7.236"}),
         False,
-        _executor_resources_set,
+        _odd_executor_resources,
         _no_executor_resources,
         {**MINIMAL, "executorResources": {"cpus": "a lot"}},
     ),
