@@ -70,12 +70,12 @@ _PERSISTENT = {"size": 100, "type": "mount", "maxSize": 200, "constraints": [["p
 _HEALTH_CHECKS = [
     {
         "protocol": "MESOS_HTTP",
-        "path": "/status",
-        "portIndex": 0,
-        "gracePeriodSeconds": 30,
-        "intervalSeconds": 10,
-        "timeoutSeconds": 5,
-        "maxConsecutiveFailures": 3,
+        "path": "/healthz",
+        "portIndex": 1,
+        "gracePeriodSeconds": 120,
+        "intervalSeconds": 15,
+        "timeoutSeconds": 3,
+        "maxConsecutiveFailures": 5,
         "delaySeconds": 15,
         "ignoreHttp1xx": False,
     },
