@@ -1,7 +1,7 @@
 """What every test folder shares, so that each folder does not grow its own copy: where the
 repository and its examples are, the CLI run as a fresh process (the way a user or Jenkins
-runs it), tools that may be missing on a laptop but never in CI, and the network libraries
-the pure path must not import.
+runs it), tools and reference data that may be missing on a laptop but never in CI, and the
+network libraries the pure path must not import.
 
 Imported as `tests.support`: pytest puts the repository root on sys.path because tests/
 is a package.
@@ -15,12 +15,16 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 EXAMPLE_ENVIRONMENTS = EXAMPLES / "skytrain-environments.yml"
+# reference data beside the checkout (a CI clone has shared/ next to it): read at test
+# time, never copied into the repository
+SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
 
 # the machine's settings that would change what skytrain does: a test sets them or goes without
 _MACHINE_SETTINGS = ("BUILD_TAG", "SKYTRAIN_ENVIRONMENTS", "KUBERNETES_SERVICE_HOST")
@@ -52,14 +56,29 @@ def skytrain(*args: str | Path, cwd: Path | None = None, **env: str) -> subproce
     )
 
 
+def missing(what: str, ci_fix: str) -> NoReturn:
+    """Skip the test because `what`; under CI=true, where everything the tests need is
+    provided, fail instead and say how CI provides it (`ci_fix`)."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} but CI=true: {ci_fix}")
+    pytest.skip(what)
+
+
 def require(found: str | None, name: str, package: str) -> str:
     """`found` (a tool's path); without it a skip, but a failure under CI=true, where .ci/run
     installs every tool the tests need."""
     if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is not installed but CI=true: .ci/run must install {package}")
-        pytest.skip(f"{name} is not installed")
+        missing(f"{name} is not installed", f".ci/run must install {package}")
     return found
+
+
+def shared_reference(name: str) -> Path:
+    """The folder `name` of ../shared/reference; without it a skip, but a failure under
+    CI=true, where shared/ is always beside the clone."""
+    folder = SHARED_REFERENCE / name
+    if not folder.is_dir():
+        missing(f"{folder} is missing", "CI clones the repository with shared/ beside it")
+    return folder
 
 
 def require_tool(name: str, package: str | None = None) -> str:

@@ -2,8 +2,9 @@
 
 It answers with the status codes and bodies of shared/reference/marathon/API-NOTES.md
 (201/200 + `Marathon-Deployment-Id`, 409 locked vs exists, 422 details, 404, 400) and
-validates app bodies against Marathon's own published JSON Schema (Draft 4). Choices
-where the notes are silent are listed in docs/marathon.md.
+validates app bodies against skytrain's Marathon app schema (schemas/marathon-app.schema.json,
+held to Marathon's published one by the tests). Choices where the notes are silent are
+listed in docs/marathon.md.
 
 Tasks move only when something moves them: a test, through the control methods
 (`set_task_state`, `report_health`, `fail_task`, `finish_deployment`), or the driver,

@@ -1,9 +1,10 @@
 """What the emulated Marathon makes of a posted app: validation and the stored form.
 
-Validation uses Marathon's published JSON Schema with Draft 4 (the traps are in
-shared/reference/marathon/README.md), plus the server rules the schema misses; answers
-carry Marathon's error bodies (API-NOTES §8). The stored form has the server's defaults,
-and on 1.5+ the canonical networking form (API-NOTES §2.1, §9).
+Validation uses skytrain's Marathon app schema (which also holds the server rules
+Marathon's published schema missed, API-NOTES §6, §9), in the form of the emulated
+version; answers carry Marathon's error bodies (API-NOTES §8), in the server's own words
+where the schema records them (`x-marathon-message`). The stored form has the server's
+defaults, and on 1.5+ the canonical networking form (API-NOTES §2.1, §9).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 from skytrain.render.upstream import marathon_validator
 
+# the RAML's minimum; the schema leaves it to the server, so that a deploy shows the
+# server's refusal at the config line that set it (API-NOTES §6)
 MIN_CPUS = 0.001
 _JSON_TYPES = {
     "number": "jsnumber",
@@ -43,24 +46,16 @@ class AppForms:
 
     def validate(self, body: dict[str, Any]) -> None:
         errors = list(marathon_validator(self.legacy).iter_errors(body))
-        if "cmd" in body and "args" in body:
-            errors = [e for e in errors if e.validator != "not"]
-            semantic = [
-                ("/", ["AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."])
-            ]
-        else:
-            semantic = []
-        cpus = body.get("cpus")
-        if isinstance(cpus, (int, float)) and cpus < MIN_CPUS:
-            # the RAML's minimum, which the published JSON Schema (minimum 0) misses
-            semantic.append(("/cpus", [f"got {cpus}, expected {MIN_CPUS} or more"]))
         type_errors = [e for e in errors if e.validator in ("type", "enum")]
         if type_errors:
             details = [(_marathon_path(e.absolute_path), [_type_error(e)]) for e in type_errors]
             raise ApiError(
                 400 if self.legacy else 422, {"message": "Invalid JSON", "details": _details(details)}
             )
-        found = semantic + [(_marathon_path(e.absolute_path), [e.message]) for e in errors]
+        cpus = body.get("cpus")
+        too_small = isinstance(cpus, (int, float)) and cpus < MIN_CPUS
+        found = [("/cpus", [f"got {cpus}, expected {MIN_CPUS} or more"])] if too_small else []
+        found += [(_marathon_path(e.absolute_path), [_server_words(e)]) for e in errors]
         if found:
             raise ApiError(422, invalid(found))
 
@@ -172,6 +167,13 @@ def _marathon_path(path: Any) -> str:
         else:
             out += "/" + (f'"{part}"' if "/" in part or "." in part else part)
     return out or "/"
+
+
+def _server_words(error: Any) -> str:
+    """What Marathon says for this failure: the schema's `x-marathon-message` where it
+    records the server's wording, else the schema's own message."""
+    wording = error.schema.get("x-marathon-message") if isinstance(error.schema, dict) else None
+    return wording or error.message
 
 
 def _type_error(error: Any) -> str:

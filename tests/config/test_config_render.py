@@ -1,6 +1,7 @@
 """Renderers: every example renders for every environment and target, every object passes
-the schedulers' own schemas (checked here with validators built independently of
-skytrain/render/upstream.py), and the output says what DESIGN.md promises."""
+the schedulers' schemas (checked here with validators built independently of
+skytrain/render/upstream.py; tests/marathon/test_schema_upstream.py holds our Marathon
+schema to Marathon's own), and the output says what DESIGN.md promises."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import kubernetes_validate
 import pytest
 import yaml
 from config_helpers import BASE_YAML, CLEAN_ENVIRON, EXAMPLE_SERVICES, dedent
-from jsonschema import Draft4Validator
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
 
 from skytrain.commands.render import to_json, to_yaml_stream
 from skytrain.config import App, load_service
@@ -22,7 +24,7 @@ from skytrain.render import TARGETS, render, upstream
 from skytrain.render.kubernetes import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, NAME_LABEL
 from tests.support import EXAMPLES, ROOT
 
-MARATHON_SCHEMAS = {"1.4": "v1.4.13", "1.7": "v1.7.236"}
+MARATHON_FORMS = {"1.4": "app-1.4", "1.7": "app-1.5"}
 
 
 @cache
@@ -40,9 +42,13 @@ def all_renders() -> list[tuple[str, str, str]]:
 
 
 @cache
-def marathon_schema_validator(version: str) -> Draft4Validator:
-    path = ROOT / "schemas" / "marathon" / MARATHON_SCHEMAS[version] / "AppDefinition.json"
-    return Draft4Validator(json.loads(path.read_text()))
+def marathon_schema_validator(version: str) -> Draft202012Validator:
+    """schemas/marathon-app.schema.json at the entry point of that Marathon version's form."""
+    schema = json.loads((ROOT / "schemas" / "marathon-app.schema.json").read_text())
+    registry = Registry().with_resource(schema["$id"], Resource.from_contents(schema))
+    return Draft202012Validator(
+        {"$ref": f"{schema['$id']}#/$defs/{MARATHON_FORMS[version]}"}, registry=registry
+    )
 
 
 def test_every_example_has_three_environments_and_covers_both_schedulers():
@@ -53,7 +59,7 @@ def test_every_example_has_three_environments_and_covers_both_schedulers():
 
 
 @pytest.mark.parametrize(("service", "env", "target"), all_renders())
-def test_every_rendered_object_passes_the_upstream_schema(service, env, target):
+def test_every_rendered_object_passes_the_scheduler_schema(service, env, target):
     app = example_apps(service)[env]
     objects = render(app, target)
     if target == "marathon":
@@ -78,9 +84,10 @@ def test_marathon_14_form_for_a_14_cluster_and_15_form_otherwise():
     assert modern["networks"] == [{"mode": "container/bridge"}]
     assert modern["container"]["portMappings"][0]["containerPort"] == 8080
     assert "network" not in modern["container"]["docker"]
-    # each form fails the other version's schema, which is why the choice matters
+    # a 1.4 server does not know the 1.5 form, which is why the choice matters
     assert list(marathon_schema_validator("1.4").iter_errors(modern))
     assert marathon_schema_validator("1.7").is_valid(modern)
+    assert marathon_schema_validator("1.4").is_valid(legacy)
 
 
 def test_marathon_app_definition_fields():

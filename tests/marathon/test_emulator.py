@@ -91,6 +91,39 @@ def test_validation_errors_carry_marathon_paths(manual):
     assert requests.get(f"{manual.url}/v2/apps/giphy").status_code == 404
 
 
+COMMAND_RULE = "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": "/giphy", "cmd": "sleep 1", "args": ["sleep", "1"]},
+        {"id": "/giphy", "instances": 1},
+    ],
+    ids=["cmd-and-args", "neither-nor-container"],
+)
+def test_what_to_run_is_refused_in_the_servers_words(manual, body):
+    refused = put(manual, body)
+    assert refused.status_code == 422
+    assert refused.json() == {
+        "message": "Object is not valid",
+        "details": [{"path": "/", "errors": [COMMAND_RULE]}],
+    }
+
+
+def test_1_5_refuses_an_app_mixing_both_networking_styles(manual):
+    docker = {"image": "g:1", "network": "BRIDGE"}
+    mixed = put(manual, {**APP, "networks": [{"mode": "host"}], "container": {"docker": docker}})
+    assert mixed.status_code == 422
+    assert mixed.json()["details"] == [
+        {
+            "path": "/container/docker",
+            "errors": ["must not specify both container.docker.network and networks"],
+        }
+    ]
+    assert requests.get(f"{manual.url}/v2/apps/giphy").status_code == 404
+
+
 def test_marathon_1_4_answers_400_for_wrong_types_and_refuses_1_5_fields():
     with MarathonEmulator(flavour="1.4") as marathon:
         assert put(marathon, {**APP, "cpus": "a lot"}).status_code == 400
