@@ -201,6 +201,19 @@ def _ints_for_integral_floats(app: Any) -> None:
             owner[path[-1]] = int(value)
 
 
+def _newline_ended(app: Any) -> bool:
+    return any(isinstance(value, str) and "\n" in value for _, value in locations(app))
+
+
+def _without_newlines(app: Any) -> None:
+    for path, value in list(locations(app)):
+        if path and isinstance(value, str) and "\n" in value:
+            owner = app
+            for step in path[:-1]:
+                owner = owner[step]
+            owner[path[-1]] = value.replace("\n", "")
+
+
 DIFFERENCES = (
     Difference(
         "command-or-container",
@@ -294,5 +307,17 @@ DIFFERENCES = (
         _integral_floats,
         _ints_for_integral_floats,
         {**MINIMAL, "instances": 2.0},
+    ),
+    Difference(
+        "newline-in-patterned-values",
+        "A pattern means the whole value, but the `$` of Python's re (and Java's, Marathon's own) also "
+        "matches before a final newline, so upstream takes an id like '/giphy\\n'. Ours ends every "
+        "pattern in $(?!\\n), as all skytrain schemas do (docs/security.md), and the executor path "
+        "may hold no newline at all.",
+        ALL,
+        False,
+        _newline_ended,
+        _without_newlines,
+        {**MINIMAL, "id": "/giphy\n"},
     ),
 )
