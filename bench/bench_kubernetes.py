@@ -31,12 +31,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from skytrain.backends import backend_for  # noqa: E402
 from skytrain.backends.base import DeployOptions  # noqa: E402
 from skytrain.config import load_service  # noqa: E402
 from skytrain.emulators.kubernetes_controllers import cluster  # noqa: E402
 from skytrain.progress import NullReporter  # noqa: E402
-from skytrain.render import render  # noqa: E402
+from skytrain.schedulers import backend, render  # noqa: E402
 
 ROLLOUT = 1.0  # seconds an emulated rollout takes in the concurrency run
 
@@ -101,7 +100,7 @@ def gate_latency(runs: int) -> list[float]:
         for run in range(runs + 1):
             app = load(f"v{run}")
             clock = GateClock()
-            result = backend_for("kubernetes", app.environment).deploy(
+            result = backend("kubernetes", app.environment).deploy(
                 app, render(app, "kubernetes"), DeployOptions(timeout_seconds=10), clock
             )
             assert result.ok, result
@@ -118,7 +117,7 @@ def concurrency(services: int) -> tuple[float, float, list[Counter[str]]]:
         rendered = {a.name: render(a, "kubernetes") for a in apps}
 
         def deploy(app) -> None:
-            result = backend_for("kubernetes", app.environment).deploy(
+            result = backend("kubernetes", app.environment).deploy(
                 app, rendered[app.name], DeployOptions(timeout_seconds=30), NullReporter()
             )
             assert result.ok, result

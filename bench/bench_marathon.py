@@ -17,7 +17,6 @@ import threading
 import time
 from pathlib import Path
 
-from skytrain.backends import backend_for
 from skytrain.backends.base import DeployOptions
 from skytrain.backends.marathon.backend import MarathonBackend
 from skytrain.backends.marathon.client import MarathonClient
@@ -27,7 +26,7 @@ from skytrain.config import load_service
 from skytrain.config.model import App
 from skytrain.emulators.marathon import Behaviour, MarathonEmulator
 from skytrain.progress import NullReporter
-from skytrain.render import render
+from skytrain.schedulers import backend, render
 
 DEPLOYS = 20
 FLEET = 50
@@ -90,7 +89,7 @@ def fan_out(root: Path, count: int) -> float:
         start = time.perf_counter()
         results = run_concurrently(
             [(app, "marathon") for app in apps],
-            lambda app, target: backend_for(target, app.environment).deploy(
+            lambda app, target: backend(target, app.environment).deploy(
                 app, rendered[app.name], DeployOptions(), NullReporter()
             ),
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 from skytrain.config import load_service
 from skytrain.config.model import App
 from skytrain.errors import ConfigError, ConfigErrors, UsageError
-from skytrain.render import TARGETS
+from skytrain.schedulers import NAMES
 
 
 def add_service_arguments(parser: argparse.ArgumentParser, many: bool = False) -> None:
@@ -28,7 +28,7 @@ def add_service_arguments(parser: argparse.ArgumentParser, many: bool = False) -
 
 def add_target_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--target", choices=TARGETS, help="scheduler (default: every scheduler the service runs on)"
+        "--target", choices=NAMES, help="scheduler (default: every scheduler the service runs on)"
     )
 
 

@@ -27,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from skytrain.pipeline.junit import config_errors_reported, service_files, write_deploy_report
-    from skytrain.render import render
+    from skytrain.schedulers import render
 
     files = [f for service in args.services for f in service_files(service, [args.env])]
     with config_errors_reported(args.junit, "skytrain.deploy", files):

@@ -90,9 +90,8 @@ def operations(apps: list[App], target: str | None, all_envs: bool) -> list[tupl
 
 
 def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list[DiffResult]:
-    from skytrain.backends import backend_for
     from skytrain.diff.plan import diff_live
-    from skytrain.render import render
+    from skytrain.schedulers import backend, render
 
     pairs = operations(apps, target, all_envs)
     rendered = {(app.environment.name, t, app.name): render(app, t) for app, t in pairs}
@@ -101,12 +100,12 @@ def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list
         groups.setdefault((t, app.environment.name), []).append(app)
 
     def read(group: tuple[str, str]) -> list[DiffResult]:
-        scheduler, environment = group
+        name, environment = group
         members = groups[group]
-        with unreadable(scheduler, environment):
-            live = backend_for(scheduler, members[0].environment).live_objects(members)
-        mine = {a.name: rendered[(environment, scheduler, a.name)] for a in members}
-        return diff_live(members, scheduler, live, mine)
+        with unreadable(name, environment):
+            live = backend(name, members[0].environment).live_objects(members)
+        mine = {a.name: rendered[(environment, name, a.name)] for a in members}
+        return diff_live(members, name, live, mine)
 
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(groups)))) as pool:
         return [result for results in pool.map(read, groups) for result in results]

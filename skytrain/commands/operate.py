@@ -99,15 +99,15 @@ def run_gated(
 ) -> list[Any]:
     """Run `call(backend, app, target, options, reporter)` for every operation, concurrently,
     with one progress reporter shared by all of them."""
-    from skytrain.backends import backend_for
     from skytrain.progress import make_reporter
+    from skytrain.schedulers import backend
 
     options = deploy_options(args)
     reporter = make_reporter(args.output)
     try:
         return run_concurrently(
             operations,
-            lambda app, target: call(backend_for(target, app.environment), app, target, options, reporter),
+            lambda app, target: call(backend(target, app.environment), app, target, options, reporter),
         )
     finally:
         reporter.close()

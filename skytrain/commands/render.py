@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, load_apps, targets_for
 from skytrain.errors import EXIT_OK, UsageError
@@ -33,19 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def to_yaml_stream(objects: list[dict[str, Any]]) -> str:
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return "---\n".join(
-        yaml.dump(o, Dumper=dumper, sort_keys=False, default_flow_style=False) for o in objects
-    )
-
-
-def to_json(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True) + "\n"
-
-
 def run(args: argparse.Namespace) -> int:
-    from skytrain.render import render
+    from skytrain.schedulers import render, scheduler
 
     app = load_apps(args.service, args.environments, args.env)[args.env]
     targets = targets_for(app, args.target)
@@ -57,19 +42,15 @@ def run(args: argparse.Namespace) -> int:
     rendered = {target: render(app, target) for target in targets}
     if args.output_dir is None:
         target, objects = next(iter(rendered.items()))
-        sys.stdout.write(to_json(objects[0]) if target == "marathon" else to_yaml_stream(objects))
+        sys.stdout.write(scheduler(target).text(objects))
         return EXIT_OK
     try:
         args.output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot write to {args.output_dir}: {exc.strerror}") from None
     for target, objects in rendered.items():
-        for obj in objects:
-            if target == "marathon":
-                path = args.output_dir / f"{app.name}.marathon.json"
-                path.write_text(to_json(obj))
-            else:
-                path = args.output_dir / f"{obj['metadata']['name']}.{obj['kind'].lower()}.yaml"
-                path.write_text(to_yaml_stream([obj]))
+        for name, text in scheduler(target).files(app, objects):
+            path = args.output_dir / name
+            path.write_text(text)
             print(path)
     return EXIT_OK

@@ -23,9 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skytrain.backends import backend_for
+    from skytrain.schedulers import backend
 
     results = run_concurrently(
-        plan_operations(args), lambda app, target: backend_for(target, app.environment).status(app)
+        plan_operations(args), lambda app, target: backend(target, app.environment).status(app)
     )
     return print_results(results, args.output)

@@ -24,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skytrain.render import render
+    from skytrain.schedulers import render
 
     errors: list[ConfigError] = []
     lines = []

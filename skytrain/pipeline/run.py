@@ -68,9 +68,9 @@ class PipelineRun:
 
 
 def default_backend_factory(target: str, environment: Environment) -> Backend:
-    from skytrain.backends import backend_for
+    from skytrain.schedulers import backend
 
-    return backend_for(target, environment)
+    return backend(target, environment)
 
 
 def run_pipeline(
@@ -86,7 +86,7 @@ def run_pipeline(
 ) -> PipelineRun:
     """Run the stages between `first` and `last`. Never raises for a failed stage: the
     returned run says what happened, with an exit code."""
-    from skytrain.render import render
+    from skytrain.schedulers import render
 
     reporter = reporter or NullReporter()
     run = PipelineRun(pipeline)

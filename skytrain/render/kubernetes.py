@@ -13,6 +13,7 @@ from typing import Any
 
 from skytrain.config.merge import merge_values
 from skytrain.config.model import SERVICE_PORT, App, thawed
+from skytrain.errors import ConfigError, field_path
 from skytrain.render.hashing import HASH_ANNOTATION, digest
 from skytrain.render.patch import set_within
 
@@ -54,6 +55,24 @@ def render_kubernetes(app: App) -> list[dict[str, Any]]:
     return sorted(
         objects, key=lambda o: KIND_ORDER.index(o["kind"]) if o["kind"] in KIND_ORDER else len(KIND_ORDER)
     )
+
+
+def unused_patches(app: App, objects: list[dict[str, Any]]) -> list[ConfigError]:
+    """A patch for a kind skytrain does not render for this service would silently do nothing."""
+    rendered = {o["kind"] for o in objects}
+    errors = []
+    for kind in sorted(set(app.kubernetes_overrides) - rendered):
+        path = ("kubernetes", kind)
+        where = app.positions.keys.get(path) if app.positions else None
+        errors.append(
+            ConfigError(
+                where or app.origins["kubernetes"],
+                field_path(path),
+                f"there is no {kind} to patch: skytrain renders {', '.join(sorted(rendered))} for this service "
+                "(a ConfigMap only when it has env or dependencies)",
+            )
+        )
+    return errors
 
 
 def kubernetes_config_hash(objects: list[dict[str, Any]]) -> str:

@@ -9,8 +9,9 @@ import pytest
 from config_helpers import BASE_YAML, CLEAN_ENVIRON, EXAMPLE_SERVICES, load_files
 
 from skytrain.config import load_service
-from skytrain.render import TARGETS, render
 from skytrain.render.hashing import HASH_ANNOTATION, HASH_LABEL_MARATHON
+from skytrain.schedulers import NAMES as TARGETS
+from skytrain.schedulers import render
 from tests.support import EXAMPLES
 
 BASE = BASE_YAML + (

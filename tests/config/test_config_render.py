@@ -15,11 +15,12 @@ import yaml
 from config_helpers import BASE_YAML, CLEAN_ENVIRON, EXAMPLE_SERVICES, dedent
 from jsonschema import Draft4Validator
 
-from skytrain.commands.render import to_json, to_yaml_stream
 from skytrain.config import App, load_service
 from skytrain.errors import ConfigErrors
-from skytrain.render import TARGETS, render, upstream
+from skytrain.render import upstream
 from skytrain.render.kubernetes import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, NAME_LABEL
+from skytrain.schedulers import NAMES as TARGETS
+from skytrain.schedulers import render, scheduler
 from tests.support import EXAMPLES, ROOT
 
 MARATHON_SCHEMAS = {"1.4": "v1.4.13", "1.7": "v1.7.236"}
@@ -306,10 +307,7 @@ def test_output_is_deterministic(service, env, target):
     """Render twice (the second time from a fresh load) and get the same bytes."""
     first = render(example_apps(service)[env], target)
     again = render(load_service(EXAMPLES / service, environ=CLEAN_ENVIRON)[1][env], target)
-    if target == "marathon":
-        assert to_json(first[0]) == to_json(again[0])
-    else:
-        assert to_yaml_stream(first) == to_yaml_stream(again)
+    assert scheduler(target).text(first) == scheduler(target).text(again)
 
 
 def test_key_order_does_not_depend_on_the_order_things_were_written(load, tmp_path: Path):
@@ -339,7 +337,7 @@ def test_key_order_does_not_depend_on_the_order_things_were_written(load, tmp_pa
     second = load({"application.yml": other, "staging.yml": ""})["staging"]
     for target in TARGETS:
         a, b = render(first, target), render(second, target)
-        assert to_yaml_stream(a) == to_yaml_stream(b)
+        assert scheduler(target).text(a) == scheduler(target).text(b)
         assert [json.dumps(o) for o in a] == [json.dumps(o) for o in b]
 
 
@@ -364,13 +362,14 @@ def test_each_upstream_validator_is_built_once_per_process():
 def test_rendered_text_reads_back_as_the_same_objects(service, env, target):
     """What `skytrain render` prints (and kubectl or Marathon reads) is exactly what was checked."""
     objects = render(example_apps(service)[env], target)
+    text = scheduler(target).text(objects)
     if target == "marathon":
-        assert json.loads(to_json(objects[0])) == objects[0]
+        assert json.loads(text) == objects[0]
     else:
-        assert list(yaml.safe_load_all(to_yaml_stream(objects))) == objects
+        assert list(yaml.safe_load_all(text)) == objects
 
 
 def test_strings_that_look_like_other_types_survive_the_yaml_stream(load):
     base = BASE_YAML + "env: {A: 'on', B: 'yes', C: '0755', D: '1e3', E: 'null', F: '~', G: ':8080'}\n"
     objects = render(load({"application.yml": base, "staging.yml": ""})["staging"], "kubernetes")
-    assert list(yaml.safe_load_all(to_yaml_stream(objects))) == objects
+    assert list(yaml.safe_load_all(scheduler("kubernetes").text(objects))) == objects

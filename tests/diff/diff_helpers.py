@@ -97,7 +97,7 @@ def fixture_objects(name: str, config_hash: str) -> list[dict]:
 
 
 def rendered(app, target: str) -> list[dict]:
-    from skytrain.render import render
+    from skytrain.schedulers import render
 
     return render(app, target)
 

@@ -22,7 +22,6 @@ import pytest
 import requests
 from diff_helpers import rendered_html, table_rows
 
-from skytrain.backends import backend_for
 from skytrain.backends.base import DeployOptions, Outcome
 from skytrain.config import load_service
 from skytrain.config.model import App
@@ -31,9 +30,9 @@ from skytrain.diff.plan import diff_live
 from skytrain.emulators.kubernetes import ClusterEmulator, write_kubeconfig
 from skytrain.emulators.marathon import MarathonEmulator
 from skytrain.progress import NullReporter
-from skytrain.render import render
 from skytrain.render.kubernetes import owner_labels
 from skytrain.render.marathon import app_id
+from skytrain.schedulers import backend, render
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENT_NAMES = ("dev", "staging", "production")
@@ -71,18 +70,18 @@ class Fleet:
 
     def deploy(self, target: str, env: str = "staging") -> None:
         app = self.load(env=env)
-        result = backend_for(target, app.environment).deploy(
+        result = backend(target, app.environment).deploy(
             app, render(app, target), DeployOptions(timeout_seconds=5), NullReporter()
         )
         assert result.outcome is Outcome.DEPLOYED, result.messages
 
     def live(self, target: str) -> list[dict]:
         app = self.load()
-        return backend_for(target, app.environment).live_objects([app])[app.name]
+        return backend(target, app.environment).live_objects([app])[app.name]
 
     def diff(self, target: str, tag: str = "1") -> DiffResult:
         app = self.load(tag)
-        live = backend_for(target, app.environment).live_objects([app])
+        live = backend(target, app.environment).live_objects([app])
         [result] = diff_live([app], target, live)
         return result
 
@@ -232,9 +231,7 @@ def test_each_change_is_reported_with_its_path_and_whether_it_restarts(fleet, ta
 def test_a_scale_since_the_deploy_shows_as_a_replica_change_that_restarts_nothing(fleet, target):
     fleet.deploy(target)
     app = fleet.load()
-    scaled = backend_for(target, app.environment).scale(
-        app, 4, DeployOptions(timeout_seconds=5), NullReporter()
-    )
+    scaled = backend(target, app.environment).scale(app, 4, DeployOptions(timeout_seconds=5), NullReporter())
     assert scaled.outcome is Outcome.DEPLOYED, scaled.messages
 
     result = fleet.diff(target)

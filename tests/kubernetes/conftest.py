@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 
-from skytrain.backends import backend_for
 from skytrain.backends.base import DeployOptions, DeployResult
 from skytrain.config import load_service
 from skytrain.config.model import App
 from skytrain.emulators.kubernetes import ClusterEmulator, micro_now
 from skytrain.emulators.kubernetes_controllers import HEALTHY, Controller
 from skytrain.progress import NullReporter
-from skytrain.render import render
+from skytrain.schedulers import backend, render
 from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES
 
 NAMESPACE = "default"
@@ -40,7 +39,7 @@ class Cluster:
     kubeconfig: Path
 
     def backend(self, target_app: App | None = None):
-        return backend_for("kubernetes", (target_app or app()).environment)
+        return backend("kubernetes", (target_app or app()).environment)
 
     def deploy(self, target_app: App | None = None, **options: Any) -> DeployResult:
         target_app = target_app or app()

@@ -201,7 +201,7 @@ def test_history_keeps_the_last_n_revisions(k8s):
     backend.history_keep = 3
     from skytrain.backends.base import DeployOptions
     from skytrain.progress import NullReporter
-    from skytrain.render import render
+    from skytrain.schedulers import render
 
     for tag in ("a1", "a2", "a3", "a4", "a5"):
         assert backend.deploy(app(tag), render(app(tag), "kubernetes"), DeployOptions(), NullReporter()).ok

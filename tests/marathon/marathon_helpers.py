@@ -11,7 +11,7 @@ from skytrain.backends.base import DeployOptions, DeployResult
 from skytrain.backends.marathon.backend import MarathonBackend
 from skytrain.config.model import App
 from skytrain.progress import Reporter
-from skytrain.render import render
+from skytrain.schedulers import render
 
 
 def write_environments(path: Path, url: str, version: str = "1.7") -> Path:

@@ -12,8 +12,8 @@ from skytrain.backends.marathon.backend import MarathonBackend
 from skytrain.backends.marathon.client import MarathonClient
 from skytrain.backends.marathon.gate import Gate
 from skytrain.emulators.marathon import Behaviour
-from skytrain.render import render
 from skytrain.render.hashing import HASH_LABEL_MARATHON
+from skytrain.schedulers import render
 
 
 def live_hash(emulator) -> str:
