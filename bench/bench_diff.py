@@ -135,6 +135,7 @@ def live_fleet_diff(folders: list[Path], environments: Path, target: str = "kube
 
 def deploy_fleet(folders: list[Path], environments: Path) -> None:
     """Every service of the fleet deployed to the emulated cluster (KUBECONFIG points at it)."""
+    from skytrain import lifecycle
     from skytrain.backends.base import DeployOptions
     from skytrain.progress import NullReporter
     from skytrain.schedulers import backend
@@ -143,8 +144,8 @@ def deploy_fleet(folders: list[Path], environments: Path) -> None:
     kubernetes = backend("kubernetes", apps[0].environment)  # imports the client once, here
 
     def deploy(app: App) -> None:
-        result = kubernetes.deploy(
-            app, render(app, "kubernetes"), DeployOptions(timeout_seconds=30), NullReporter()
+        result = lifecycle.deploy(
+            kubernetes, app, render(app, "kubernetes"), DeployOptions(timeout_seconds=30), NullReporter()
         )
         assert result.ok, result
 

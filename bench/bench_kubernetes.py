@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from skytrain import lifecycle  # noqa: E402
 from skytrain.backends.base import DeployOptions  # noqa: E402
 from skytrain.config import load_service  # noqa: E402
 from skytrain.emulators.kubernetes_controllers import cluster  # noqa: E402
@@ -100,8 +101,12 @@ def gate_latency(runs: int) -> list[float]:
         for run in range(runs + 1):
             app = load(f"v{run}")
             clock = GateClock()
-            result = backend("kubernetes", app.environment).deploy(
-                app, render(app, "kubernetes"), DeployOptions(timeout_seconds=10), clock
+            result = lifecycle.deploy(
+                backend("kubernetes", app.environment),
+                app,
+                render(app, "kubernetes"),
+                DeployOptions(timeout_seconds=10),
+                clock,
             )
             assert result.ok, result
             emulated.send(app.name)
@@ -117,8 +122,12 @@ def concurrency(services: int) -> tuple[float, float, list[Counter[str]]]:
         rendered = {a.name: render(a, "kubernetes") for a in apps}
 
         def deploy(app) -> None:
-            result = backend("kubernetes", app.environment).deploy(
-                app, rendered[app.name], DeployOptions(timeout_seconds=30), NullReporter()
+            result = lifecycle.deploy(
+                backend("kubernetes", app.environment),
+                app,
+                rendered[app.name],
+                DeployOptions(timeout_seconds=30),
+                NullReporter(),
             )
             assert result.ok, result
 

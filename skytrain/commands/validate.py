@@ -6,7 +6,7 @@ import argparse
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, load_apps, targets_for
 from skytrain.errors import EXIT_OK, ConfigError, ConfigErrors
-from skytrain.pipeline.junit import add_junit_argument
+from skytrain.reporting.junit import add_junit_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -55,6 +55,6 @@ def run(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace, errors: list[ConfigError] | tuple[ConfigError, ...]) -> None:
     if args.junit is not None:
-        from skytrain.pipeline.junit import write_validation_report
+        from skytrain.reporting.junit import write_validation_report
 
         write_validation_report(args.junit, args.services, args.env, errors)

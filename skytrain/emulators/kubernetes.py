@@ -16,7 +16,8 @@ replaces its object store with one that follows the conventions of a real API se
 - `dryRun=All`, label selectors (=, ==, !=, in, notin, exists, !exists) and field
   selectors (equality on dotted paths) on list and watch;
 - watch from a resourceVersion (events replayed from a bounded history; 410 Gone once
-  compacted), `timeoutSeconds`, and a way to break every open watch;
+  compacted), `timeoutSeconds`, the initial state ended by a bookmark
+  (`sendInitialEvents`, the WatchList convention), and a way to break every open watch;
 - Leases, EndpointSlices, a Service's clusterIP, pod logs.
 
 It runs in its own thread with its own event loop (`serve()`), so that the synchronous
@@ -605,6 +606,20 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         for listener in self.listeners:
             listener(event, kind.kind, snapshot)
 
+    def _initial_events_end(self, kind: Kind) -> dict[str, Any]:
+        """The bookmark a WatchList watch (`sendInitialEvents=true`) sends after the initial state."""
+        return {
+            "type": "BOOKMARK",
+            "object": {
+                "kind": kind.kind,
+                "apiVersion": kind.api_version,
+                "metadata": {
+                    "resourceVersion": str(self.revision),
+                    "annotations": {"k8s.io/initial-events-end": "true"},
+                },
+            },
+        }
+
     # -- HTTP -----------------------------------------------------------------------------
 
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
@@ -702,6 +717,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             by_fields = watcher.fields
             watcher.fields = lambda obj: obj["metadata"]["name"] == request.name and by_fields(obj)
         since = query.get("resourceVersion")
+        if query.get("sendInitialEvents") == "true" and (
+            query.get("resourceVersionMatch") != "NotOlderThan" or query.get("allowWatchBookmarks") != "true"
+        ):
+            error = ApiError(
+                422,
+                "Invalid",
+                "sendInitialEvents requires resourceVersionMatch=NotOlderThan and allowWatchBookmarks=true",
+            )
+            return aiohttp.web.json_response(error.status(), status=422)
         with self.store_lock:
             if since not in (None, "", "0") and int(since) < self.oldest_revision:
                 backlog: list[Any] = [
@@ -725,6 +749,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     for o in self._select(kind.kind, request.namespace)
                     if watcher.wants(o)
                 ]
+                if query.get("sendInitialEvents") == "true":
+                    backlog.append(self._initial_events_end(kind))
             self.watchers[kind.kind].add(watcher)
             self.changed.notify_all()
         response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})

@@ -22,6 +22,7 @@ import pytest
 import requests
 from diff_helpers import rendered_html, table_rows
 
+from skytrain import lifecycle
 from skytrain.backends.base import DeployOptions, Outcome
 from skytrain.config import load_service
 from skytrain.config.model import App
@@ -70,8 +71,12 @@ class Fleet:
 
     def deploy(self, target: str, env: str = "staging") -> None:
         app = self.load(env=env)
-        result = backend(target, app.environment).deploy(
-            app, render(app, target), DeployOptions(timeout_seconds=5), NullReporter()
+        result = lifecycle.deploy(
+            backend(target, app.environment),
+            app,
+            render(app, target),
+            DeployOptions(timeout_seconds=5),
+            NullReporter(),
         )
         assert result.outcome is Outcome.DEPLOYED, result.messages
 
@@ -231,7 +236,9 @@ def test_each_change_is_reported_with_its_path_and_whether_it_restarts(fleet, ta
 def test_a_scale_since_the_deploy_shows_as_a_replica_change_that_restarts_nothing(fleet, target):
     fleet.deploy(target)
     app = fleet.load()
-    scaled = backend(target, app.environment).scale(app, 4, DeployOptions(timeout_seconds=5), NullReporter())
+    scaled = lifecycle.scale(
+        backend(target, app.environment), app, 4, DeployOptions(timeout_seconds=5), NullReporter()
+    )
     assert scaled.outcome is Outcome.DEPLOYED, scaled.messages
 
     result = fleet.diff(target)

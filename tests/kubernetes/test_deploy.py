@@ -6,10 +6,12 @@ import json
 
 import pytest
 
-from skytrain.backends.base import Outcome
+from skytrain import lifecycle
+from skytrain.backends.base import DeployOptions, Outcome
 from skytrain.emulators import kubernetes_controllers as emu
-from skytrain.errors import ConfigErrors
+from skytrain.progress import NullReporter
 from skytrain.render.hashing import HASH_ANNOTATION
+from skytrain.schedulers import render
 from tests.kubernetes.conftest import app
 
 REVISION = "skytrain.io/revision"
@@ -48,8 +50,9 @@ def test_same_config_and_image_changes_nothing_and_passes_at_once(k8s):
 
     assert result.outcome is Outcome.UNCHANGED and result.gate.passed and result.gate.seconds == 0
     assert result.revision == "1"
-    assert [w for w in k8s.writes(before) if "leases" not in w] == []
-    assert not [c for c in k8s.emulator.calls[before:] if c.query.get("watch")]
+    calls = k8s.emulator.calls[before:]
+    assert [c.path for c in calls if not c.query.get("watch")] == ["/api/v1/namespaces/default/configmaps"]
+    assert [c.path for c in calls if c.query.get("watch")] == ["/apis/apps/v1/namespaces/default/deployments"]
     assert versions == {k: k8s.get(*k)["metadata"]["resourceVersion"] for k in versions}
 
 
@@ -123,7 +126,11 @@ def test_a_failed_first_deploy_has_nothing_to_roll_back_to(k8s):
     result = k8s.deploy(app("bad"))
 
     assert result.outcome is Outcome.FAILED
-    assert "nothing to roll back to: no earlier revision deployed successfully" in result.messages
+    assert result.messages == [
+        "applied revision 1 (ConfigMap giphy-env, Service giphy, Deployment giphy)",
+        "nothing to roll back to: giphy did not run on kubernetes in staging before, so the new version is left in place",
+    ]
+    assert k8s.image() == "registry.example.com/giphy:bad"
 
 
 def test_a_rollout_that_never_gets_ready_times_out_distinguishably_and_rolls_back(k8s):
@@ -199,12 +206,10 @@ def test_the_config_hash_sits_on_the_pod_template_and_identifies_the_new_pods(k8
 def test_history_keeps_the_last_n_revisions(k8s):
     backend = k8s.backend()
     backend.history_keep = 3
-    from skytrain.backends.base import DeployOptions
-    from skytrain.progress import NullReporter
-    from skytrain.schedulers import render
 
     for tag in ("a1", "a2", "a3", "a4", "a5"):
-        assert backend.deploy(app(tag), render(app(tag), "kubernetes"), DeployOptions(), NullReporter()).ok
+        objects = render(app(tag), "kubernetes")
+        assert lifecycle.deploy(backend, app(tag), objects, DeployOptions(), NullReporter()).ok
     data = k8s.get("ConfigMap", "skytrain-release-giphy")["data"]
     assert sorted(data) == ["revision-3", "revision-4", "revision-5"]
 
@@ -212,15 +217,17 @@ def test_history_keeps_the_last_n_revisions(k8s):
 def test_a_refused_object_is_a_config_error_and_is_not_retried(k8s):
     k8s.emulator.fail("PATCH", "deployments/giphy", 422, times=5)
 
-    with pytest.raises(ConfigErrors) as refused:
-        k8s.deploy(app("good"))
+    result = k8s.deploy(app("good"))
 
-    assert "Deployment giphy" in str(refused.value) and "the Kubernetes API refused it" in str(refused.value)
+    assert result.outcome is Outcome.REFUSED and result.sent
+    assert "Deployment giphy" in result.messages[0] and "the Kubernetes API refused it" in result.messages[0]
     assert len(k8s.emulator.calls_to("PATCH", "deployments/giphy")) == 1
-    assert k8s.get("Lease", "skytrain-lock-giphy") is None
+    assert k8s.lock_holder() is None
 
 
-def test_a_server_validation_error_points_at_the_override_that_caused_it(k8s, tmp_path):
+def test_a_server_validation_error_points_at_the_override_and_says_what_was_applied(k8s, tmp_path):
+    """A 422 on the Deployment after the ConfigMap and Service were applied: exit 1 (something
+    was sent), the refused field at its line, what was applied, and what runs now."""
     import shutil
 
     from skytrain.config import load_service
@@ -236,15 +243,17 @@ def test_a_server_validation_error_points_at_the_override_that_caused_it(k8s, tm
         service, str(EXAMPLE_ENVIRONMENTS), only=["staging"], environ={"BUILD_TAG": "good"}
     )
 
-    with pytest.raises(ConfigErrors) as refused:
-        k8s.deploy(apps["staging"])
+    result = k8s.deploy(apps["staging"])
 
-    (error,) = refused.value.errors
-    assert error.location.file.endswith("giphy/deploy/staging.yml")
-    assert error.location.line == 6  # spec: the refused field's nearest parent written in the overlay
-    assert error.path == "Deployment giphy spec.template.metadata.labels"
-    assert "`selector` does not match template `labels`" in error.message
-    assert "already applied before it: ConfigMap giphy-env, Service giphy" in error.message
+    assert result.outcome is Outcome.REFUSED and result.sent and not result.bad_input
+    error = result.messages[0]
+    assert "giphy/deploy/staging.yml:6:" in error  # spec: the refused field's nearest parent in the overlay
+    assert "error: Deployment giphy spec.template.metadata.labels" in error
+    assert "`selector` does not match template `labels`" in error
+    assert "applied before the refusal: ConfigMap giphy-env, Service giphy" in result.messages
+    assert result.running == "nothing: there is no Deployment giphy"
+    history = json.loads(k8s.get("ConfigMap", "skytrain-release-giphy")["data"]["revision-1"])
+    assert history["status"] == "refused"
 
 
 def test_quantities_the_server_canonicalises_still_count_as_unchanged(k8s):

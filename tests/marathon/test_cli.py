@@ -65,10 +65,10 @@ def test_deploy_status_scale_rollback_with_basic_auth(shop, secured):
     status = operate("status", shop, "--output", "json", credentials=BASIC)
     assert json.loads(status.stdout)["results"][0]["healthy"] is True
     scaled = operate("scale", shop, "--instances", "3", credentials=BASIC)
-    assert scaled.returncode == 0 and "scaled from 2 to 3 instances" in scaled.stdout
+    assert scaled.returncode == 0 and "applied scale from 2 to 3 instances" in scaled.stdout
     rolled = operate("rollback", shop, credentials=BASIC)
-    assert rolled.returncode == 1
-    assert "/shop has no earlier configuration to roll back to" in rolled.stdout
+    assert rolled.returncode == 2  # nothing to roll back to: nothing was sent
+    assert "shop has no earlier revision to roll back to in staging on marathon" in rolled.stdout
     assert secured.app("/shop")["instances"] == 3
     for result in (deployed, status, scaled, rolled):
         assert_no_secret(result)

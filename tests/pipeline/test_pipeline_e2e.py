@@ -24,7 +24,7 @@ from skytrain.emulators.kubernetes_controllers import CRASH_LOOP
 from skytrain.emulators.marathon import Behaviour
 from skytrain.emulators.platform import MARATHON_CREDENTIALS, Platform
 from skytrain.pipeline.run import run_service
-from skytrain.pipeline.steps import Status
+from skytrain.reporting.steps import Status
 
 SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).with_name("junit.xsd"))))
 IMAGE = "registry.example.com/giphy"
@@ -137,7 +137,7 @@ BREAK_STAGING = {
     ),
     "marathon": (
         lambda platform: platform.marathon["staging"].behave(f"{IMAGE}:2", Behaviour.crashing()),
-        ("tasks of the new version keep failing", "Command exited with status 1", "reverted deployment"),
+        ("tasks of the new version keep failing", "Command exited with status 1", "rolled back to revision"),
     ),
 }
 
@@ -166,7 +166,7 @@ def test_failed_gate_in_staging_stops_before_production_and_rolls_staging_back(
     assert platform.kubernetes["production"].calls == []
     assert_running(platform, "production", "1", kubernetes=False)
     assert_running(platform, "dev", "2")
-    # the failing scheduler's backend rolled itself back; the pipeline rolled back the other,
+    # the lifecycle rolled the failing scheduler back; the pipeline rolled back the other,
     # whose gate had passed: staging runs version 1 again, healthy, on both
     assert_running(platform, "staging", "1")
     assert f"✓ staging: gate {other}" in stdout and f"✓ staging: rollback {other}" in stdout
