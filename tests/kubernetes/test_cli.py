@@ -117,3 +117,17 @@ def test_a_deploy_refused_by_the_lock_names_the_holder(k8s):
     assert "another deploy of giphy holds the lock" in refused.stdout
     assert "held by bob@laptop pid 7" in refused.stdout
     assert k8s.get("Deployment", "giphy") is None
+
+
+def test_a_refusal_after_something_was_applied_exits_1_and_says_what_was_applied(k8s):
+    """A 422 on the Deployment after the ConfigMap and the Service were applied: something was
+    sent, so exit 1 (never 2 with "nothing was sent"), with what was applied and what runs."""
+    k8s.emulator.fail("PATCH", "deployments/giphy", 422, times=5)
+
+    refused = skytrain(k8s, "deploy")
+
+    assert refused.returncode == 1
+    assert "staging/giphy on kubernetes: refused" in refused.stdout
+    assert "applied before the refusal: ConfigMap giphy-env, Service giphy" in refused.stdout
+    assert "runs now: nothing: there is no Deployment giphy" in refused.stdout
+    assert "nothing was sent" not in refused.stdout + refused.stderr
