@@ -393,9 +393,9 @@ class _Operation:
         where = (
             f"{self.where or self.app.name} --env {self.app.environment.name} --target {self.backend.name}"
         )
-        if rollback_to:
+        if rollback_to:  # --force: the interrupted rollout may still hold the app (a Marathon deployment)
             self.result.next_steps.append(
-                f"to roll back: skytrain rollback {where} --to-revision {rollback_to}"
+                f"to roll back: skytrain rollback {where} --to-revision {rollback_to} --force"
             )
         if resume:
             self.result.next_steps.append(

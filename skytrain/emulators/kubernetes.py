@@ -508,7 +508,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         return fault
 
     def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        """Block until `predicate()` is truthy (re-checked on every write and watch), or fail."""
+        """Block until `predicate()` is truthy (re-checked on every request, write and watch), or fail."""
         with self.changed:
             if not self.changed.wait_for(predicate, timeout):
                 raise TimeoutError(f"the emulated cluster did not reach the expected state within {timeout}s")
@@ -630,7 +630,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if kind is None:
             return await kmock.RawHandler._handle(self, request)  # /version, /apis: kmock's own
         raw = request._raw_request
-        self.calls.append(Call(raw.method, raw.path, dict(raw.query), time.monotonic()))
+        with self.changed:  # a test may wait for a request (wait_until)
+            self.calls.append(Call(raw.method, raw.path, dict(raw.query), time.monotonic()))
+            self.changed.notify_all()
         for fault in self.faults:
             if fault.times > 0 and fault.method == raw.method and fault.path.search(raw.path_qs):
                 fault.times -= 1

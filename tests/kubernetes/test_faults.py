@@ -3,6 +3,7 @@ server-side apply, dropped and unavailable watches, an unreachable cluster, the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from concurrent.futures import ThreadPoolExecutor
 
@@ -211,3 +212,52 @@ def test_the_holder_renews_its_lock_while_it_works(k8s):
     lock.release()
 
     assert k8s.lock_holder() is None
+
+
+def test_the_api_server_killed_mid_gate_ends_in_an_outcome_with_the_lock_failure_after_it(
+    tmp_path, monkeypatch
+):
+    """Nothing raises past the lifecycle: the gate times out, the rollback cannot reach the
+    server, and the lock that cannot be released is said last, after the outcome."""
+    from skytrain import lifecycle
+    from skytrain.backends.base import DeployOptions
+    from skytrain.backends.kubernetes.backend import KubernetesBackend
+    from skytrain.backends.kubernetes.client import Kube, RetryPolicy, api_client_for
+    from skytrain.emulators.kubernetes_controllers import cluster
+    from skytrain.progress import NullReporter
+    from skytrain.schedulers import render
+
+    with contextlib.ExitStack() as running:
+        emulator, controller, kubeconfig = running.enter_context(cluster(tmp_path))
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+        backend = KubernetesBackend(
+            Kube(api_client_for("staging"), RetryPolicy(attempts=2, first_delay=0.01))
+        )
+        options = DeployOptions(timeout_seconds=2)
+        assert lifecycle.deploy(
+            backend, app("good"), render(app("good"), "kubernetes"), options, NullReporter()
+        ).ok
+        controller.by_image = {"slowpoke": emu.STUCK}
+        with ThreadPoolExecutor(1) as pool:
+            deploying = pool.submit(
+                lifecycle.deploy,
+                backend,
+                app("slowpoke"),
+                render(app("slowpoke"), "kubernetes"),
+                options,
+                NullReporter(),
+            )
+            emulator.wait_until(lambda: emulator.watching() == 3)
+            running.close()  # the API server goes away in the middle of the gate
+            result = deploying.result()
+
+    assert result.outcome is Outcome.ROLLBACK_FAILED and result.gate.timed_out
+    assert any(
+        m.startswith("could not roll back to revision 1: could not reach the Kubernetes API")
+        for m in result.messages
+    )
+    assert result.running.startswith("unknown: could not reach the Kubernetes API")
+    assert result.messages[-1].startswith(
+        "the deploy lock could not be released (could not reach the Kubernetes API"
+    )
+    assert result.messages[-1].endswith("it expires by itself")

@@ -196,7 +196,7 @@ class MarathonSession:
         live = _asked(lambda: self.client.find_app(self.app_id))
         if live is None:
             return f"nothing: there is no app {self.app_id}"
-        return f"version {live.get('version')} ({_image(live)}; {_summary(live)})"
+        return f"version {live.get('version')} ({_image(live)}): {_by_version(live)}"
 
     def release(self) -> None:
         """Marathon's lock is its deployments: nothing of ours to give back."""
@@ -270,6 +270,25 @@ def _summary(live: dict[str, Any]) -> str:
     if deploying:
         summary += f", deployment {', '.join(deploying)} in progress"
     return summary
+
+
+def _by_version(live: dict[str, Any]) -> str:
+    """How many tasks run this version's config and are ready, and how many an earlier one."""
+    config = (live.get("versionInfo") or {}).get("lastConfigChangeAt") or live.get("version", "")
+    tasks = live.get("tasks") or []
+    current = [t for t in tasks if t.get("version", "") >= config]
+    checks = bool(live.get("healthChecks"))
+    ready = sum(
+        all(r.get("alive") for r in t.get("healthCheckResults") or [{}])
+        if checks
+        else t.get("state") == "TASK_RUNNING"
+        for t in current
+    )
+    said = [f"{ready}/{live.get('instances', 0)} tasks of it {'healthy' if checks else 'running'}"]
+    if len(tasks) > len(current):
+        said.append(f"{len(tasks) - len(current)} tasks of an earlier version still running")
+    said += [f"deployment {d['id']} in progress" for d in live.get("deployments", [])]
+    return ", ".join(said)
 
 
 def _image(definition: dict[str, Any]) -> str:
