@@ -18,7 +18,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from skytrain.diff.normalise import Obj
-from skytrain.render.hashing import HASH_ANNOTATION, HASH_LABEL_MARATHON
 from skytrain.render.kubernetes import KIND_ORDER
 
 if TYPE_CHECKING:
@@ -63,13 +62,6 @@ class ObjectDiff:
     @property
     def restarts(self) -> bool:
         return any(c.restarts for c in self.changes)
-
-    @property
-    def hash_only(self) -> bool:
-        """Only the config hash changed: it is stamped on every object, so a change that
-        restarts pods shows up on the Service and ConfigMap as a hash change too."""
-        hashes = (pointer((HASH_ANNOTATION,)), pointer((HASH_LABEL_MARATHON,)))
-        return bool(self.changes) and all(c.path.endswith(hashes) for c in self.changes)
 
     @property
     def title(self) -> str:

@@ -48,7 +48,7 @@ def restart_note(result: DiffResult, diff: ObjectDiff) -> str:
         return ""
     if diff.restarts:
         return scheduler(result.target).restart_words
-    return f"{NO_RESTART}, config hash only" if diff.hash_only else NO_RESTART
+    return NO_RESTART
 
 
 def heading(result: DiffResult) -> str:

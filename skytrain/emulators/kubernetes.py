@@ -18,6 +18,7 @@ replaces its object store with one that follows the conventions of a real API se
 - watch from a resourceVersion (events replayed from a bounded history; 410 Gone once
   compacted), `timeoutSeconds`, the initial state ended by a bookmark
   (`sendInitialEvents`, the WatchList convention), and a way to break every open watch;
+- immutable ConfigMaps and Secrets (a write that changes their data is a 422);
 - Leases, EndpointSlices, a Service's clusterIP, pod logs.
 
 It runs in its own thread with its own event loop (`serve()`), so that the synchronous
@@ -579,6 +580,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     new.setdefault("spec", {})[key] = current["spec"][key]
         self._default(kind, new)
         _validate(kind, new)
+        _immutable(kind, current, new)
         if kind.generation and new.get("spec") != current.get("spec"):
             new["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
         if _content(new) == _content(current) or dry_run:
@@ -822,6 +824,27 @@ def _validate(kind: Kind, obj: dict[str, Any]) -> None:
             "Invalid",
             f'Deployment.apps "{name}" is invalid: {text}',
             {"name": name, "group": "apps", "kind": "Deployment", "causes": causes},
+        )
+
+
+def _immutable(kind: Kind, current: dict[str, Any], new: dict[str, Any]) -> None:
+    """An immutable ConfigMap or Secret keeps its data and stays immutable (422 otherwise)."""
+    if kind.kind not in ("ConfigMap", "Secret") or not current.get("immutable"):
+        return
+    changed = [
+        key for key in ("data", "binaryData", "stringData", "immutable") if new.get(key) != current.get(key)
+    ]
+    if changed:
+        name = current["metadata"]["name"]
+        raise ApiError(
+            422,
+            "Invalid",
+            f'{kind.kind} "{name}" is invalid: {changed[0]}: Forbidden: field is immutable when `immutable` is set',
+            {
+                "name": name,
+                "kind": kind.kind,
+                "causes": [{"reason": "FieldValueForbidden", "field": changed[0]}],
+            },
         )
 
 

@@ -1,9 +1,15 @@
 """Render an App as Kubernetes manifests: ConfigMap (when there is env), Deployment, Service.
 
 Objects carry the labels skytrain finds its own objects by (`app.kubernetes.io/name`,
-`app.kubernetes.io/managed-by: skytrain`, `skytrain.io/environment`) and the config hash
-as an annotation. The hash also sits on the pod template, so an env change (which lives
-in the ConfigMap) rolls the pods, while a replica change does not.
+`app.kubernetes.io/managed-by: skytrain`, `skytrain.io/environment`).
+
+The env ConfigMap is immutable and named by a digest of its data (`giphy-env-5f2c9a1b7d`,
+as kustomize's generators do): applying a new one never changes what running pods read,
+and a pod restarted for any reason gets the env its Deployment was written with. The
+ConfigMap of a change is new, the pod template names it, so a change of env rolls the
+pods through the Deployment, and a Deployment write that fails leaves every running
+version whole. The config hash sits only where a change restarts something, the pod
+template: an image bump changes one object, the Deployment.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ NAME_LABEL = "app.kubernetes.io/name"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 ENVIRONMENT_LABEL = "skytrain.io/environment"
 MAINTAINERS_ANNOTATION = "skytrain.io/maintainers"
+# what a content-named object was generated from ("giphy-env"): the diff pairs its versions by it
+GENERATED_FROM_LABEL = "skytrain.io/generated-from"
 MANAGER = "skytrain"
 PORT_NAME = "http"
 
@@ -28,8 +36,19 @@ PORT_NAME = "http"
 KIND_ORDER = ("ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment")
 
 
-def env_configmap_name(app: App) -> str:
+def env_configmap_base(app: App) -> str:
     return f"{app.name}-env"
+
+
+def env_data(app: App) -> dict[str, str]:
+    data = dict(app.env)
+    data.update({d.env_name: d.cluster_url() for d in app.dependencies})
+    return dict(sorted(data.items()))
+
+
+def env_configmap_name(app: App) -> str:
+    """Named by its content: another env is another ConfigMap."""
+    return f"{env_configmap_base(app)}-{digest(env_data(app))[:10]}"
 
 
 def owner_labels(app: App) -> dict[str, str]:
@@ -49,7 +68,6 @@ def render_kubernetes(app: App) -> list[dict[str, Any]]:
     ]
     config_hash = kubernetes_config_hash(objects)
     for obj in objects:
-        set_within(obj, ("metadata", "annotations"), HASH_ANNOTATION, config_hash)
         if obj["kind"] == "Deployment":
             set_within(obj, ("spec", "template", "metadata", "annotations"), HASH_ANNOTATION, config_hash)
     return sorted(
@@ -97,16 +115,12 @@ def _metadata(app: App, name: str) -> dict[str, Any]:
 
 
 def _configmap(app: App) -> dict[str, Any] | None:
-    data = dict(app.env)
-    data.update({d.env_name: d.cluster_url() for d in app.dependencies})
+    data = env_data(app)
     if not data:
         return None
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": _metadata(app, env_configmap_name(app)),
-        "data": dict(sorted(data.items())),
-    }
+    metadata = _metadata(app, env_configmap_name(app))
+    metadata["labels"][GENERATED_FROM_LABEL] = env_configmap_base(app)
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "immutable": True, "data": data}
 
 
 def _percent(share: float) -> str:

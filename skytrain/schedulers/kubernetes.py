@@ -12,7 +12,7 @@ from skytrain.config.model import App
 from skytrain.errors import ConfigError, OperationFailed
 from skytrain.render import schema_errors, upstream
 from skytrain.render.hashing import kubernetes_restarts
-from skytrain.render.kubernetes import render_kubernetes, unused_patches
+from skytrain.render.kubernetes import GENERATED_FROM_LABEL, render_kubernetes, unused_patches
 from skytrain.schedulers.base import Obj, PairNormaliser
 
 if TYPE_CHECKING:
@@ -37,8 +37,11 @@ class Kubernetes:
         return schema_errors(app, self.name, self.title, lambda kind: (self.name, kind), problems)
 
     def identity(self, obj: Obj) -> tuple[str, str, str | None]:
+        """A content-named ConfigMap is paired by what it was generated from: a new env is
+        the same ConfigMap changed, not one removed and one added."""
         metadata = obj.get("metadata") or {}
-        return str(obj.get("kind", "")), str(metadata.get("name", "")), metadata.get("namespace")
+        name = (metadata.get("labels") or {}).get(GENERATED_FROM_LABEL) or metadata.get("name", "")
+        return str(obj.get("kind", "")), str(name), metadata.get("namespace")
 
     def restarts(self, kind: str, path: tuple[str, ...]) -> bool:
         return kubernetes_restarts(kind, path)

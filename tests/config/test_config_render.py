@@ -18,6 +18,7 @@ from jsonschema import Draft4Validator
 from skytrain.config import App, load_service
 from skytrain.errors import ConfigErrors
 from skytrain.render import upstream
+from skytrain.render.hashing import digest
 from skytrain.render.kubernetes import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, NAME_LABEL
 from skytrain.schedulers import NAMES as TARGETS
 from skytrain.schedulers import render, scheduler
@@ -152,8 +153,13 @@ def test_kubernetes_manifests():
     assert sorted(objects) == ["ConfigMap", "Deployment", "Service"]
     owner = {NAME_LABEL: "giphy", MANAGED_BY_LABEL: "skytrain", ENVIRONMENT_LABEL: "staging"}
     for obj in objects.values():
-        assert obj["metadata"]["labels"] == owner
+        assert owner.items() <= obj["metadata"]["labels"].items()
         assert obj["metadata"]["namespace"] == "default"
+    # the env ConfigMap: immutable, named by its content, paired by the diff through its base name
+    configmap = objects["ConfigMap"]
+    assert configmap["immutable"] is True
+    assert configmap["metadata"]["name"] == f"giphy-env-{digest(configmap['data'])[:10]}"
+    assert configmap["metadata"]["labels"]["skytrain.io/generated-from"] == "giphy-env"
     deployment = objects["Deployment"]
     assert deployment["spec"]["replicas"] == 2
     assert deployment["spec"]["selector"] == {"matchLabels": {NAME_LABEL: "giphy"}}
@@ -166,7 +172,7 @@ def test_kubernetes_manifests():
         "requests": {"cpu": "500m", "memory": "256Mi"},
         "limits": {"memory": "256Mi"},
     }
-    assert container["envFrom"] == [{"configMapRef": {"name": "giphy-env"}}]
+    assert container["envFrom"] == [{"configMapRef": {"name": configmap["metadata"]["name"]}}]
     assert container["env"] == [
         {"name": "GIPHY_API_KEY", "valueFrom": {"secretKeyRef": {"name": "giphy", "key": "api-key"}}}
     ]
@@ -231,9 +237,10 @@ def test_escape_hatches_are_applied_last(load):
     apps = load({"application.yml": base, "production.yml": ""})
     objects = _by_kind(render(apps["production"], "kubernetes"))
     deployment = objects["Deployment"]
-    # maps merge: skytrain's own annotations stay beside the patch's
-    assert deployment["metadata"]["annotations"]["team"] == "gifs"
-    assert "skytrain.io/config-hash" in deployment["metadata"]["annotations"]
+    # maps merge: skytrain's own labels stay beside the patch's annotations
+    assert deployment["metadata"]["annotations"] == {"team": "gifs"}
+    assert deployment["metadata"]["labels"][NAME_LABEL] == "giphy"
+    assert "skytrain.io/config-hash" in deployment["spec"]["template"]["metadata"]["annotations"]
     assert deployment["spec"]["revisionHistoryLimit"] == 3
     assert deployment["spec"]["replicas"] == 1
     pod = deployment["spec"]["template"]["spec"]
@@ -243,7 +250,7 @@ def test_escape_hatches_are_applied_last(load):
     giphy = pod["containers"][0]
     assert giphy["image"] == "registry.example.com/giphy:1.0"
     assert giphy["securityContext"] == {"runAsNonRoot": True}
-    assert giphy["envFrom"] == [{"configMapRef": {"name": "giphy-env"}}]
+    assert giphy["envFrom"] == [{"configMapRef": {"name": objects["ConfigMap"]["metadata"]["name"]}}]
     assert [p["name"] for p in giphy["ports"]] == ["http", "metrics"]
     assert objects["Service"]["spec"]["type"] == "NodePort"
     assert objects["Service"]["spec"]["selector"] == {NAME_LABEL: "giphy"}

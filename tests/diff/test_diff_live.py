@@ -281,9 +281,11 @@ def plant_kubernetes_secrets(fleet: Fleet) -> None:
         container["env"].append({"name": "GIPHY_API_KEY", "value": LIVE_SECRET})
 
     fleet.kube.modify("Deployment", "default", "giphy", literal_on_container)
-    fleet.kube.modify(
-        "ConfigMap", "default", "giphy-env", lambda cm: cm["data"].update(GIPHY_API_KEY=LIVE_SECRET)
-    )
+    # the env ConfigMap is immutable: deleted and created again with the key in it
+    [configmap] = fleet.kube.list("ConfigMap", "default", "skytrain.io/generated-from=giphy-env")
+    fleet.kube.delete("ConfigMap", "default", configmap["metadata"]["name"])
+    configmap["data"]["GIPHY_API_KEY"] = LIVE_SECRET
+    fleet.kube.create({k: v for k, v in configmap.items() if k != "status"})
     labels = owner_labels(fleet.load())
     encoded = base64.b64encode(LIVE_SECRET.encode()).decode()
     fleet.kube.create(

@@ -20,7 +20,7 @@ from skytrain.config.model import App
 from skytrain.emulators.kubernetes import ClusterEmulator, micro_now
 from skytrain.emulators.kubernetes_controllers import HEALTHY, Controller
 from skytrain.progress import NullReporter
-from skytrain.render.kubernetes import owner_labels
+from skytrain.render.kubernetes import env_configmap_name, owner_labels
 from skytrain.schedulers import backend, render
 from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES
 
@@ -35,6 +35,11 @@ def app(tag: str = "good", service: str = "giphy", env: str = "staging") -> App:
         EXAMPLES / service, str(EXAMPLE_ENVIRONMENTS), only=[env], environ={"BUILD_TAG": tag}
     )
     return apps[env]
+
+
+def env_configmap(service: str = "giphy") -> str:
+    """The name of the service's content-named env ConfigMap (the same for every image tag)."""
+    return env_configmap_name(app(service=service))
 
 
 @dataclass

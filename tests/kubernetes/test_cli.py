@@ -6,6 +6,7 @@ import json
 import subprocess
 
 from skytrain.emulators import kubernetes_controllers as emu
+from tests.kubernetes.conftest import env_configmap
 from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES
 from tests.support import skytrain as run_skytrain
 
@@ -128,6 +129,6 @@ def test_a_refusal_after_something_was_applied_exits_1_and_says_what_was_applied
 
     assert refused.returncode == 1
     assert "staging/giphy on kubernetes: refused" in refused.stdout
-    assert "applied before the refusal: ConfigMap giphy-env, Service giphy" in refused.stdout
+    assert f"applied before the refusal: ConfigMap {env_configmap()}, Service giphy" in refused.stdout
     assert "runs now: nothing: there is no Deployment giphy" in refused.stdout
     assert "nothing was sent" not in refused.stdout + refused.stderr

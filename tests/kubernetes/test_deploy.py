@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from types import MappingProxyType
 
 import pytest
 
@@ -11,8 +13,9 @@ from skytrain.backends.base import DeployOptions, Outcome
 from skytrain.emulators import kubernetes_controllers as emu
 from skytrain.progress import NullReporter
 from skytrain.render.hashing import HASH_ANNOTATION
+from skytrain.render.kubernetes import env_configmap_name
 from skytrain.schedulers import render
-from tests.kubernetes.conftest import app
+from tests.kubernetes.conftest import app, env_configmap
 
 REVISION = "skytrain.io/revision"
 
@@ -24,7 +27,7 @@ def test_first_deploy_applies_config_before_workloads_and_passes_its_gate(k8s):
     assert result.revision == "1" and result.gate.passed and not result.gate.timed_out
     applied = [w for w in k8s.writes() if "PATCH" in w and "skytrain-release" not in w]
     assert applied == [
-        "PATCH /api/v1/namespaces/default/configmaps/giphy-env",
+        f"PATCH /api/v1/namespaces/default/configmaps/{env_configmap()}",
         "PATCH /api/v1/namespaces/default/services/giphy",
         "PATCH /apis/apps/v1/namespaces/default/deployments/giphy",
     ]
@@ -42,7 +45,7 @@ def test_same_config_and_image_changes_nothing_and_passes_at_once(k8s):
     k8s.deploy(app("good"))
     versions = {
         k: k8s.get(*k)["metadata"]["resourceVersion"]
-        for k in [("Deployment", "giphy"), ("Service", "giphy"), ("ConfigMap", "giphy-env")]
+        for k in [("Deployment", "giphy"), ("Service", "giphy"), ("ConfigMap", env_configmap())]
     }
     before = len(k8s.emulator.calls)
 
@@ -127,7 +130,7 @@ def test_a_failed_first_deploy_has_nothing_to_roll_back_to(k8s):
 
     assert result.outcome is Outcome.FAILED
     assert result.messages == [
-        "applied revision 1 (ConfigMap giphy-env, Service giphy, Deployment giphy)",
+        f"applied revision 1 (ConfigMap {env_configmap()}, Service giphy, Deployment giphy)",
         "nothing to roll back to: giphy did not run on kubernetes in staging before, so the new version is left in place",
     ]
     assert k8s.image() == "registry.example.com/giphy:bad"
@@ -250,7 +253,7 @@ def test_a_server_validation_error_points_at_the_override_and_says_what_was_appl
     assert "giphy/deploy/staging.yml:6:" in error  # spec: the refused field's nearest parent in the overlay
     assert "error: Deployment giphy spec.template.metadata.labels" in error
     assert "`selector` does not match template `labels`" in error
-    assert "applied before the refusal: ConfigMap giphy-env, Service giphy" in result.messages
+    assert f"applied before the refusal: ConfigMap {env_configmap()}, Service giphy" in result.messages
     assert result.running == "nothing: there is no Deployment giphy"
     history = json.loads(k8s.get("ConfigMap", "skytrain-release-giphy")["data"]["revision-1"])
     assert history["status"] == "refused"
@@ -266,3 +269,63 @@ def test_quantities_the_server_canonicalises_still_count_as_unchanged(k8s):
     )
 
     assert k8s.deploy(app("good")).outcome is Outcome.UNCHANGED
+
+
+def with_env(tag: str, **env: str):
+    """giphy at `tag` with other env values (another content-named ConfigMap)."""
+    return dataclasses.replace(app(tag), env=MappingProxyType({**app(tag).env, **env}))
+
+
+def test_an_image_bump_costs_four_requests_and_one_write_to_the_cluster(k8s):
+    k8s.deploy(app("good"))
+    before = len(k8s.emulator.calls)
+
+    assert k8s.deploy(app("v2")).outcome is Outcome.DEPLOYED
+
+    calls = k8s.emulator.calls[before:]
+    requests = [f"{c.method} {c.path.rsplit('/', 1)[-1]}" for c in calls if not c.query.get("watch")]
+    assert requests == [
+        "GET configmaps",  # the history (and its lock) and the env ConfigMaps, in one LIST
+        "PUT skytrain-release-giphy",  # the lock taken, revision 2 recorded as applying
+        "PATCH giphy",  # the Deployment: the only object that changed
+        "PUT skytrain-release-giphy",  # revision 2 recorded as deployed, the lock given back
+    ]
+    assert len([c for c in calls if c.query.get("watch")]) == 3  # the Deployment, its pods, its endpoints
+
+
+def test_a_failed_deployment_write_leaves_the_running_version_and_its_env_whole(k8s):
+    """A persistent 503 on the Deployment of an env change: the new ConfigMap was created,
+    but nothing reads it; the running pods (and any restarted one) keep their env."""
+    k8s.deploy(app("good"))
+    old_env = env_configmap()
+    changed = with_env("good", LOG_LEVEL="debug")
+    k8s.emulator.fail("PATCH", "deployments/giphy", 503, times=100)
+
+    result = k8s.deploy(changed)
+
+    assert result.outcome is Outcome.REFUSED
+    new_env = env_configmap_name(changed)
+    assert f"applied before the refusal: ConfigMap {new_env}" in result.messages
+    assert result.running.startswith("revision 1 (registry.example.com/giphy:good;")
+    template = k8s.get("Deployment", "giphy")["spec"]["template"]["spec"]
+    assert template["containers"][0]["envFrom"] == [{"configMapRef": {"name": old_env}}]
+    assert k8s.get("ConfigMap", old_env)["data"]["LOG_LEVEL"] == "info"
+    status = k8s.status()
+    assert (status.revision, status.healthy) == ("1", True)
+    assert [(h.revision, h.outcome) for h in status.history] == [("2", "refused"), ("1", "deployed")]
+
+
+def test_env_configmaps_beyond_the_history_are_collected(k8s):
+    backend = k8s.backend()
+    backend.history_keep = 2
+    versions = [with_env("good", LOG_LEVEL=level) for level in ("a", "b", "c")]
+
+    for version in versions:
+        assert lifecycle.deploy(
+            backend, version, render(version, "kubernetes"), DeployOptions(), NullReporter()
+        ).ok
+
+    live = {
+        c["metadata"]["name"] for c in k8s.emulator.list("ConfigMap", "default", "skytrain.io/generated-from")
+    }
+    assert live == {env_configmap_name(v) for v in versions[1:]}  # revision 1's is gone with revision 1

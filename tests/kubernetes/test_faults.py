@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from skytrain.backends.base import Outcome
 from skytrain.emulators import kubernetes_controllers as emu
 from skytrain.emulators.kubernetes import write_kubeconfig
-from tests.kubernetes.conftest import app
+from tests.kubernetes.conftest import app, env_configmap
 
 
 def test_server_errors_and_throttling_are_retried_with_backoff(k8s):
@@ -31,7 +31,7 @@ def test_a_server_that_keeps_failing_refuses_the_deploy_and_frees_the_lock(k8s):
 
     assert result.outcome is Outcome.REFUSED and result.sent
     assert "the Kubernetes API answered 503" in result.messages[0]
-    assert "applied before the refusal: ConfigMap giphy-env, Service giphy" in result.messages
+    assert f"applied before the refusal: ConfigMap {env_configmap()}, Service giphy" in result.messages
     assert k8s.lock_holder() is None
 
 
@@ -56,7 +56,9 @@ def test_an_unreachable_cluster_is_reported_as_such(tmp_path, monkeypatch):
 def test_without_server_side_apply_it_creates_then_replaces_respecting_resource_versions(k8s):
     k8s.emulator.server_side_apply = False
     assert k8s.deploy(app("good")).outcome is Outcome.DEPLOYED
-    assert len(k8s.emulator.calls_to("PATCH", "configmaps/giphy-env")) == 1  # the 415 that switches modes
+    assert (
+        len(k8s.emulator.calls_to("PATCH", f"configmaps/{env_configmap()}")) == 1
+    )  # the 415 that switches modes
     assert k8s.emulator.calls_to("POST", "deployments$")
 
     def someone_edits():

@@ -6,7 +6,7 @@ import json
 
 from skytrain.backends.base import Outcome
 from skytrain.emulators import kubernetes_controllers as emu
-from tests.kubernetes.conftest import app
+from tests.kubernetes.conftest import app, env_configmap
 
 
 def test_rollback_restores_the_previous_revision_as_a_new_one_and_gates_it(k8s):
@@ -105,12 +105,12 @@ def test_live_objects_reads_each_kind_once_for_all_apps_and_leaves_out_the_histo
 
     assert len(k8s.emulator.calls) - before == 3
     assert sorted((o["kind"], o["metadata"]["name"]) for o in live["giphy"]) == [
-        ("ConfigMap", "giphy-env"),
+        ("ConfigMap", env_configmap()),
         ("Deployment", "giphy"),
         ("Service", "giphy"),
     ]
     assert sorted((o["kind"], o["metadata"]["name"]) for o in live["media"]) == [
-        ("ConfigMap", "media-env"),
+        ("ConfigMap", env_configmap("media")),
         ("Deployment", "media"),
         ("Service", "media"),
     ]

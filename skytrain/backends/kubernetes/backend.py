@@ -112,7 +112,7 @@ class KubernetesBackend:
                     obj.setdefault("apiVersion", kind.api_version)
                     obj.setdefault("kind", kind_name)
                     result.setdefault(meta["labels"][NAME_LABEL], []).append(obj)
-        return result
+        return {name: _in_use(objects) for name, objects in result.items()}
 
     def status(self, app: App) -> StatusResult:
         live = self.live_objects([app])[app.name]
@@ -246,7 +246,26 @@ class KubernetesSession:
             manifests = [with_revision(o, revision) for o in change.payload.desired]
             note = f"rollback to revision {change.restores}" if change.restores else ""
             self.releases.add(release(revision, outcome, manifests, note))
+            if last:
+                self._collect_garbage()
         self.lock.write(self.releases, hold=not last)
+
+    def _collect_garbage(self) -> None:
+        """Delete the app's env ConfigMaps that neither the Deployment nor a revision the history
+        keeps refers to: a content-named ConfigMap lives as long as a rollback may want it (and
+        a rollback to an older revision applies its ConfigMap again from the history)."""
+        wanted = _configmaps_of(self.known.get(("Deployment", self.app.name)))
+        for entry in self.releases.releases:
+            wanted |= {o["metadata"]["name"] for o in entry.manifests if o["kind"] == "ConfigMap"}
+            wanted |= set().union(*(_configmaps_of(o) for o in entry.manifests if o["kind"] == "Deployment"))
+        for kind, name in [key for key in self.known if key[0] == "ConfigMap" and key[1] not in wanted]:
+            try:
+                self.kube.request("DELETE", BY_KIND["ConfigMap"].path(self.app.namespace, name))
+            except KubeError as exc:
+                if exc.status != 404:
+                    self.notes.append(f"the unused ConfigMap {name} could not be deleted: {exc.message}")
+                    continue
+            del self.known[(kind, name)]
 
     def apply(self, change: Change) -> None:
         if isinstance(change.payload, Scale):
@@ -373,6 +392,30 @@ class KubernetesSession:
             return call()
         except KubeError as exc:
             raise failed(self.app, f"{what} {self.app.name}", exc) from None
+
+
+def _configmaps_of(deployment: dict[str, Any] | None) -> set[str]:
+    """The ConfigMaps a Deployment's pods read (envFrom, env, volumes)."""
+    pod = ((deployment or {}).get("spec") or {}).get("template", {}).get("spec") or {}
+    names = {v["configMap"]["name"] for v in pod.get("volumes") or () if v.get("configMap")}
+    for container in [*(pod.get("containers") or ()), *(pod.get("initContainers") or ())]:
+        names |= {e["configMapRef"]["name"] for e in container.get("envFrom") or () if e.get("configMapRef")}
+        names |= {
+            e["valueFrom"]["configMapKeyRef"]["name"]
+            for e in container.get("env") or ()
+            if (e.get("valueFrom") or {}).get("configMapKeyRef")
+        }
+    return names
+
+
+def _in_use(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What runs: once there is a Deployment, only the ConfigMaps it reads (the others are
+    earlier env ConfigMaps kept for rollbacks, not part of the running app)."""
+    deployments = [o for o in objects if o["kind"] == "Deployment"]
+    if not deployments:
+        return objects
+    read = set().union(*map(_configmaps_of, deployments))
+    return [o for o in objects if o["kind"] != "ConfigMap" or o["metadata"]["name"] in read]
 
 
 def _key(obj: dict[str, Any]) -> Key:
