@@ -114,7 +114,7 @@ def gate_latency(runs: int) -> list[float]:
             emulated.send(app.name)
             healthy = emulated.recv()
             if run:  # the first deploy pays for imports and connection set-up
-                latencies.append(clock.healthy_at[f"staging/{app.name}"] - healthy)
+                latencies.append(clock.healthy_at[f"staging/{app.name} kubernetes"] - healthy)
     return latencies
 
 

@@ -41,6 +41,7 @@ from skytrain.backends.base import (
     SchedulerError,
     Session,
     StatusResult,
+    subject,
 )
 from skytrain.config.model import App
 from skytrain.errors import UsageError
@@ -146,7 +147,7 @@ class _Operation:
         self.result = DeployResult(
             self.app.name, self.app.environment.name, self.backend.name, Outcome.UNCHANGED
         )
-        self.subject = f"{self.app.environment.name}/{self.app.name} {self.backend.name}"
+        self.subject = subject(self.app, self.backend.name)
         self.live: Live | None = None
 
     # -- the order -------------------------------------------------------------------------
@@ -284,8 +285,10 @@ class _Operation:
         return False
 
     def _gate(self, session: Session, change: Change | None) -> GateResult:
+        timeout = self.options.gate_timeout(self.app)
         try:
-            gate = session.gate(change, self.options.gate_timeout(self.app))
+            with self.reporter.gating(self.subject, timeout):
+                gate = session.gate(change, timeout)
         except SchedulerError as exc:
             gate = GateResult(False, summary=f"the gate could not watch the rollout: {exc}")
         if gate.interrupted:

@@ -20,6 +20,11 @@ from skytrain.progress import Reporter
 Obj = dict[str, Any]
 
 
+def subject(app: App, scheduler: str) -> str:
+    """How progress lines name one app on one scheduler: `staging/giphy kubernetes`."""
+    return f"{app.environment.name}/{app.name} {scheduler}"
+
+
 class Outcome(StrEnum):
     """How one operation on one app ended: the terminal, --output json, JUnit and the
     pipeline all say it with these words."""

@@ -350,7 +350,7 @@ def test_a_stopped_kubernetes_api_is_exit_1_with_the_reason(fleet, tmp_path):
 
     assert_unreadable(done, "kubernetes", "emulator-token")
     assert "could not reach the Kubernetes API listing configmaps" in done.stderr
-    assert "Connection refused" in done.stderr
+    assert "connection refused" in done.stderr
 
 
 def test_a_kubernetes_api_answering_500_is_exit_1_with_the_reason(fleet):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import re
 from types import MappingProxyType
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from skytrain import lifecycle
 from skytrain.backends.base import DeployOptions, Outcome
 from skytrain.emulators import kubernetes_controllers as emu
-from skytrain.progress import NullReporter
+from skytrain.progress import NullReporter, PlainReporter
 from skytrain.render.hashing import HASH_ANNOTATION
 from skytrain.render.kubernetes import env_configmap_name
 from skytrain.schedulers import render
@@ -329,3 +331,24 @@ def test_env_configmaps_beyond_the_history_are_collected(k8s):
         c["metadata"]["name"] for c in k8s.emulator.list("ConfigMap", "default", "skytrain.io/generated-from")
     }
     assert live == {env_configmap_name(v) for v in versions[1:]}  # revision 1's is gone with revision 1
+
+
+def test_a_waiting_gate_keeps_a_ci_log_alive_with_a_heartbeat(k8s):
+    """Without a change of state a plain log would say nothing for the whole gate: a heartbeat
+    says how long it waited, how long is left, and the last state (a short interval here)."""
+    k8s.controller.behaviour = emu.STUCK
+    stream = io.StringIO()
+    reporter = PlainReporter(stream, heartbeat_seconds=0.1)
+    options = DeployOptions(timeout_seconds=1, rollback=False)
+
+    result = lifecycle.deploy(
+        k8s.backend(), app("good"), render(app("good"), "kubernetes"), options, reporter
+    )
+    reporter.close()
+
+    assert result.outcome is Outcome.TIMED_OUT
+    beats = [line for line in stream.getvalue().splitlines() if ": still " in line]
+    assert len(beats) >= 3
+    assert re.fullmatch(
+        r"\d\d:\d\d:\d\d staging/giphy kubernetes: still rolling out \(.+\); \d+s waited, \d+s left", beats[0]
+    )

@@ -109,3 +109,50 @@ def test_a_refused_field_points_at_the_yaml_line(tmp_path, shop, service):
         "deploy/application.yml:7:8: error: resources.cpu: Marathon refused the app at /cpus"
         in refused.stdout
     )
+
+
+def test_status_of_an_unreachable_marathon_is_a_sentence_and_exit_1_in_every_format(tmp_path, service):
+    import socket
+
+    service()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = (tmp_path / "shop", write_environments(tmp_path / "down.yml", f"http://127.0.0.1:{port}"))
+
+    text, as_json = (
+        operate("status", down, *output, credentials=BASIC) for output in ((), ("--output", "json"))
+    )
+
+    said = (
+        f"could not read what runs on marathon in staging: Marathon at http://127.0.0.1:{port} did not "
+        "answer GET /v2/apps/shop: connection refused"
+    )
+    assert text.returncode == as_json.returncode == 1
+    assert text.stdout.strip() == f"staging/shop on marathon: {said}"
+    assert json.loads(as_json.stdout)["results"][0]["error"] == said
+    for done in (text, as_json):
+        assert "Traceback" not in done.stderr
+
+
+def test_text_status_shows_the_recent_versions_and_a_rollback_to_an_unknown_one_exits_2(shop, secured):
+    assert operate("deploy", shop, credentials=BASIC).returncode == 0
+    assert operate("scale", shop, "--instances", "3", credentials=BASIC).returncode == 0
+    versions = sorted(secured.apps["/shop"].versions, reverse=True)
+
+    status = operate("status", shop, credentials=BASIC)
+
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert lines[0] == f"staging/shop on marathon: healthy (revision {versions[0]})"
+    assert lines[2:] == [
+        "  recent revisions (newest first):",
+        f"    {versions[0]}  running",
+        f"    {versions[1]}  -",
+    ]
+    unknown = operate("rollback", shop, "--to-version", "2001-01-01T00:00:00.000Z", credentials=BASIC)
+    assert unknown.returncode == 2
+    assert (
+        f"shop has no revision 2001-01-01T00:00:00.000Z in staging on marathon; recorded: {versions[0]}, "
+        in (unknown.stdout)
+    )

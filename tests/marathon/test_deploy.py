@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import requests
@@ -11,7 +12,8 @@ from skytrain.backends.base import Outcome
 from skytrain.backends.marathon.backend import MarathonBackend
 from skytrain.backends.marathon.client import MarathonClient
 from skytrain.backends.marathon.gate import Gate
-from skytrain.emulators.marathon import Behaviour
+from skytrain.config.environments import MarathonCluster
+from skytrain.emulators.marathon import Behaviour, MarathonEmulator
 from skytrain.render.hashing import HASH_LABEL_MARATHON
 from skytrain.schedulers import render
 
@@ -251,3 +253,50 @@ def test_the_emulator_runs_standalone_for_the_demo():
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_throttling_is_retried_after_the_wait_marathon_asks_for(emulator, service, backend, reporter):
+    """A 429 (from a proxy in front of Marathon) means nothing was done: the PUT is sent again,
+    after the Retry-After it names."""
+    emulator.inject(status=429, count=2, method="PUT", headers={"Retry-After": "0.2"})
+
+    result = deploy(backend, service(), reporter)
+
+    assert result.outcome == Outcome.DEPLOYED
+    puts = [c.at for c in emulator.calls if (c.method, c.path) == ("PUT", "/v2/apps/shop")]
+    assert len(puts) == 3
+    assert puts[1] - puts[0] >= 0.2 and puts[2] - puts[1] >= 0.2
+
+
+def test_without_version_info_old_tasks_of_a_cancelled_deployment_never_pass_for_new_ones(
+    service, reporter, image
+):
+    """A Marathon whose answers lack versionInfo: the gate compares the tasks' version with the
+    deployment's own. Someone force-cancels our deployment; the old tasks, healthy, still run:
+    that is not the new version passing its gate."""
+    with MarathonEmulator(behaviour=Behaviour.healthy(0.02), version_info=False) as bare:
+        client = MarathonClient(bare.url, environ={}, timeout=0.5, connect_timeout=0.5, backoff=0.01)
+        backend = MarathonBackend(client, Gate(client, poll_seconds=0.02))
+        app = service(tag="1")
+        on_bare = dataclasses.replace(
+            app, environment=dataclasses.replace(app.environment, marathon=MarathonCluster(bare.url))
+        )
+        assert deploy(backend, on_bare, reporter).outcome == Outcome.DEPLOYED
+        bare.behave(image("2"), Behaviour.stalled())
+        new = service(tag="2")
+        new = dataclasses.replace(new, environment=on_bare.environment)
+
+        def cancel_once_gating() -> None:
+            bare.wait_until(lambda: bare.deployments and len(bare.app("/shop")["tasks"]) == 4)
+            (deployment,) = bare.deployments
+            requests.delete(f"{bare.url}/v2/deployments/{deployment}", params={"force": "true"}, timeout=5)
+
+        canceller = threading.Thread(target=cancel_once_gating)
+        canceller.start()
+        result = deploy(backend, new, reporter, timeout_seconds=1)
+        canceller.join()
+        client.close()
+
+    assert result.outcome == Outcome.ROLLED_BACK and result.gate.timed_out
+    assert "2 of the old version" in result.gate.summary
+    assert "versionInfo" not in bare.app("/shop")

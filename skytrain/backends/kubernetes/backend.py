@@ -30,6 +30,7 @@ from skytrain.backends.base import (
     Revision,
     SchedulerError,
     StatusResult,
+    subject,
 )
 from skytrain.backends.kubernetes.apply import (
     REVISION_LABEL,
@@ -173,7 +174,7 @@ class KubernetesSession:
         self.releases = History([])
         self.known: dict[Key, dict[str, Any]] = {}
         self.deployments: Watched | None = None
-        self.subject = f"{app.environment.name}/{app.name}"
+        self.subject = subject(app, backend.name)
         self.started = _now()
         self.notes: list[str] = []
 

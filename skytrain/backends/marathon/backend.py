@@ -27,6 +27,7 @@ from skytrain.backends.base import (
     Revision,
     SchedulerError,
     StatusResult,
+    subject,
 )
 from skytrain.backends.marathon.client import (
     DeploymentRef,
@@ -111,7 +112,7 @@ class MarathonSession:
         self.client, self.gates, self.app = backend.client, backend.gate, app
         self.options, self.reporter = options, reporter
         self.app_id = marathon_app_id(app)
-        self.subject = f"{app.environment.name}/{app.name} marathon"
+        self.subject = subject(app, backend.name)
         self.live: dict[str, Any] | None = None
         self.versions: list[str] | None = None
         self.ref: DeploymentRef | None = None  # the deployment of the last change sent
