@@ -43,6 +43,7 @@ def history(k8s) -> dict[str, str]:
 @SIGNALS
 def test_a_signal_during_the_gate_records_the_revision_as_interrupted_and_frees_the_lock(k8s, signum, code):
     k8s.deploy(app("good"))
+    k8s.deploy(app("v2"))  # revision 2 runs when the interrupted deploy starts
     k8s.controller.by_image = {"slowpoke": emu.STUCK}
     deploying = start_deploy(k8s, "slowpoke")
     k8s.emulator.wait_until(
@@ -54,26 +55,27 @@ def test_a_signal_during_the_gate_records_the_revision_as_interrupted_and_frees_
     stdout, stderr = deploying.communicate(timeout=60)
 
     assert deploying.returncode == code, stderr
-    assert "staging/giphy on kubernetes: interrupted (revision 2)" in stdout
-    assert f"{signal.Signals(signum).name} while gating revision 2" in stdout
-    assert "runs now: revision 2 (registry.example.com/giphy:slowpoke;" in stdout
+    assert "staging/giphy on kubernetes: interrupted (revision 3)" in stdout
+    assert f"{signal.Signals(signum).name} while gating revision 3" in stdout
+    assert "runs now: revision 3 (registry.example.com/giphy:slowpoke;" in stdout
     where = f"{SERVICE} --env staging --target kubernetes"
-    assert f"to roll back: skytrain rollback {where} --to-revision 1 --force" in stdout
+    assert f"to roll back: skytrain rollback {where} --to-revision 2 --force" in stdout
     assert f"skytrain deploy {where}" in stdout
     assert "Traceback" not in stderr
-    assert history(k8s) == {"1": "deployed", "2": "interrupted"}
+    assert history(k8s) == {"1": "deployed", "2": "deployed", "3": "interrupted"}
     assert k8s.lock_holder() is None
 
     status = skytrain(k8s, "status")
-    assert status.returncode == 1  # revision 2 runs and is not healthy: said so, not "revision 1, healthy"
-    assert status.stdout.splitlines()[0] == "staging/giphy on kubernetes: unhealthy (revision 2)"
-    assert "    2  interrupted  registry.example.com/giphy:slowpoke" in status.stdout
+    assert status.returncode == 1  # revision 3 runs and is not healthy: said so, not "revision 2, healthy"
+    assert status.stdout.splitlines()[0] == "staging/giphy on kubernetes: unhealthy (revision 3)"
+    assert "    3  interrupted  registry.example.com/giphy:slowpoke" in status.stdout
 
+    # a plain rollback goes to what ran before the interrupted revision, not further back
     k8s.finish_rollout()
     rolled = skytrain(k8s, "rollback", "--output", "json")
     assert rolled.returncode == 0, rolled.stdout + rolled.stderr
-    assert json.loads(rolled.stdout)["results"][0]["messages"][0] == "restored revision 1 as revision 3"
-    assert k8s.image() == "registry.example.com/giphy:good"
+    assert json.loads(rolled.stdout)["results"][0]["messages"][0] == "restored revision 2 as revision 4"
+    assert k8s.image() == "registry.example.com/giphy:v2"
 
 
 def test_a_signal_while_waiting_for_the_lock_changes_nothing(k8s):
