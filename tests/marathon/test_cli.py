@@ -11,7 +11,7 @@ import pytest
 from marathon_helpers import write_environments
 
 from skytrain.emulators.marathon import Behaviour, MarathonEmulator
-from tests.support import skytrain
+from tests.support import assert_status_is_a_sentence, closed_port, skytrain
 
 USER, PASSWORD, TOKEN = "deployer", "pa55-w0rd-never-print", "tok-never-print-42"
 SECRETS = (PASSWORD, TOKEN, base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode())
@@ -112,12 +112,8 @@ def test_a_refused_field_points_at_the_yaml_line(tmp_path, shop, service):
 
 
 def test_status_of_an_unreachable_marathon_is_a_sentence_and_exit_1_in_every_format(tmp_path, service):
-    import socket
-
     service()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = closed_port()
     down = (tmp_path / "shop", write_environments(tmp_path / "down.yml", f"http://127.0.0.1:{port}"))
 
     text, as_json = (
@@ -128,11 +124,7 @@ def test_status_of_an_unreachable_marathon_is_a_sentence_and_exit_1_in_every_for
         f"could not read what runs on marathon in staging: Marathon at http://127.0.0.1:{port} did not "
         "answer GET /v2/apps/shop: connection refused"
     )
-    assert text.returncode == as_json.returncode == 1
-    assert text.stdout.strip() == f"staging/shop on marathon: {said}"
-    assert json.loads(as_json.stdout)["results"][0]["error"] == said
-    for done in (text, as_json):
-        assert "Traceback" not in done.stderr
+    assert_status_is_a_sentence(text, as_json, "staging/shop on marathon", said)
 
 
 def test_text_status_shows_the_recent_versions_and_a_rollback_to_an_unknown_one_exits_2(shop, secured):
