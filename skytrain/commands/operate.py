@@ -27,6 +27,10 @@ class Operation:
     target: str
     where: str
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.app.name, self.app.environment.name, self.target
+
 
 def add_operation_arguments(parser: argparse.ArgumentParser, gated: bool = True) -> None:
     add_service_arguments(parser, many=True)
@@ -106,6 +110,15 @@ def with_kube_context(app: App, context: str | None) -> App:
     return replace(app, environment=environment)
 
 
+def configured_backends(operations: list[Operation]) -> dict[tuple[str, str, str], Backend]:
+    """A backend per (app, environment, target), all made before any is used: a setting that
+    is wrong (a missing scheduler in the environments file, a kubeconfig) is exit 2 before
+    anything is sent."""
+    from skytrain.schedulers import backend
+
+    return {op.key: backend(op.target, op.app.environment) for op in operations}
+
+
 def run_gated(
     args: argparse.Namespace,
     operations: list[Operation],
@@ -117,14 +130,12 @@ def run_gated(
     from skytrain import interrupts
     from skytrain.lifecycle import concurrently
     from skytrain.progress import make_reporter
-    from skytrain.schedulers import backend
 
     options = deploy_options(args)
+    backends = configured_backends(operations)
     reporter = make_reporter(args.output)
     try:
         with interrupts.handled():
-            return concurrently(
-                operations, lambda op: call(backend(op.target, op.app.environment), op, options, reporter)
-            )
+            return concurrently(operations, lambda op: call(backends[op.key], op, options, reporter))
     finally:
         reporter.close()

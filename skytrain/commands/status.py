@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from skytrain.commands.operate import add_operation_arguments, plan_operations
+from skytrain.commands.operate import add_operation_arguments, configured_backends, plan_operations
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,9 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from skytrain import lifecycle
     from skytrain.reporting.results import print_results
-    from skytrain.schedulers import backend
 
-    results = lifecycle.concurrently(
-        plan_operations(args), lambda op: lifecycle.status(backend(op.target, op.app.environment), op.app)
-    )
+    operations = plan_operations(args)
+    backends = configured_backends(operations)
+    results = lifecycle.concurrently(operations, lambda op: lifecycle.status(backends[op.key], op.app))
     return print_results(results, args.output)
