@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from skytrain.config import load_service  # noqa: E402
-from skytrain.render import render  # noqa: E402
+from skytrain.schedulers import render  # noqa: E402
 
 SERVICES = 60
 ENVIRONMENTS = {"dev": "1.4", "qa": "1.7", "staging": "1.7", "production": "1.7"}

@@ -28,7 +28,7 @@ from skytrain.config.model import App
 from skytrain.diff import diff_live
 from skytrain.diff.format_json import format_json
 from skytrain.diff.offline import apps_at, diff_against_ref
-from skytrain.render import render
+from skytrain.schedulers import render
 
 SERVICES = 60
 COLLECTIONS = ("configmaps", "services", "deployments")  # the kinds the Kubernetes backend lists
@@ -123,11 +123,11 @@ def live_fleet_diff(folders: list[Path], environments: Path, target: str = "kube
     """What `skytrain diff --env staging` does for the whole fleet in one process: load and
     render every service, make the backend, read what runs (one `live_objects` call for
     every app), diff and format. Returns how many services have changes."""
-    from skytrain.backends import backend_for
+    from skytrain.schedulers import backend
 
     apps = [load_service(folder, str(environments), [ENVIRONMENT])[1][ENVIRONMENT] for folder in folders]
     rendered = {app.name: render(app, target) for app in apps}
-    live = backend_for(target, apps[0].environment).live_objects(apps)
+    live = backend(target, apps[0].environment).live_objects(apps)
     results = diff_live(apps, target, live, rendered)
     format_json(results)
     return sum(r.changed for r in results)
@@ -135,16 +135,17 @@ def live_fleet_diff(folders: list[Path], environments: Path, target: str = "kube
 
 def deploy_fleet(folders: list[Path], environments: Path) -> None:
     """Every service of the fleet deployed to the emulated cluster (KUBECONFIG points at it)."""
-    from skytrain.backends import backend_for
+    from skytrain import lifecycle
     from skytrain.backends.base import DeployOptions
     from skytrain.progress import NullReporter
+    from skytrain.schedulers import backend
 
     apps = [load_service(folder, str(environments), [ENVIRONMENT])[1][ENVIRONMENT] for folder in folders]
-    backend = backend_for("kubernetes", apps[0].environment)  # imports the client once, here
+    kubernetes = backend("kubernetes", apps[0].environment)  # imports the client once, here
 
     def deploy(app: App) -> None:
-        result = backend.deploy(
-            app, render(app, "kubernetes"), DeployOptions(timeout_seconds=30), NullReporter()
+        result = lifecycle.deploy(
+            kubernetes, app, render(app, "kubernetes"), DeployOptions(timeout_seconds=30), NullReporter()
         )
         assert result.ok, result
 

@@ -3,8 +3,8 @@
 1. Gate latency: how long after the app becomes healthy (all tasks of the new version
    healthy, deployment finished) the gate passes. Target: median <= 0.25 s. Compared
    with a gate polling once a second.
-2. Fan-out: 50 apps deployed concurrently (the CLI's own path: backend_for per app,
-   run_concurrently) against one app alone. Target: <= 1.5x the wall time of one.
+2. Fan-out: 50 apps deployed concurrently (the CLI's own path: a backend per app,
+   lifecycle.concurrently) against one app alone. Target: <= 1.5x the wall time of one.
 
     PYTHONPATH=. .venv/bin/python bench/bench_marathon.py
 """
@@ -17,17 +17,16 @@ import threading
 import time
 from pathlib import Path
 
-from skytrain.backends import backend_for
+from skytrain import lifecycle
 from skytrain.backends.base import DeployOptions
 from skytrain.backends.marathon.backend import MarathonBackend
 from skytrain.backends.marathon.client import MarathonClient
 from skytrain.backends.marathon.gate import POLL_SECONDS, Gate
-from skytrain.commands.operate import run_concurrently
 from skytrain.config import load_service
 from skytrain.config.model import App
 from skytrain.emulators.marathon import Behaviour, MarathonEmulator
 from skytrain.progress import NullReporter
-from skytrain.render import render
+from skytrain.schedulers import backend, render
 
 DEPLOYS = 20
 FLEET = 50
@@ -54,7 +53,7 @@ def load(root: Path, url: str, name: str, tag: str) -> App:
 
 
 def timed_deploy(backend: MarathonBackend, app: App, done: list[float]) -> None:
-    result = backend.deploy(app, render(app, "marathon"), DeployOptions(), NullReporter())
+    result = lifecycle.deploy(backend, app, render(app, "marathon"), DeployOptions(), NullReporter())
     done.append(time.perf_counter())
     assert result.ok, result.messages
 
@@ -88,10 +87,10 @@ def fan_out(root: Path, count: int) -> float:
         apps = [load(root, marathon.url, f"fleet-{i:02d}", f"{count}") for i in range(count)]
         rendered = {app.name: render(app, "marathon") for app in apps}
         start = time.perf_counter()
-        results = run_concurrently(
-            [(app, "marathon") for app in apps],
-            lambda app, target: backend_for(target, app.environment).deploy(
-                app, rendered[app.name], DeployOptions(), NullReporter()
+        results = lifecycle.concurrently(
+            apps,
+            lambda app: lifecycle.deploy(
+                backend("marathon", app.environment), app, rendered[app.name], DeployOptions(), NullReporter()
             ),
         )
         wall = time.perf_counter() - start

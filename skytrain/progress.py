@@ -1,6 +1,10 @@
 """How a long operation shows its progress: a live view on a terminal, plain timestamped
 lines in CI (no escape codes), nothing when the result is printed as JSON.
 
+In CI a gate can wait minutes without a change of state; a log that says nothing for
+that long looks hung. So while a gate waits the plain reporter prints a heartbeat at
+least every HEARTBEAT_SECONDS: the time waited, the time left and the last state.
+
 Backends report through a Reporter and never print themselves. What a reporter shows is
 masked like the results: a state's detail can quote a scheduler's message, which can echo
 a credential from the service's environment.
@@ -11,6 +15,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import IO, TYPE_CHECKING, Protocol
 
 from skytrain.redact import redact, secret_values
@@ -26,16 +32,27 @@ class Reporter(Protocol):
     def note(self, message: str) -> None:
         """A one-off line worth keeping in the log (`waiting for deployment 97c1… to finish`)."""
 
+    def gating(self, subject: str, timeout: float) -> AbstractContextManager[None]:
+        """The block in which the gate of `subject` waits, up to `timeout` seconds."""
+
     def close(self) -> None: ...
 
 
-class PlainReporter:
-    """One line per change of state, prefixed with UTC time: good for CI logs."""
+HEARTBEAT_SECONDS = 10.0
 
-    def __init__(self, stream: IO[str] | None = None):
+
+class PlainReporter:
+    """One line per change of state, prefixed with UTC time, and a heartbeat while a gate
+    waits: good for CI logs."""
+
+    def __init__(self, stream: IO[str] | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS):
         self.stream = stream or sys.stderr
+        self.heartbeat_seconds = heartbeat_seconds
         self._last: dict[str, tuple[str, str]] = {}
+        self._gates: dict[str, tuple[float, float]] = {}  # subject: (started, deadline), monotonic
         self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._beating: threading.Thread | None = None
         self._secrets = secret_values()
 
     def _line(self, text: str) -> None:
@@ -52,8 +69,35 @@ class PlainReporter:
     def note(self, message: str) -> None:
         self._line(message)
 
+    @contextmanager
+    def gating(self, subject: str, timeout: float) -> Iterator[None]:
+        started = time.monotonic()
+        with self._lock:
+            self._gates[subject] = (started, started + timeout)
+            if self._beating is None:
+                self._beating = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+                self._beating.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._gates.pop(subject, None)
+
+    def _beat(self) -> None:
+        while not self._closed.wait(self.heartbeat_seconds):
+            with self._lock:
+                gates = dict(self._gates)
+            now = time.monotonic()
+            for subject, (started, deadline) in gates.items():
+                state, detail = self._last.get(subject, ("waiting", ""))
+                self._line(
+                    f"{subject}: still {state}"
+                    + (f" ({detail})" if detail else "")
+                    + f"; {now - started:.0f}s waited, {max(0.0, deadline - now):.0f}s left"
+                )
+
     def close(self) -> None:
-        return None
+        self._closed.set()
 
 
 class RichReporter:
@@ -96,6 +140,9 @@ class RichReporter:
     def note(self, message: str) -> None:
         self._live.console.print(redact(message, self._secrets))
 
+    def gating(self, subject: str, timeout: float) -> AbstractContextManager[None]:
+        return nullcontext()  # the live table shows every state as it is, all the time
+
     def close(self) -> None:
         self._live.stop()
 
@@ -106,6 +153,9 @@ class NullReporter:
 
     def note(self, message: str) -> None:
         return None
+
+    def gating(self, subject: str, timeout: float) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def close(self) -> None:
         return None

@@ -9,6 +9,7 @@ is a package.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -106,3 +107,24 @@ NETWORK_MODULES = (
 def network_modules(loaded: Iterable[str]) -> list[str]:
     """The modules of `loaded` that belong to a network library (or to NETWORK_MODULES)."""
     return sorted(m for m in loaded if any(m == bad or m.startswith(bad + ".") for bad in NETWORK_MODULES))
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nobody listens on: a scheduler that is down."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def assert_status_is_a_sentence(
+    text: subprocess.CompletedProcess[str], as_json: subprocess.CompletedProcess[str], title: str, said: str
+) -> None:
+    """`skytrain status` of a scheduler that cannot be read, in text and in JSON: exit 1 and
+    the same sentence, no traceback."""
+    assert text.returncode == as_json.returncode == 1
+    assert text.stdout.strip() == f"{title}: {said}"
+    assert json.loads(as_json.stdout)["results"][0]["error"] == said
+    for done in (text, as_json):
+        assert "Traceback" not in done.stderr

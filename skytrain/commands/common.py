@@ -10,7 +10,7 @@ from pathlib import Path
 from skytrain.config import load_service
 from skytrain.config.model import App
 from skytrain.errors import ConfigError, ConfigErrors, UsageError
-from skytrain.render import TARGETS
+from skytrain.schedulers import NAMES
 from skytrain.secret_shapes import SECRET_NAME
 
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -60,7 +60,7 @@ def variable_assignment(text: str) -> tuple[str, str]:
 
 def add_target_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--target", choices=TARGETS, help="scheduler (default: every scheduler the service runs on)"
+        "--target", choices=NAMES, help="scheduler (default: every scheduler the service runs on)"
     )
 
 

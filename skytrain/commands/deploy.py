@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from skytrain.commands.operate import (
-    add_operation_arguments,
-    plan_operations,
-    print_results,
-    run_gated,
-)
-from skytrain.pipeline.junit import add_junit_argument
+from skytrain.commands.operate import add_operation_arguments, plan_operations, run_gated
+from skytrain.reporting.junit import add_junit_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,25 +21,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skytrain.pipeline.junit import (
+    from skytrain import lifecycle
+    from skytrain.reporting.junit import (
         check_junit_path,
         config_errors_reported,
         service_files,
         write_deploy_report,
     )
-    from skytrain.render import render
+    from skytrain.reporting.results import print_results
+    from skytrain.schedulers import render
 
     check_junit_path(args.junit)
 
     files = [f for service in args.services for f in service_files(service, [args.env])]
     with config_errors_reported(args.junit, "skytrain.deploy", files):
         operations = plan_operations(args)
-        rendered = {(app.name, target): render(app, target) for app, target in operations}
+        rendered = {(op.app.name, op.target): render(op.app, op.target) for op in operations}
     results = run_gated(
         args,
         operations,
-        lambda backend, app, target, options, reporter: backend.deploy(
-            app, rendered[(app.name, target)], options, reporter
+        lambda backend, op, options, reporter: lifecycle.deploy(
+            backend, op.app, rendered[(op.app.name, op.target)], options, reporter, op.where
         ),
     )
     if args.junit is not None:

@@ -106,9 +106,8 @@ def operations(apps: list[App], target: str | None, all_envs: bool) -> list[tupl
 
 
 def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list[DiffResult]:
-    from skytrain.backends import backend_for
     from skytrain.diff.plan import diff_live
-    from skytrain.render import render
+    from skytrain.schedulers import backend, render
 
     pairs = operations(apps, target, all_envs)
     rendered = {(app.environment.name, t, app.name): render(app, t) for app, t in pairs}
@@ -116,15 +115,15 @@ def diff_live_state(apps: list[App], target: str | None, all_envs: bool) -> list
     for app, t in pairs:
         groups.setdefault((t, app.environment.name), []).append(app)
     # made before any is used: a wrong setting is exit 2 here, not "could not read" (exit 1)
-    backends = {group: backend_for(group[0], members[0].environment) for group, members in groups.items()}
+    backends = {group: backend(group[0], members[0].environment) for group, members in groups.items()}
 
     def read(group: tuple[str, str]) -> list[DiffResult]:
-        scheduler, environment = group
+        name, environment = group
         members = groups[group]
-        with unreadable(scheduler, environment):
+        with unreadable(name, environment):
             live = backends[group].live_objects(members)
-        mine = {a.name: rendered[(environment, scheduler, a.name)] for a in members}
-        return diff_live(members, scheduler, live, mine)
+        mine = {a.name: rendered[(environment, name, a.name)] for a in members}
+        return diff_live(members, name, live, mine)
 
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(groups)))) as pool:
         return [result for results in pool.map(read, groups) for result in results]

@@ -1,23 +1,35 @@
-"""What deploy, rollback, scale and status share: options, running one operation per
-(service, environment, target) concurrently, and printing the results."""
+"""What deploy, rollback, scale and status share: options, and running one operation per
+(service, environment, target) concurrently through the lifecycle."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, load_many, targets_for
 from skytrain.config.model import App
-from skytrain.errors import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
-    from skytrain.backends.base import DeployOptions
+    from skytrain.backends.base import Backend, DeployOptions
+    from skytrain.progress import Reporter
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One app on one scheduler, and the service directory as the command line named it
+    (for the commands a result suggests)."""
+
+    app: App
+    target: str
+    where: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.app.name, self.app.environment.name, self.target
 
 
 def add_operation_arguments(parser: argparse.ArgumentParser, gated: bool = True) -> None:
@@ -38,9 +50,9 @@ def add_operation_arguments(parser: argparse.ArgumentParser, gated: bool = True)
         )
         parser.add_argument(
             "--timeout",
-            type=float,
+            type=timeout_seconds,
             metavar="SECONDS",
-            help="gate timeout (default: deploy.gateTimeoutSeconds)",
+            help="gate timeout, a positive number of seconds (default: deploy.gateTimeoutSeconds)",
         )
         parser.add_argument(
             "--no-rollback",
@@ -51,8 +63,22 @@ def add_operation_arguments(parser: argparse.ArgumentParser, gated: bool = True)
             help="leave a failed version in place for debugging",
         )
         parser.add_argument(
-            "--force", action="store_true", help="supersede a deployment in progress instead of waiting"
+            "--force",
+            action="store_true",
+            help="supersede a deployment or lock in progress instead of waiting",
         )
+
+
+def timeout_seconds(text: str) -> float:
+    """A gate timeout: a positive, finite number of seconds (0, -1 or nan would apply a
+    change, time out at once and roll it back)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
 
 
 def deploy_options(args: argparse.Namespace) -> DeployOptions:
@@ -63,12 +89,12 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
     )
 
 
-def plan_operations(args: argparse.Namespace) -> list[tuple[App, str]]:
+def plan_operations(args: argparse.Namespace) -> list[Operation]:
     """Every (app, target) the command touches; all of them validated before any is contacted."""
     loaded: dict[Path, dict[str, App]] = load_many(args.services, args.environments, args.env, args.variables)
     return [
-        (with_kube_context(app, args.kube_context), target)
-        for apps in loaded.values()
+        Operation(with_kube_context(app, args.kube_context), target, str(directory))
+        for directory, apps in loaded.items()
         for app in apps.values()
         for target in targets_for(app, args.target)
     ]
@@ -84,92 +110,32 @@ def with_kube_context(app: App, context: str | None) -> App:
     return replace(app, environment=environment)
 
 
-def run_concurrently(operations: list[tuple[App, str]], action: Callable[[App, str], Any]) -> list[Any]:
-    if len(operations) == 1:
-        return [action(*operations[0])]
-    # the threads only wait on schedulers; 64 lets a fleet of 50 roll out in one wave
-    with ThreadPoolExecutor(max_workers=min(64, len(operations))) as pool:
-        return list(pool.map(lambda op: action(*op), operations))
-
-
-def configured_backends(operations: list[tuple[App, str]]) -> dict[tuple[str, str, str], Any]:
+def configured_backends(operations: list[Operation]) -> dict[tuple[str, str, str], Backend]:
     """A backend per (app, environment, target), all made before any is used: a setting that
-    is wrong (SKYTRAIN_MARATHON_TIMEOUT, a kubeconfig) is exit 2 before anything is sent."""
-    from skytrain.backends import backend_for
+    is wrong (a missing scheduler in the environments file, SKYTRAIN_MARATHON_TIMEOUT, a
+    kubeconfig) is exit 2 before anything is sent."""
+    from skytrain.schedulers import backend
 
-    return {
-        (app.name, app.environment.name, target): backend_for(target, app.environment)
-        for app, target in operations
-    }
+    return {op.key: backend(op.target, op.app.environment) for op in operations}
 
 
 def run_gated(
     args: argparse.Namespace,
-    operations: list[tuple[App, str]],
-    call: Callable[[Any, App, str, Any, Any], Any],
+    operations: list[Operation],
+    call: Callable[[Backend, Operation, DeployOptions, Reporter], Any],
 ) -> list[Any]:
-    """Run `call(backend, app, target, options, reporter)` for every operation, concurrently,
-    with one progress reporter shared by all of them."""
+    """Run `call(backend, operation, options, reporter)` for every operation, concurrently,
+    with one progress reporter shared by all of them; SIGINT and SIGTERM stop their waiting
+    (skytrain.interrupts) instead of killing the process half-way."""
+    from skytrain import interrupts
+    from skytrain.lifecycle import concurrently
     from skytrain.progress import make_reporter
 
     options = deploy_options(args)
     backends = configured_backends(operations)
     reporter = make_reporter(args.output)
     try:
-        return run_concurrently(
-            operations,
-            lambda app, target: call(
-                backends[(app.name, app.environment.name, target)], app, target, options, reporter
-            ),
-        )
+        with interrupts.handled():
+            return concurrently(operations, lambda op: call(backends[op.key], op, options, reporter))
     finally:
         reporter.close()
-
-
-def print_results(results: list[Any], output: str) -> int:
-    """Print the results, masking secrets: a failure's evidence (pod logs, task failures) can
-    echo a credential from the service's environment."""
-    from skytrain.redact import redact, redact_data, secret_values
-
-    secrets = secret_values()
-    if output == "json":
-        document = {"results": [redact_data(r.to_json(), secrets) for r in results]}
-        json.dump(document, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
-    else:
-        for result in results:
-            print(redact(format_result(result), secrets))
-    return EXIT_OK if all(getattr(r, "ok", getattr(r, "healthy", False)) for r in results) else EXIT_FAILED
-
-
-def format_result(result: Any) -> str:
-    from skytrain.backends.base import DeployResult
-
-    if not isinstance(result, DeployResult):
-        return format_status(result)
-    head = f"{result.environment}/{result.app} on {result.target}: {result.outcome.value}"
-    if result.revision:
-        head += f" (revision {result.revision})"
-    lines = [head, *[f"  {m}" for m in result.messages]]
-    for title, gate in (("gate", result.gate), ("rollback gate", result.rollback_gate)):
-        if gate is None:
-            continue
-        verdict = "passed" if gate.passed else "timed out" if gate.timed_out else "failed"
-        lines.append(
-            f"  {title} {verdict} after {gate.seconds:.1f}s" + (f": {gate.summary}" if gate.summary else "")
-        )
-        for failure in gate.failures:
-            lines.append(f"  ✗ {failure.object}: {failure.reason}")
-            lines.extend(f"      {line}" for line in failure.evidence)
-    return "\n".join(lines)
-
-
-def format_status(status: Any) -> str:
-    state = "healthy" if status.healthy else "not running" if not status.exists else "unhealthy"
-    head = f"{status.environment}/{status.app} on {status.target}: {state}"
-    if status.revision:
-        head += f" (revision {status.revision})"
-    lines = [head]
-    for obj in status.objects:
-        lines.append(f"  {'✓' if obj.healthy else '✗'} {obj.name}: {obj.summary}")
-    return "\n".join(lines)

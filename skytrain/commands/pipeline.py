@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from skytrain.commands.common import add_service_arguments, load_apps
 from skytrain.errors import EXIT_OK
-from skytrain.pipeline.junit import add_junit_argument
+from skytrain.reporting.junit import add_junit_argument
 
 if TYPE_CHECKING:
     from skytrain.pipeline.definition import Stage
@@ -80,11 +80,12 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_pipeline_command(args: argparse.Namespace) -> int:
+    from skytrain import interrupts
     from skytrain.errors import ConfigErrors
     from skytrain.pipeline.definition import build_pipeline
-    from skytrain.pipeline.junit import check_junit_path, config_errors_reported, service_files, write_junit
     from skytrain.pipeline.run import EXIT_AWAITING_APPROVAL, checked_files, run_pipeline
     from skytrain.progress import PlainReporter, make_reporter
+    from skytrain.reporting.junit import check_junit_path, config_errors_reported, service_files, write_junit
 
     check_junit_path(args.junit)
     files = service_files(args.service)
@@ -99,15 +100,16 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     asks = interactive(args) and any(stage.approval for stage in stages)
     reporter = PlainReporter() if asks else make_reporter(args.output)
     try:
-        run = run_pipeline(
-            pipeline,
-            apps,
-            files,
-            first=args.first,
-            last=args.last,
-            approve=approver(args),
-            reporter=reporter,
-        )
+        with interrupts.handled():
+            run = run_pipeline(
+                pipeline,
+                apps,
+                files,
+                first=args.first,
+                last=args.last,
+                approve=approver(args),
+                reporter=reporter,
+            )
     finally:
         reporter.close()
     if args.junit is not None:
@@ -144,7 +146,7 @@ def approver(args: argparse.Namespace) -> Approver:
 
 
 def print_summary(run: PipelineRun) -> None:
-    from skytrain.pipeline.steps import Status
+    from skytrain.reporting.steps import Status
 
     marks = {Status.PASSED: "✓", Status.FAILED: "✗", Status.SKIPPED: "-", Status.AWAITING_APPROVAL: "?"}
     for step in run.steps:

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, load_apps, targets_for
 from skytrain.errors import EXIT_OK, UsageError
@@ -34,19 +30,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def to_yaml_stream(objects: list[dict[str, Any]]) -> str:
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return "---\n".join(
-        yaml.dump(o, Dumper=dumper, sort_keys=False, default_flow_style=False) for o in objects
-    )
-
-
-def to_json(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True) + "\n"
-
-
 def run(args: argparse.Namespace) -> int:
-    from skytrain.render import render
+    from skytrain.schedulers import render, scheduler
 
     if args.output_dir is not None:
         check_directory(args.output_dir, "-o")
@@ -60,15 +45,11 @@ def run(args: argparse.Namespace) -> int:
     rendered = {target: render(app, target) for target in targets}
     if args.output_dir is None:
         target, objects = next(iter(rendered.items()))
-        sys.stdout.write(to_json(objects[0]) if target == "marathon" else to_yaml_stream(objects))
+        sys.stdout.write(scheduler(target).text(objects))
         return EXIT_OK
     for target, objects in rendered.items():
-        for obj in objects:
-            if target == "marathon":
-                path = args.output_dir / f"{app.name}.marathon.json"
-                write_file(path, to_json(obj), "-o")
-            else:
-                path = args.output_dir / f"{obj['metadata']['name']}.{obj['kind'].lower()}.yaml"
-                write_file(path, to_yaml_stream([obj]), "-o")
+        for name, text in scheduler(target).files(app, objects):
+            path = args.output_dir / name
+            write_file(path, text, "-o")
             print(path)
     return EXIT_OK

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from skytrain.commands.operate import (
-    add_operation_arguments,
-    plan_operations,
-    print_results,
-    run_gated,
-)
+from skytrain.commands.operate import add_operation_arguments, plan_operations, run_gated
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,18 +20,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--to-version",
         dest="to_revision",
         metavar="REVISION",
-        help="Kubernetes release revision or Marathon app version to restore",
+        help="Kubernetes release revision or Marathon app version to restore (see `skytrain status`)",
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from skytrain import lifecycle
+    from skytrain.reporting.results import print_results
 
     results = run_gated(
         args,
         plan_operations(args),
-        lambda backend, app, target, options, reporter: backend.rollback(
-            app, args.to_revision, options, reporter
+        lambda backend, op, options, reporter: lifecycle.rollback(
+            backend, op.app, args.to_revision, options, reporter, op.where
         ),
     )
     return print_results(results, args.output)

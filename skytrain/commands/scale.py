@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from skytrain.commands.operate import (
-    add_operation_arguments,
-    plan_operations,
-    print_results,
-    run_gated,
-)
+from skytrain.commands.operate import add_operation_arguments, plan_operations, run_gated
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,13 +21,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from skytrain import lifecycle
     from skytrain.errors import UsageError
+    from skytrain.reporting.results import print_results
 
     if args.instances < 0:
         raise UsageError(f"--instances must be 0 or more, not {args.instances}")
     results = run_gated(
         args,
         plan_operations(args),
-        lambda backend, app, target, options, reporter: backend.scale(app, args.instances, options, reporter),
+        lambda backend, op, options, reporter: lifecycle.scale(
+            backend, op.app, args.instances, options, reporter, op.where
+        ),
     )
     return print_results(results, args.output)

@@ -6,7 +6,7 @@ import argparse
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, load_apps, targets_for
 from skytrain.errors import EXIT_OK, ConfigError, ConfigErrors
-from skytrain.pipeline.junit import add_junit_argument, check_junit_path
+from skytrain.reporting.junit import add_junit_argument, check_junit_path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skytrain.render import render
+    from skytrain.schedulers import render
 
     check_junit_path(args.junit)
     errors: list[ConfigError] = []
@@ -56,6 +56,6 @@ def run(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace, errors: list[ConfigError] | tuple[ConfigError, ...]) -> None:
     if args.junit is not None:
-        from skytrain.pipeline.junit import write_validation_report
+        from skytrain.reporting.junit import write_validation_report
 
         write_validation_report(args.junit, args.services, args.env, errors)

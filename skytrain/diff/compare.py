@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skytrain.diff.normalise import Obj
-from skytrain.render.hashing import HASH_ANNOTATION, HASH_LABEL_MARATHON, restarts_containers
 from skytrain.render.kubernetes import KIND_ORDER
+
+if TYPE_CHECKING:
+    from skytrain.schedulers.base import Scheduler
 
 
 class Action(StrEnum):
@@ -60,13 +62,6 @@ class ObjectDiff:
     @property
     def restarts(self) -> bool:
         return any(c.restarts for c in self.changes)
-
-    @property
-    def hash_only(self) -> bool:
-        """Only the config hash changed: it is stamped on every object, so a change that
-        restarts pods shows up on the Service and ConfigMap as a hash change too."""
-        hashes = (pointer((HASH_ANNOTATION,)), pointer((HASH_LABEL_MARATHON,)))
-        return bool(self.changes) and all(c.path.endswith(hashes) for c in self.changes)
 
     @property
     def title(self) -> str:
@@ -119,25 +114,17 @@ class DiffResult:
         }
 
 
-def identity(target: str, obj: Obj) -> tuple[str, str, str | None]:
-    """(kind, name, namespace) of a rendered or live object."""
-    if target == "marathon":
-        return "App", str(obj.get("id", "")), None
-    metadata = obj.get("metadata") or {}
-    return str(obj.get("kind", "")), str(metadata.get("name", "")), metadata.get("namespace")
-
-
-def compare_object(target: str, desired: Obj | None, live: Obj | None) -> ObjectDiff:
+def compare_object(scheduler: Scheduler, desired: Obj | None, live: Obj | None) -> ObjectDiff:
     """One object's diff; both sides already normalised and redacted."""
     either = desired if desired is not None else live
     assert either is not None, "compare_object needs at least one side"
-    kind, name, namespace = identity(target, either)
+    kind, name, namespace = scheduler.identity(either)
     if live is None:
         return ObjectDiff(kind, name, namespace, Action.ADDED, desired, None)
     if desired is None:
         return ObjectDiff(kind, name, namespace, Action.REMOVED, None, live)
     changes = tuple(
-        FieldChange(pointer(path), op, old, new, restarts_containers(target, kind, path))
+        FieldChange(pointer(path), op, old, new, scheduler.restarts(kind, path))
         for path, op, old, new in walk(live, desired, ())
     )
     return ObjectDiff(

@@ -14,8 +14,8 @@ import yaml
 
 from skytrain.diff.compare import Action, DiffResult, ObjectDiff
 from skytrain.diff.normalise import Obj
+from skytrain.schedulers import scheduler
 
-RESTART_WORDS = {"kubernetes": "rolls pods", "marathon": "restarts tasks"}
 NO_RESTART = "no restart"
 SIGNS = {Action.ADDED: "+", Action.CHANGED: "~", Action.REMOVED: "-", Action.UNCHANGED: "="}
 _COLOURS = {"+": "\033[32m", "-": "\033[31m", "@": "\033[36m", "~": "\033[33m", "#": "\033[1m"}
@@ -47,8 +47,8 @@ def restart_note(result: DiffResult, diff: ObjectDiff) -> str:
     if diff.action != Action.CHANGED:
         return ""
     if diff.restarts:
-        return RESTART_WORDS[result.target]
-    return f"{NO_RESTART}, config hash only" if diff.hash_only else NO_RESTART
+        return scheduler(result.target).restart_words
+    return NO_RESTART
 
 
 def heading(result: DiffResult) -> str:

@@ -4,7 +4,8 @@ A scheduler answers with more than it was given: fields it fills in (status, uid
 Marathon's version and task counts), defaults it applies (a Service's type, a health
 check's delaySeconds) and, for Marathon 1.5+, a different form of the same app. Each
 target's module lists what it drops and what it defaults, as data with the source of
-every value; this module holds the small tree operations they share and the dispatch.
+every value; this module holds the small tree operations they share (the scheduler
+plug-ins pick the normaliser).
 """
 
 from __future__ import annotations
@@ -81,16 +82,3 @@ def tidy(value: Any) -> Any:
 
 
 PairNormaliser = Callable[[Obj | None, Obj | None], tuple[Obj | None, Obj | None]]
-
-
-def normaliser_for(target: str, server_version: str | None = None) -> PairNormaliser:
-    """The function that normalises one (desired, live) pair of a target's objects."""
-    if target == "kubernetes":
-        from skytrain.diff.normalise_kubernetes import normalise_pair as kubernetes_pair
-
-        return kubernetes_pair
-    if target == "marathon":
-        from skytrain.diff.normalise_marathon import normalise_pair as marathon_pair
-
-        return lambda desired, live: marathon_pair(desired, live, server_version)
-    raise ValueError(f"unknown target {target!r}")

@@ -16,7 +16,7 @@ from skytrain.config.variables import TemplateVariables
 from skytrain.diff.compare import DiffResult
 from skytrain.diff.gitref import read_service_at
 from skytrain.diff.plan import diff_rendered
-from skytrain.render import render
+from skytrain.schedulers import render
 
 
 def apps_at(

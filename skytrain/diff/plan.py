@@ -8,13 +8,12 @@ function serves the CLI, the round-trip tests through each emulator and the benc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from skytrain.config.model import App
-from skytrain.diff.compare import DiffResult, ObjectDiff, compare_object, identity, sort_key
-from skytrain.diff.normalise import Obj, PairNormaliser, normaliser_for
+from skytrain.diff.compare import DiffResult, ObjectDiff, compare_object, sort_key
+from skytrain.diff.normalise import Obj, PairNormaliser
 from skytrain.diff.redact import redact_pair
-from skytrain.errors import OperationFailed
+from skytrain.schedulers import render, scheduler
 
 LIVE = "live"
 
@@ -28,15 +27,16 @@ def diff_live(
     """Each app's rendered objects against `live_objects` ({app name: objects as the
     scheduler returns them}, a backend's `live_objects(apps)`); `rendered` ({app name:
     objects}) saves rendering again when the caller already did."""
-    from skytrain.render import render
-
+    plugin = scheduler(target)
     results = []
     for app in apps:
         desired = rendered[app.name] if rendered is not None else render(app, target)
         live = [
-            obj for obj in (_unwrap(target, app, o) for o in live_objects.get(app.name, ())) if _applied(obj)
+            obj
+            for obj in (plugin.comparable(app, o) for o in live_objects.get(app.name, ()))
+            if _applied(obj)
         ]
-        normalise = normaliser_for(target, _marathon_version(app) if target == "marathon" else None)
+        normalise = plugin.normaliser(app)
         results.append(
             DiffResult(
                 app.name,
@@ -70,36 +70,21 @@ def pair(
     normalise: PairNormaliser,
 ) -> list[ObjectDiff]:
     """Match objects by identity, then normalise, redact and compare each pair."""
+    plugin = scheduler(target)
     by_identity: dict[tuple[str, str, str | None], list[Obj | None]] = {}
     for index, side in enumerate((desired, live)):
         for obj in side:
-            by_identity.setdefault(identity(target, obj), [None, None])[index] = obj
+            by_identity.setdefault(plugin.identity(obj), [None, None])[index] = obj
     diffs = []
     for wanted, running in by_identity.values():
         if running is not None:  # an added object is shown as rendered, without server defaults
             wanted, running = normalise(wanted, running)
         wanted, running = redact_pair(wanted, running, secret_names)
-        diffs.append(compare_object(target, wanted, running))
+        diffs.append(compare_object(plugin, wanted, running))
     return sorted(diffs, key=sort_key)
-
-
-def _unwrap(target: str, app: App, obj: Any) -> Obj:
-    """Marathon's GET /v2/apps/{id} answers {"app": {...}}; Kubernetes objects must say their kind."""
-    if target == "marathon" and isinstance(obj, dict) and isinstance(obj.get("app"), dict):
-        return obj["app"]
-    if target == "kubernetes" and not (isinstance(obj, dict) and obj.get("kind")):
-        raise OperationFailed(
-            f"the Kubernetes backend returned an object without a kind for {app.name} in "
-            f"{app.environment.name}; this is a skytrain bug, please report it"
-        )
-    return obj
 
 
 def _applied(obj: Obj) -> bool:
     """Objects a controller made (a ReplicaSet, a Pod: they carry ownerReferences) are never
     applied by skytrain, so they are not "removed" when the config does not render them."""
     return not (obj.get("metadata") or {}).get("ownerReferences")
-
-
-def _marathon_version(app: App) -> str | None:
-    return app.environment.marathon.version if app.environment.marathon else None

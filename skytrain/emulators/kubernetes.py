@@ -16,7 +16,9 @@ replaces its object store with one that follows the conventions of a real API se
 - `dryRun=All`, label selectors (=, ==, !=, in, notin, exists, !exists) and field
   selectors (equality on dotted paths) on list and watch;
 - watch from a resourceVersion (events replayed from a bounded history; 410 Gone once
-  compacted), `timeoutSeconds`, and a way to break every open watch;
+  compacted), `timeoutSeconds`, the initial state ended by a bookmark
+  (`sendInitialEvents`, the WatchList convention), and a way to break every open watch;
+- immutable ConfigMaps and Secrets (a write that changes their data is a 422);
 - Leases, EndpointSlices, a Service's clusterIP, pod logs.
 
 It runs in its own thread with its own event loop (`serve()`), so that the synchronous
@@ -507,7 +509,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         return fault
 
     def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        """Block until `predicate()` is truthy (re-checked on every write and watch), or fail."""
+        """Block until `predicate()` is truthy (re-checked on every request, write and watch), or fail."""
         with self.changed:
             if not self.changed.wait_for(predicate, timeout):
                 raise TimeoutError(f"the emulated cluster did not reach the expected state within {timeout}s")
@@ -578,6 +580,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     new.setdefault("spec", {})[key] = current["spec"][key]
         self._default(kind, new)
         _validate(kind, new)
+        _immutable(kind, current, new)
         if kind.generation and new.get("spec") != current.get("spec"):
             new["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
         if _content(new) == _content(current) or dry_run:
@@ -605,6 +608,20 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         for listener in self.listeners:
             listener(event, kind.kind, snapshot)
 
+    def _initial_events_end(self, kind: Kind) -> dict[str, Any]:
+        """The bookmark a WatchList watch (`sendInitialEvents=true`) sends after the initial state."""
+        return {
+            "type": "BOOKMARK",
+            "object": {
+                "kind": kind.kind,
+                "apiVersion": kind.api_version,
+                "metadata": {
+                    "resourceVersion": str(self.revision),
+                    "annotations": {"k8s.io/initial-events-end": "true"},
+                },
+            },
+        }
+
     # -- HTTP -----------------------------------------------------------------------------
 
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
@@ -615,7 +632,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if kind is None:
             return await kmock.RawHandler._handle(self, request)  # /version, /apis: kmock's own
         raw = request._raw_request
-        self.calls.append(Call(raw.method, raw.path, dict(raw.query), time.monotonic()))
+        with self.changed:  # a test may wait for a request (wait_until)
+            self.calls.append(Call(raw.method, raw.path, dict(raw.query), time.monotonic()))
+            self.changed.notify_all()
         for fault in self.faults:
             if fault.times > 0 and fault.method == raw.method and fault.path.search(raw.path_qs):
                 fault.times -= 1
@@ -702,6 +721,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             by_fields = watcher.fields
             watcher.fields = lambda obj: obj["metadata"]["name"] == request.name and by_fields(obj)
         since = query.get("resourceVersion")
+        if query.get("sendInitialEvents") == "true" and (
+            query.get("resourceVersionMatch") != "NotOlderThan" or query.get("allowWatchBookmarks") != "true"
+        ):
+            error = ApiError(
+                422,
+                "Invalid",
+                "sendInitialEvents requires resourceVersionMatch=NotOlderThan and allowWatchBookmarks=true",
+            )
+            return aiohttp.web.json_response(error.status(), status=422)
         with self.store_lock:
             if since not in (None, "", "0") and int(since) < self.oldest_revision:
                 backlog: list[Any] = [
@@ -725,6 +753,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     for o in self._select(kind.kind, request.namespace)
                     if watcher.wants(o)
                 ]
+                if query.get("sendInitialEvents") == "true":
+                    backlog.append(self._initial_events_end(kind))
             self.watchers[kind.kind].add(watcher)
             self.changed.notify_all()
         response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
@@ -794,6 +824,27 @@ def _validate(kind: Kind, obj: dict[str, Any]) -> None:
             "Invalid",
             f'Deployment.apps "{name}" is invalid: {text}',
             {"name": name, "group": "apps", "kind": "Deployment", "causes": causes},
+        )
+
+
+def _immutable(kind: Kind, current: dict[str, Any], new: dict[str, Any]) -> None:
+    """An immutable ConfigMap or Secret keeps its data and stays immutable (422 otherwise)."""
+    if kind.kind not in ("ConfigMap", "Secret") or not current.get("immutable"):
+        return
+    changed = [
+        key for key in ("data", "binaryData", "stringData", "immutable") if new.get(key) != current.get(key)
+    ]
+    if changed:
+        name = current["metadata"]["name"]
+        raise ApiError(
+            422,
+            "Invalid",
+            f'{kind.kind} "{name}" is invalid: {changed[0]}: Forbidden: field is immutable when `immutable` is set',
+            {
+                "name": name,
+                "kind": kind.kind,
+                "causes": [{"reason": "FieldValueForbidden", "field": changed[0]}],
+            },
         )
 
 

@@ -178,6 +178,7 @@ class Fault:
     delay: float
     count: int
     after_processing: bool
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class _Clock:
@@ -243,8 +244,11 @@ class MarathonEmulator:
         token: str | None = None,
         grace_scale: float = 1.0,
         port: int = 0,
+        version_info: bool = True,
     ):
         self.port = port  # 0: any free port
+        # False: answers leave out `versionInfo`, as some Marathons and proxies in front of them do
+        self.version_info = version_info
         self.legacy = int(flavour.split(".")[1]) < 5
         self.default_behaviour = behaviour
         self.behaviours: dict[str, Behaviour] = {}
@@ -325,11 +329,15 @@ class MarathonEmulator:
         path_prefix: str = "/v2/",
         delay: float = 0.0,
         after_processing: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> None:
         """Answer the next `count` matching requests with `status` (None: process them), after
-        `delay` seconds; with after_processing the change is made and only the answer is late."""
+        `delay` seconds, with `headers` (a 429's Retry-After); with after_processing the change
+        is made and only the answer is late."""
         with self._lock:
-            self._faults.append(Fault(method, path_prefix, status, delay, count, after_processing))
+            self._faults.append(
+                Fault(method, path_prefix, status, delay, count, after_processing, headers or {})
+            )
 
     def app(self, app_id: str) -> dict[str, Any] | None:
         """The app as GET /v2/apps/{id} answers it (None when there is none)."""
@@ -395,7 +403,7 @@ class MarathonEmulator:
         if fault and not fault.after_processing:
             time.sleep(fault.delay)
             if fault.status is not None:
-                return fault.status, {}, {"message": f"injected failure ({fault.status})"}
+                return fault.status, fault.headers, {"message": f"injected failure ({fault.status})"}
         if not self._authorised(headers.get("authorization", "")):
             return 401, {}, {"message": "Invalid username or password."}
         try:
@@ -588,7 +596,8 @@ class MarathonEmulator:
         if deployment is None:
             raise ApiError(404, {"message": f"DeploymentPlan {deployment_id} does not exist"})
         self._event("deployment_failed", deployment)
-        if force:
+        if force:  # cancelled, not reverted: the scale check kills the tasks beyond `instances`
+            self._trim(deployment.app_id)
             return 202, {}, None
         if deployment.previous is None:
             return self._delete_app(deployment.app_id, True)
@@ -598,6 +607,16 @@ class MarathonEmulator:
             {"Marathon-Deployment-Id": revert.id},
             {"deploymentId": revert.id, "version": revert.version},
         )
+
+    def _trim(self, app_id: str) -> None:
+        """Kill the youngest tasks beyond the app's `instances` (killSelection YOUNGEST_FIRST,
+        the default, API-NOTES §2.1), as Marathon's scale check does once no deployment runs."""
+        record = self.apps.get(app_id)
+        if record is None:
+            return
+        youngest = sorted(record.tasks.values(), key=lambda t: t.staged_at, reverse=True)
+        for task in youngest[: max(0, len(youngest) - record.definition.get("instances", 0))]:
+            del record.tasks[task.id]
 
     def _record(self, app_id: str) -> AppRecord:
         record = self.apps.get(app_id)
@@ -750,6 +769,8 @@ class MarathonEmulator:
             "tasksUnhealthy": sum(not h.alive for h in healths),
             "deployments": [{"id": d.id} for d in self.deployments.values() if d.app_id == record.id],
         }
+        if not self.version_info:
+            info.pop("versionInfo", None)
         if with_tasks:
             info["tasks"] = [self._task_json(record, t) for t in tasks]
             if record.last_task_failure:

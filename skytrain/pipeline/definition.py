@@ -13,7 +13,7 @@ from typing import Any
 
 from skytrain.config.model import App, PipelineSpec, PipelineStageSpec
 from skytrain.errors import ConfigError, ConfigErrors, UsageError
-from skytrain.pipeline.steps import VALIDATE
+from skytrain.reporting.steps import VALIDATE
 
 DEFAULT_ENVIRONMENTS = ("dev", "staging", "production")
 APPROVAL_BY_DEFAULT = frozenset({"production"})

@@ -1,8 +1,8 @@
 """Run a pipeline: validate everything the run touches, then each stage in order, each
 behind the previous stage's gate, stopping at an approval nobody gave.
 
-The same Backend calls `skytrain deploy` and `skytrain rollback` make. The backend
-factory is a parameter so tests (and the emulator-backed end-to-end runs) pass their own.
+The same lifecycle `skytrain deploy` and `skytrain rollback` run. The backend factory is
+a parameter so tests (and the emulator-backed end-to-end runs) pass their own.
 """
 
 from __future__ import annotations
@@ -13,18 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from skytrain import interrupts, lifecycle
 from skytrain.backends.base import Backend, DeployOptions, DeployResult, Outcome
 from skytrain.config.environments import Environment
 from skytrain.config.model import App
-from skytrain.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, ConfigErrors, OperationFailed
+from skytrain.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, ConfigErrors
 from skytrain.pipeline.definition import Pipeline, Stage
-from skytrain.pipeline.steps import Status, Step, deploy_steps, validation_steps
 from skytrain.progress import NullReporter, Reporter
 from skytrain.redact import redact, redact_data
+from skytrain.reporting.results import format_result
+from skytrain.reporting.steps import Status, Step, deploy_steps, validation_steps
 
 # A stage needs a person's approval and none was given: nothing of that stage was deployed.
 # Resume with `--from <stage> --yes` once someone approved. Not one of DESIGN.md's 0-3.
 EXIT_AWAITING_APPROVAL = 4
+INTERRUPTED = "interrupted"
 
 BackendFactory = Callable[[str, Environment], Backend]
 Approver = Callable[[Stage], bool]
@@ -36,17 +39,22 @@ class PipelineRun:
     steps: list[Step] = field(default_factory=list)
     errors: tuple[ConfigError, ...] = ()
     resume_from: str | None = None  # the stage awaiting approval
+    interrupted: bool = False  # a signal stopped a stage's gates
 
     @property
     def status(self) -> str:
         if self.errors:
             return "invalid"
+        if self.interrupted:
+            return INTERRUPTED
         if self.resume_from:
             return Status.AWAITING_APPROVAL.value
         return Status.FAILED.value if any(s.status is Status.FAILED for s in self.steps) else "passed"
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return interrupts.exit_code()
         return {
             "invalid": EXIT_USAGE,
             Status.AWAITING_APPROVAL.value: EXIT_AWAITING_APPROVAL,
@@ -68,9 +76,9 @@ class PipelineRun:
 
 
 def default_backend_factory(target: str, environment: Environment) -> Backend:
-    from skytrain.backends import backend_for
+    from skytrain.schedulers import backend
 
-    return backend_for(target, environment)
+    return backend(target, environment)
 
 
 def run_pipeline(
@@ -86,7 +94,7 @@ def run_pipeline(
 ) -> PipelineRun:
     """Run the stages between `first` and `last`. Never raises for a failed stage: the
     returned run says what happened, with an exit code."""
-    from skytrain.render import render
+    from skytrain.schedulers import render
 
     reporter = reporter or NullReporter()
     run = PipelineRun(pipeline)
@@ -156,7 +164,7 @@ def run_service(
 def checked_files(directory: Path, pipeline: Pipeline, first: str | None, last: str | None) -> list[str]:
     """The files a run validates: all of them with the validate stage, else the base and
     the overlays of the stages it runs."""
-    from skytrain.pipeline.junit import service_files
+    from skytrain.reporting.junit import service_files
 
     validates, stages = pipeline.select(first, last)
     return service_files(directory, None if validates else [stage.environment for stage in stages])
@@ -170,7 +178,13 @@ def _approval_message(stage: Stage, run: PipelineRun) -> str:
 
 
 def _skip(run: PipelineRun, stages: Iterable[Stage], after_approval: bool = False) -> None:
-    reason = "waiting for approval" if after_approval else "not started: an earlier stage failed"
+    reason = (
+        "waiting for approval"
+        if after_approval
+        else "not started: the run was interrupted"
+        if run.interrupted
+        else "not started: an earlier stage failed"
+    )
     for stage in stages:
         for target in stage.targets:
             run.steps.append(Step(stage.name, "deploy", target, Status.SKIPPED, reason))
@@ -184,45 +198,54 @@ def _run_stage(
     backends: Mapping[str, Backend],
     reporter: Reporter,
 ) -> bool:
-    """Deploy every target of the stage, gate them; on a failed gate roll back the targets
-    that did deploy too (a stage passes or fails as a whole). True when the gate passed."""
-    from skytrain.commands.operate import run_concurrently
-
+    """Deploy every target of the stage through the lifecycle and gate them; when one fails,
+    roll back the targets that did deploy too (a stage passes or fails as a whole). True
+    when the stage passed. Never raises: whatever goes wrong on a target fails the stage."""
     options = DeployOptions(
         wait=True, timeout_seconds=float(stage.gate_timeout_seconds), rollback=stage.rollback_on_failure
     )
     reporter.note(f"stage {stage.name}: deploying to {' and '.join(stage.targets)}")
     started = time.monotonic()
 
-    def deploy(app: App, target: str) -> DeployResult:
+    def deploy(target: str) -> tuple[Backend | None, DeployResult]:
         try:
-            return backends[target].deploy(app, rendered[(stage.environment, target)], options, reporter)
-        except OperationFailed as exc:  # e.g. the scheduler could not be reached: a failed stage, not a crash
-            return DeployResult(app.name, stage.environment, target, Outcome.FAILED, messages=[str(exc)])
+            backend = backends[target]
+            objects = rendered[(stage.environment, target)]
+            return backend, lifecycle.deploy(backend, app, objects, options, reporter, run.pipeline.directory)
+        except Exception as exc:  # a failed stage, never a crash that leaves the other targets as they are
+            why = str(exc) or type(exc).__name__
+            return None, DeployResult(app.name, stage.environment, target, Outcome.REFUSED, messages=[why])
 
-    results: list[DeployResult] = run_concurrently([(app, target) for target in stage.targets], deploy)
+    deployed = lifecycle.concurrently(list(stage.targets), deploy)
     seconds = time.monotonic() - started
-    for result in results:
+    for _, result in deployed:
         run.steps.extend(deploy_steps(stage.name, result, seconds))
-    if all(r.ok for r in results):
+    if all(result.ok for _, result in deployed):
         reporter.note(f"stage {stage.name}: gate passed")
         return True
-    if stage.rollback_on_failure:
-        for result in results:
-            if result.ok and result.outcome is Outcome.DEPLOYED:
-                run.steps.append(_roll_back(stage, app, result, backends[result.target], options, reporter))
+    run.interrupted = run.interrupted or any(r.outcome is Outcome.INTERRUPTED for _, r in deployed)
+    if stage.rollback_on_failure and not run.interrupted:
+        for backend, result in deployed:
+            if backend is not None and result.outcome is Outcome.DEPLOYED:
+                run.steps.append(
+                    _roll_back(stage, app, result, backend, options, reporter, run.pipeline.directory)
+                )
     reporter.note(f"stage {stage.name}: failed; later stages will not run")
     return False
 
 
 def _roll_back(
-    stage: Stage, app: App, result: DeployResult, backend: Backend, options: DeployOptions, reporter: Reporter
+    stage: Stage,
+    app: App,
+    result: DeployResult,
+    backend: Backend,
+    options: DeployOptions,
+    reporter: Reporter,
+    where: str,
 ) -> Step:
     """Put back what ran on a target whose gate passed in a stage that failed elsewhere. On a
     first deploy nothing ran before, so there is nothing to restore: the new version, which
     passed its gate, stays (removing a healthy app would be an outage, not a rollback)."""
-    from skytrain.commands.operate import format_result
-
     if result.previous_revision is None:
         message = (
             f"nothing to roll back to: {app.name} did not run on {result.target} in {stage.environment} "
@@ -232,7 +255,12 @@ def _roll_back(
         return Step(stage.name, "rollback", result.target, Status.SKIPPED, message)
     reporter.note(f"stage {stage.name}: rolling back {result.target}, the stage failed elsewhere")
     began = time.monotonic()
-    back = backend.rollback(app, result.previous_revision, options, reporter)
+    try:
+        back = lifecycle.rollback(backend, app, result.previous_revision, options, reporter, where)
+    except Exception as exc:  # the pipeline never raises: the step says what went wrong
+        back = DeployResult(
+            app.name, stage.environment, result.target, Outcome.ROLLBACK_FAILED, messages=[str(exc)]
+        )
     return Step(
         stage.name,
         "rollback",

@@ -39,10 +39,13 @@ KUBERNETES_HASHED_PARTS = {"Deployment": ("spec", "template"), "ConfigMap": ("da
 MARATHON_UNHASHED_FIELDS = ("instances",)
 
 
-def restarts_containers(target: str, kind: str, path: tuple[str, ...]) -> bool:
-    """Whether changing the field at `path` of an object changes the config hash, which
-    is exactly when the scheduler replaces the containers (see the rules above)."""
-    if target == "marathon":
-        return bool(path) and path[0] not in MARATHON_UNHASHED_FIELDS
+def kubernetes_restarts(kind: str, path: tuple[str, ...]) -> bool:
+    """Whether changing the field at `path` of a Kubernetes object changes the config hash,
+    which is exactly when the pods are replaced (see the rules above)."""
     prefix = KUBERNETES_HASHED_PARTS.get(kind)
     return prefix is not None and tuple(path[: len(prefix)]) == prefix
+
+
+def marathon_restarts(path: tuple[str, ...]) -> bool:
+    """Whether changing the field at `path` of a Marathon app restarts its tasks."""
+    return bool(path) and path[0] not in MARATHON_UNHASHED_FIELDS

@@ -1,9 +1,15 @@
 """Render an App as Kubernetes manifests: ConfigMap (when there is env), Deployment, Service.
 
 Objects carry the labels skytrain finds its own objects by (`app.kubernetes.io/name`,
-`app.kubernetes.io/managed-by: skytrain`, `skytrain.io/environment`) and the config hash
-as an annotation. The hash also sits on the pod template, so an env change (which lives
-in the ConfigMap) rolls the pods, while a replica change does not.
+`app.kubernetes.io/managed-by: skytrain`, `skytrain.io/environment`).
+
+The env ConfigMap is immutable and named by a digest of its data (`giphy-env-5f2c9a1b7d`,
+as kustomize's generators do): applying a new one never changes what running pods read,
+and a pod restarted for any reason gets the env its Deployment was written with. The
+ConfigMap of a change is new, the pod template names it, so a change of env rolls the
+pods through the Deployment, and a Deployment write that fails leaves every running
+version whole. The config hash sits only where a change restarts something, the pod
+template: an image bump changes one object, the Deployment.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Any
 
 from skytrain.config.merge import merge_values
 from skytrain.config.model import SERVICE_PORT, App, thawed
+from skytrain.errors import ConfigError, field_path
 from skytrain.render.hashing import HASH_ANNOTATION, digest
 from skytrain.render.patch import set_within
 
@@ -20,6 +27,8 @@ NAME_LABEL = "app.kubernetes.io/name"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 ENVIRONMENT_LABEL = "skytrain.io/environment"
 MAINTAINERS_ANNOTATION = "skytrain.io/maintainers"
+# what a content-named object was generated from ("giphy-env"): the diff pairs its versions by it
+GENERATED_FROM_LABEL = "skytrain.io/generated-from"
 MANAGER = "skytrain"
 PORT_NAME = "http"
 
@@ -27,8 +36,19 @@ PORT_NAME = "http"
 KIND_ORDER = ("ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment")
 
 
-def env_configmap_name(app: App) -> str:
+def env_configmap_base(app: App) -> str:
     return f"{app.name}-env"
+
+
+def env_data(app: App) -> dict[str, str]:
+    data = dict(app.env)
+    data.update({d.env_name: d.cluster_url() for d in app.dependencies})
+    return dict(sorted(data.items()))
+
+
+def env_configmap_name(app: App) -> str:
+    """Named by its content: another env is another ConfigMap."""
+    return f"{env_configmap_base(app)}-{digest(env_data(app))[:10]}"
 
 
 def owner_labels(app: App) -> dict[str, str]:
@@ -48,12 +68,29 @@ def render_kubernetes(app: App) -> list[dict[str, Any]]:
     ]
     config_hash = kubernetes_config_hash(objects)
     for obj in objects:
-        set_within(obj, ("metadata", "annotations"), HASH_ANNOTATION, config_hash)
         if obj["kind"] == "Deployment":
             set_within(obj, ("spec", "template", "metadata", "annotations"), HASH_ANNOTATION, config_hash)
     return sorted(
         objects, key=lambda o: KIND_ORDER.index(o["kind"]) if o["kind"] in KIND_ORDER else len(KIND_ORDER)
     )
+
+
+def unused_patches(app: App, objects: list[dict[str, Any]]) -> list[ConfigError]:
+    """A patch for a kind skytrain does not render for this service would silently do nothing."""
+    rendered = {o["kind"] for o in objects}
+    errors = []
+    for kind in sorted(set(app.kubernetes_overrides) - rendered):
+        path = ("kubernetes", kind)
+        where = app.positions.keys.get(path) if app.positions else None
+        errors.append(
+            ConfigError(
+                where or app.origins["kubernetes"],
+                field_path(path),
+                f"there is no {kind} to patch: skytrain renders {', '.join(sorted(rendered))} for this service "
+                "(a ConfigMap only when it has env or dependencies)",
+            )
+        )
+    return errors
 
 
 def kubernetes_config_hash(objects: list[dict[str, Any]]) -> str:
@@ -78,16 +115,12 @@ def _metadata(app: App, name: str) -> dict[str, Any]:
 
 
 def _configmap(app: App) -> dict[str, Any] | None:
-    data = dict(app.env)
-    data.update({d.env_name: d.cluster_url() for d in app.dependencies})
+    data = env_data(app)
     if not data:
         return None
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": _metadata(app, env_configmap_name(app)),
-        "data": dict(sorted(data.items())),
-    }
+    metadata = _metadata(app, env_configmap_name(app))
+    metadata["labels"][GENERATED_FROM_LABEL] = env_configmap_base(app)
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "immutable": True, "data": data}
 
 
 def _percent(share: float) -> str:

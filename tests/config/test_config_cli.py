@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -104,8 +105,9 @@ def test_render_to_a_folder(tmp_path):
     out = tmp_path / "out"
     result = skytrain("render", EXAMPLES / "giphy", "--env", "staging", "-o", out)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == [
-        "giphy-env.configmap.yaml",
+    written = sorted(p.name for p in out.iterdir())
+    assert re.fullmatch(r"giphy-env-[0-9a-f]{10}\.configmap\.yaml", written[0])  # named by its content
+    assert written[1:] == [
         "giphy.deployment.yaml",
         "giphy.marathon.json",
         "giphy.service.yaml",

@@ -13,8 +13,8 @@ from test_config_render import marathon_schema_validator
 from skytrain.config import load_service
 from skytrain.config.environments import load_environments
 from skytrain.errors import ConfigErrors
-from skytrain.render import render
 from skytrain.render.marathon import app_id
+from skytrain.schedulers import render
 from tests.support import skytrain
 
 

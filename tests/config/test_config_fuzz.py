@@ -14,7 +14,7 @@ from config_helpers import CLEAN_ENVIRON
 
 from skytrain.config import load_service
 from skytrain.errors import ConfigErrors, UsageError
-from skytrain.render import render
+from skytrain.schedulers import render
 from tests.support import EXAMPLES
 
 NOISE = [

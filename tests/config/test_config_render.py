@@ -17,11 +17,13 @@ from config_helpers import BASE_YAML, CLEAN_ENVIRON, EXAMPLE_SERVICES, dedent
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from skytrain.commands.render import to_json, to_yaml_stream
 from skytrain.config import App, load_service
 from skytrain.errors import ConfigErrors
-from skytrain.render import TARGETS, render, upstream
+from skytrain.render import upstream
+from skytrain.render.hashing import digest
 from skytrain.render.kubernetes import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, NAME_LABEL
+from skytrain.schedulers import NAMES as TARGETS
+from skytrain.schedulers import render, scheduler
 from tests.support import EXAMPLES, ROOT
 
 MARATHON_FORMS = {"1.4": "app-1.4", "1.7": "app-1.5"}
@@ -158,8 +160,13 @@ def test_kubernetes_manifests():
     assert sorted(objects) == ["ConfigMap", "Deployment", "Service"]
     owner = {NAME_LABEL: "giphy", MANAGED_BY_LABEL: "skytrain", ENVIRONMENT_LABEL: "staging"}
     for obj in objects.values():
-        assert obj["metadata"]["labels"] == owner
+        assert owner.items() <= obj["metadata"]["labels"].items()
         assert obj["metadata"]["namespace"] == "default"
+    # the env ConfigMap: immutable, named by its content, paired by the diff through its base name
+    configmap = objects["ConfigMap"]
+    assert configmap["immutable"] is True
+    assert configmap["metadata"]["name"] == f"giphy-env-{digest(configmap['data'])[:10]}"
+    assert configmap["metadata"]["labels"]["skytrain.io/generated-from"] == "giphy-env"
     deployment = objects["Deployment"]
     assert deployment["spec"]["replicas"] == 2
     assert deployment["spec"]["selector"] == {"matchLabels": {NAME_LABEL: "giphy"}}
@@ -172,7 +179,7 @@ def test_kubernetes_manifests():
         "requests": {"cpu": "500m", "memory": "256Mi"},
         "limits": {"memory": "256Mi"},
     }
-    assert container["envFrom"] == [{"configMapRef": {"name": "giphy-env"}}]
+    assert container["envFrom"] == [{"configMapRef": {"name": configmap["metadata"]["name"]}}]
     assert container["env"] == [
         {"name": "GIPHY_API_KEY", "valueFrom": {"secretKeyRef": {"name": "giphy", "key": "api-key"}}}
     ]
@@ -237,9 +244,10 @@ def test_escape_hatches_are_applied_last(load):
     apps = load({"application.yml": base, "production.yml": ""})
     objects = _by_kind(render(apps["production"], "kubernetes"))
     deployment = objects["Deployment"]
-    # maps merge: skytrain's own annotations stay beside the patch's
-    assert deployment["metadata"]["annotations"]["team"] == "gifs"
-    assert "skytrain.io/config-hash" in deployment["metadata"]["annotations"]
+    # maps merge: skytrain's own labels stay beside the patch's annotations
+    assert deployment["metadata"]["annotations"] == {"team": "gifs"}
+    assert deployment["metadata"]["labels"][NAME_LABEL] == "giphy"
+    assert "skytrain.io/config-hash" in deployment["spec"]["template"]["metadata"]["annotations"]
     assert deployment["spec"]["revisionHistoryLimit"] == 3
     assert deployment["spec"]["replicas"] == 1
     pod = deployment["spec"]["template"]["spec"]
@@ -249,7 +257,7 @@ def test_escape_hatches_are_applied_last(load):
     giphy = pod["containers"][0]
     assert giphy["image"] == "registry.example.com/giphy:1.0"
     assert giphy["securityContext"] == {"runAsNonRoot": True}
-    assert giphy["envFrom"] == [{"configMapRef": {"name": "giphy-env"}}]
+    assert giphy["envFrom"] == [{"configMapRef": {"name": objects["ConfigMap"]["metadata"]["name"]}}]
     assert [p["name"] for p in giphy["ports"]] == ["http", "metrics"]
     assert objects["Service"]["spec"]["type"] == "NodePort"
     assert objects["Service"]["spec"]["selector"] == {NAME_LABEL: "giphy"}
@@ -313,10 +321,7 @@ def test_output_is_deterministic(service, env, target):
     """Render twice (the second time from a fresh load) and get the same bytes."""
     first = render(example_apps(service)[env], target)
     again = render(load_service(EXAMPLES / service, environ=CLEAN_ENVIRON)[1][env], target)
-    if target == "marathon":
-        assert to_json(first[0]) == to_json(again[0])
-    else:
-        assert to_yaml_stream(first) == to_yaml_stream(again)
+    assert scheduler(target).text(first) == scheduler(target).text(again)
 
 
 def test_key_order_does_not_depend_on_the_order_things_were_written(load, tmp_path: Path):
@@ -346,7 +351,7 @@ def test_key_order_does_not_depend_on_the_order_things_were_written(load, tmp_pa
     second = load({"application.yml": other, "staging.yml": ""})["staging"]
     for target in TARGETS:
         a, b = render(first, target), render(second, target)
-        assert to_yaml_stream(a) == to_yaml_stream(b)
+        assert scheduler(target).text(a) == scheduler(target).text(b)
         assert [json.dumps(o) for o in a] == [json.dumps(o) for o in b]
 
 
@@ -371,13 +376,14 @@ def test_each_upstream_validator_is_built_once_per_process():
 def test_rendered_text_reads_back_as_the_same_objects(service, env, target):
     """What `skytrain render` prints (and kubectl or Marathon reads) is exactly what was checked."""
     objects = render(example_apps(service)[env], target)
+    text = scheduler(target).text(objects)
     if target == "marathon":
-        assert json.loads(to_json(objects[0])) == objects[0]
+        assert json.loads(text) == objects[0]
     else:
-        assert list(yaml.safe_load_all(to_yaml_stream(objects))) == objects
+        assert list(yaml.safe_load_all(text)) == objects
 
 
 def test_strings_that_look_like_other_types_survive_the_yaml_stream(load):
     base = BASE_YAML + "env: {A: 'on', B: 'yes', C: '0755', D: '1e3', E: 'null', F: '~', G: ':8080'}\n"
     objects = render(load({"application.yml": base, "staging.yml": ""})["staging"], "kubernetes")
-    assert list(yaml.safe_load_all(to_yaml_stream(objects))) == objects
+    assert list(yaml.safe_load_all(scheduler("kubernetes").text(objects))) == objects

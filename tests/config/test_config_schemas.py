@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from skytrain.config.schemas import load_schema
-from skytrain.render import render
+from skytrain.schedulers import render
 from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES, ROOT, skytrain
 
 SCHEMAS = ROOT / "schemas"

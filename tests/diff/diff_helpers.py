@@ -84,20 +84,22 @@ class Service:
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def fixture_objects(name: str, config_hash: str) -> list[dict]:
-    """A server-shaped fixture with the rendered config hash filled in."""
+def fixture_objects(name: str, **rendered: str) -> list[dict]:
+    """A server-shaped fixture with the rendered values filled in (`HASH="..."` for ${HASH})."""
     import json
 
     import yaml
 
-    text = (FIXTURES / name).read_text().replace("${HASH}", config_hash)
+    text = (FIXTURES / name).read_text()
+    for key, value in rendered.items():
+        text = text.replace(f"${{{key}}}", value)
     if name.endswith(".json"):
         return [json.loads(text)]
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
 def rendered(app, target: str) -> list[dict]:
-    from skytrain.render import render
+    from skytrain.schedulers import render
 
     return render(app, target)
 

@@ -22,9 +22,14 @@ def diff_after(service, target: str, edit, env: str = "production"):
 
 
 def only_real(changes: dict) -> dict:
-    """Leave out the config-hash changes that accompany every restarting change."""
+    """Leave out the config-hash changes that accompany every restarting change, and the new
+    name of the content-named env ConfigMap (and the pod template's reference to it) that
+    accompanies every env change."""
     return {
-        key: c for key, c in changes.items() if "config-hash" not in key[1] and "CONFIG_HASH" not in key[1]
+        key: c
+        for key, c in changes.items()
+        if not any(noise in key[1] for noise in ("config-hash", "CONFIG_HASH", "configMapRef/name"))
+        and key != (CONFIGMAP, "/metadata/name")
     }
 
 
@@ -134,7 +139,7 @@ def test_objects_the_config_no_longer_renders_are_removed(service):
     actions = {o.title: o.action for o in result.objects}
     assert actions == {
         CONFIGMAP: Action.REMOVED,
-        "Service shop/hello": Action.CHANGED,
+        "Service shop/hello": Action.UNCHANGED,
         DEPLOYMENT: Action.CHANGED,
     }
     removed = next(o for o in result.objects if o.action == Action.REMOVED)
@@ -189,14 +194,33 @@ def test_objects_a_controller_made_are_not_reported_removed(service):
     assert result.summary() == {"added": 0, "changed": 0, "removed": 0, "unchanged": 3}
 
 
-def test_a_change_that_only_moves_the_config_hash_says_so(service):
+def test_an_image_bump_changes_the_deployment_alone(service):
+    """The config hash sits on the pod template only: the Service and the env ConfigMap, whose
+    content did not change, show no change (and a deploy writes only the Deployment)."""
     from skytrain.diff.format_text import format_text
 
     result = diff_after(
         service, "kubernetes", lambda s: s.edit("application.yml", "hello:1.2.3", "hello:1.3.0")
     )
-    service_diff = next(o for o in result.objects if o.kind == "Service")
-    assert service_diff.hash_only and not service_diff.restarts
+    assert {o.title: o.action for o in result.objects} == {
+        CONFIGMAP: Action.UNCHANGED,
+        "Service shop/hello": Action.UNCHANGED,
+        DEPLOYMENT: Action.CHANGED,
+    }
     text = format_text([result])
-    assert "~ Service shop/hello (changed, no restart, config hash only)" in text
     assert "~ Deployment shop/hello (changed, rolls pods)" in text
+    assert "Service shop/hello" not in text
+
+
+def test_an_env_change_is_the_same_configmap_renamed_and_the_pods_roll(service):
+    result = diff_after(
+        service, "kubernetes", lambda s: s.edit("application.yml", "LOG_LEVEL: info", "LOG_LEVEL: debug")
+    )
+    configmap = next(o for o in result.objects if o.kind == "ConfigMap")
+    renamed = changes_by_path(result)[(CONFIGMAP, "/metadata/name")]
+    assert configmap.action is Action.CHANGED and configmap.name == "hello-env"
+    assert (
+        renamed.old.startswith("hello-env-") and renamed.new.startswith("hello-env-") and not renamed.restarts
+    )
+    reference = changes_by_path(result)[(DEPLOYMENT, f"{CONTAINER}/envFrom/0/configMapRef/name")]
+    assert (reference.old, reference.new, reference.restarts) == (renamed.old, renamed.new, True)

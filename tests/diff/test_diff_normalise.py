@@ -14,13 +14,15 @@ from skytrain.render.hashing import HASH_ANNOTATION, HASH_LABEL_MARATHON
 
 
 def kubernetes_live(app) -> list[dict]:
-    config_hash = rendered(app, "kubernetes")[0]["metadata"]["annotations"][HASH_ANNOTATION]
-    return fixture_objects("kubernetes-live.yaml", config_hash)
+    objects = {o["kind"]: o for o in rendered(app, "kubernetes")}
+    config_hash = objects["Deployment"]["spec"]["template"]["metadata"]["annotations"][HASH_ANNOTATION]
+    configmap = objects["ConfigMap"]["metadata"]["name"]
+    return fixture_objects("kubernetes-live.yaml", HASH=config_hash, ENV_CONFIGMAP=configmap)
 
 
 def marathon_live(app) -> list[dict]:
     return fixture_objects(
-        "marathon-1.7-app.json", rendered(app, "marathon")[0]["labels"][HASH_LABEL_MARATHON]
+        "marathon-1.7-app.json", HASH=rendered(app, "marathon")[0]["labels"][HASH_LABEL_MARATHON]
     )
 
 

@@ -11,17 +11,21 @@ from typing import Any
 
 import pytest
 
-from skytrain.backends import backend_for
-from skytrain.backends.base import DeployOptions, DeployResult
+from skytrain import lifecycle
+from skytrain.backends.base import DeployOptions, DeployResult, StatusResult
+from skytrain.backends.kubernetes.history import HISTORY_ROLE, ROLE_LABEL
+from skytrain.backends.kubernetes.lock import HOLDER, RENEWED, SECONDS, lock_holder
 from skytrain.config import load_service
 from skytrain.config.model import App
 from skytrain.emulators.kubernetes import ClusterEmulator, micro_now
 from skytrain.emulators.kubernetes_controllers import HEALTHY, Controller
 from skytrain.progress import NullReporter
-from skytrain.render import render
+from skytrain.render.kubernetes import env_configmap_name, owner_labels
+from skytrain.schedulers import backend, render
 from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES
 
 NAMESPACE = "default"
+HISTORY = "skytrain-release-giphy"
 
 
 @functools.cache
@@ -33,6 +37,11 @@ def app(tag: str = "good", service: str = "giphy", env: str = "staging") -> App:
     return apps[env]
 
 
+def env_configmap(service: str = "giphy") -> str:
+    """The name of the service's content-named env ConfigMap (the same for every image tag)."""
+    return env_configmap_name(app(service=service))
+
+
 @dataclass
 class Cluster:
     emulator: ClusterEmulator
@@ -40,13 +49,17 @@ class Cluster:
     kubeconfig: Path
 
     def backend(self, target_app: App | None = None):
-        return backend_for("kubernetes", (target_app or app()).environment)
+        return backend("kubernetes", (target_app or app()).environment)
 
     def deploy(self, target_app: App | None = None, **options: Any) -> DeployResult:
         target_app = target_app or app()
         options.setdefault("timeout_seconds", 5)
-        return self.backend(target_app).deploy(
-            target_app, render(target_app, "kubernetes"), DeployOptions(**options), NullReporter()
+        return lifecycle.deploy(
+            self.backend(target_app),
+            target_app,
+            render(target_app, "kubernetes"),
+            DeployOptions(**options),
+            NullReporter(),
         )
 
     def rollback(
@@ -54,9 +67,19 @@ class Cluster:
     ) -> DeployResult:
         target_app = target_app or app()
         options.setdefault("timeout_seconds", 5)
-        return self.backend(target_app).rollback(
-            target_app, to_revision, DeployOptions(**options), NullReporter()
+        return lifecycle.rollback(
+            self.backend(target_app), target_app, to_revision, DeployOptions(**options), NullReporter()
         )
+
+    def scale(self, replicas: int, target_app: App | None = None, **options: Any) -> DeployResult:
+        target_app = target_app or app()
+        options.setdefault("timeout_seconds", 5)
+        return lifecycle.scale(
+            self.backend(target_app), target_app, replicas, DeployOptions(**options), NullReporter()
+        )
+
+    def status(self, target_app: App | None = None) -> StatusResult:
+        return lifecycle.status(self.backend(target_app), target_app or app())
 
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         return self.emulator.get(kind, NAMESPACE, name)
@@ -83,21 +106,34 @@ class Cluster:
         self.controller.reconcile(NAMESPACE, name, HEALTHY)
 
     def hold_lock(self, holder: str, renewed_ago: datetime.timedelta = datetime.timedelta(0)) -> None:
-        """The deploy lock of giphy, held by another deploy that last renewed it `renewed_ago`."""
-        renewed = micro_now(renewed_ago)
-        self.emulator.create(
-            {
-                "apiVersion": "coordination.k8s.io/v1",
-                "kind": "Lease",
-                "metadata": {"name": "skytrain-lock-giphy", "namespace": NAMESPACE},
-                "spec": {
-                    "holderIdentity": holder,
-                    "leaseDurationSeconds": 30,
-                    "acquireTime": renewed,
-                    "renewTime": renewed,
-                },
-            }
-        )
+        """The deploy lock of giphy, held by another deploy that last renewed it `renewed_ago`
+        (written into its release history, as a deploy holding it would)."""
+        annotations = {HOLDER: holder, RENEWED: micro_now(renewed_ago), SECONDS: "30"}
+        history = self.get("ConfigMap", HISTORY)
+        if history is None:
+            self.emulator.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {
+                        "name": HISTORY,
+                        "namespace": NAMESPACE,
+                        "labels": {**owner_labels(app()), ROLE_LABEL: HISTORY_ROLE},
+                        "annotations": annotations,
+                    },
+                    "data": {},
+                }
+            )
+        else:
+            self.emulator.modify(
+                "ConfigMap",
+                NAMESPACE,
+                HISTORY,
+                lambda c: c["metadata"].setdefault("annotations", {}).update(annotations),
+            )
+
+    def lock_holder(self) -> str | None:
+        return lock_holder(self.get("ConfigMap", HISTORY))
 
     def writes(self, since: int = 0) -> list[str]:
         return [

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from skytrain.emulators import kubernetes_controllers as emu
-from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES
+from skytrain.emulators.kubernetes import write_kubeconfig
+from tests.kubernetes.conftest import Cluster, app, env_configmap
+from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES, assert_status_is_a_sentence, closed_port
 from tests.support import skytrain as run_skytrain
 
 
@@ -37,7 +41,8 @@ def test_deploy_then_status_then_rollback_to_a_revision(k8s):
     second = skytrain(k8s, "deploy", tag="v2")
     assert second.returncode == 0, second.stderr
     assert "staging/giphy on kubernetes: deployed (revision 2)" in second.stdout
-    assert "staging/giphy: healthy (2 of 2 replicas ready)" in second.stderr  # CI log lines, no escapes
+    # CI log lines, no escapes
+    assert "staging/giphy kubernetes: healthy (2 of 2 replicas ready)" in second.stderr
     assert "\x1b[" not in second.stderr
 
     status = skytrain(k8s, "status")
@@ -117,3 +122,57 @@ def test_a_deploy_refused_by_the_lock_names_the_holder(k8s):
     assert "another deploy of giphy holds the lock" in refused.stdout
     assert "held by bob@laptop pid 7" in refused.stdout
     assert k8s.get("Deployment", "giphy") is None
+
+
+def test_a_refusal_after_something_was_applied_exits_1_and_says_what_was_applied(k8s):
+    """A 422 on the Deployment after the ConfigMap and the Service were applied: something was
+    sent, so exit 1 (never 2 with "nothing was sent"), with what was applied and what runs."""
+    k8s.emulator.fail("PATCH", "deployments/giphy", 422, times=5)
+
+    refused = skytrain(k8s, "deploy")
+
+    assert refused.returncode == 1
+    assert "staging/giphy on kubernetes: refused" in refused.stdout
+    assert f"applied before the refusal: ConfigMap {env_configmap()}, Service giphy" in refused.stdout
+    assert "runs now: nothing: there is no Deployment giphy" in refused.stdout
+    assert "nothing was sent" not in refused.stdout + refused.stderr
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan", "inf", "soon"])
+def test_a_timeout_that_is_not_a_positive_number_exits_2_and_sends_nothing(k8s, timeout):
+    refused = skytrain(k8s, "deploy", f"--timeout={timeout}")
+
+    assert refused.returncode == 2
+    assert "--timeout: must be a" in refused.stderr
+    assert k8s.emulator.calls == []
+
+
+def test_a_rollback_to_a_revision_that_does_not_exist_exits_2_and_lists_the_real_ones(k8s):
+    k8s.deploy(app("good"))
+    k8s.deploy(app("v2"))
+    before = len(k8s.emulator.calls)
+
+    refused = skytrain(k8s, "rollback", "--to-revision", "9")
+
+    assert refused.returncode == 2
+    assert (
+        "giphy has no revision 9 in staging on kubernetes; recorded: 2, 1; nothing was changed"
+        in refused.stdout
+    )
+    assert k8s.writes(before) == []
+
+
+def test_status_of_an_unreachable_cluster_is_a_sentence_and_exit_1_in_every_format(tmp_path):
+    port = closed_port()
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}")
+    cluster = Cluster(None, None, kubeconfig)
+
+    text, as_json = (skytrain(cluster, "status", *output) for output in ((), ("--output", "json")))
+
+    said = (
+        "could not read what runs on kubernetes in staging: could not reach the Kubernetes API listing "
+        f"configmaps in namespace default (kubeconfig context staging): no answer from http://127.0.0.1:{port}: "
+        "connection refused"
+    )
+    assert_status_is_a_sentence(text, as_json, "staging/giphy on kubernetes", said)
+    assert "urllib3" not in text.stdout + text.stderr + as_json.stdout

@@ -9,9 +9,9 @@ import sys
 import pytest
 import yaml
 
-from skytrain.backends import backend_for
 from skytrain.backends.kubernetes.client import api_client_for
 from skytrain.errors import UsageError
+from skytrain.schedulers import backend
 from tests.kubernetes.conftest import app
 from tests.support import ROOT
 
@@ -19,7 +19,7 @@ from tests.support import ROOT
 def test_an_environment_without_a_cluster_is_a_usage_error():
     environment = dataclasses.replace(app().environment, kubernetes=None)
     with pytest.raises(UsageError, match="'staging' has no kubernetes cluster in the environments file"):
-        backend_for("kubernetes", environment)
+        backend("kubernetes", environment)
 
 
 def test_an_unknown_context_names_the_kubeconfig_and_the_context(k8s):

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
+import re
+from types import MappingProxyType
 
 import pytest
 
-from skytrain.backends.base import Outcome
+from skytrain import lifecycle
+from skytrain.backends.base import DeployOptions, Outcome
 from skytrain.emulators import kubernetes_controllers as emu
-from skytrain.errors import ConfigErrors
+from skytrain.progress import NullReporter, PlainReporter
 from skytrain.render.hashing import HASH_ANNOTATION
-from tests.kubernetes.conftest import app
+from skytrain.render.kubernetes import env_configmap_name
+from skytrain.schedulers import render
+from tests.kubernetes.conftest import app, env_configmap
 
 REVISION = "skytrain.io/revision"
 
@@ -22,7 +29,7 @@ def test_first_deploy_applies_config_before_workloads_and_passes_its_gate(k8s):
     assert result.revision == "1" and result.gate.passed and not result.gate.timed_out
     applied = [w for w in k8s.writes() if "PATCH" in w and "skytrain-release" not in w]
     assert applied == [
-        "PATCH /api/v1/namespaces/default/configmaps/giphy-env",
+        f"PATCH /api/v1/namespaces/default/configmaps/{env_configmap()}",
         "PATCH /api/v1/namespaces/default/services/giphy",
         "PATCH /apis/apps/v1/namespaces/default/deployments/giphy",
     ]
@@ -40,7 +47,7 @@ def test_same_config_and_image_changes_nothing_and_passes_at_once(k8s):
     k8s.deploy(app("good"))
     versions = {
         k: k8s.get(*k)["metadata"]["resourceVersion"]
-        for k in [("Deployment", "giphy"), ("Service", "giphy"), ("ConfigMap", "giphy-env")]
+        for k in [("Deployment", "giphy"), ("Service", "giphy"), ("ConfigMap", env_configmap())]
     }
     before = len(k8s.emulator.calls)
 
@@ -48,8 +55,9 @@ def test_same_config_and_image_changes_nothing_and_passes_at_once(k8s):
 
     assert result.outcome is Outcome.UNCHANGED and result.gate.passed and result.gate.seconds == 0
     assert result.revision == "1"
-    assert [w for w in k8s.writes(before) if "leases" not in w] == []
-    assert not [c for c in k8s.emulator.calls[before:] if c.query.get("watch")]
+    calls = k8s.emulator.calls[before:]
+    assert [c.path for c in calls if not c.query.get("watch")] == ["/api/v1/namespaces/default/configmaps"]
+    assert [c.path for c in calls if c.query.get("watch")] == ["/apis/apps/v1/namespaces/default/deployments"]
     assert versions == {k: k8s.get(*k)["metadata"]["resourceVersion"] for k in versions}
 
 
@@ -123,7 +131,11 @@ def test_a_failed_first_deploy_has_nothing_to_roll_back_to(k8s):
     result = k8s.deploy(app("bad"))
 
     assert result.outcome is Outcome.FAILED
-    assert "nothing to roll back to: no earlier revision deployed successfully" in result.messages
+    assert result.messages == [
+        f"applied revision 1 (ConfigMap {env_configmap()}, Service giphy, Deployment giphy)",
+        "nothing to roll back to: giphy did not run on kubernetes in staging before, so the new version is left in place",
+    ]
+    assert k8s.image() == "registry.example.com/giphy:bad"
 
 
 def test_a_rollout_that_never_gets_ready_times_out_distinguishably_and_rolls_back(k8s):
@@ -199,12 +211,10 @@ def test_the_config_hash_sits_on_the_pod_template_and_identifies_the_new_pods(k8
 def test_history_keeps_the_last_n_revisions(k8s):
     backend = k8s.backend()
     backend.history_keep = 3
-    from skytrain.backends.base import DeployOptions
-    from skytrain.progress import NullReporter
-    from skytrain.render import render
 
     for tag in ("a1", "a2", "a3", "a4", "a5"):
-        assert backend.deploy(app(tag), render(app(tag), "kubernetes"), DeployOptions(), NullReporter()).ok
+        objects = render(app(tag), "kubernetes")
+        assert lifecycle.deploy(backend, app(tag), objects, DeployOptions(), NullReporter()).ok
     data = k8s.get("ConfigMap", "skytrain-release-giphy")["data"]
     assert sorted(data) == ["revision-3", "revision-4", "revision-5"]
 
@@ -212,15 +222,17 @@ def test_history_keeps_the_last_n_revisions(k8s):
 def test_a_refused_object_is_a_config_error_and_is_not_retried(k8s):
     k8s.emulator.fail("PATCH", "deployments/giphy", 422, times=5)
 
-    with pytest.raises(ConfigErrors) as refused:
-        k8s.deploy(app("good"))
+    result = k8s.deploy(app("good"))
 
-    assert "Deployment giphy" in str(refused.value) and "the Kubernetes API refused it" in str(refused.value)
+    assert result.outcome is Outcome.REFUSED and result.sent
+    assert "Deployment giphy" in result.messages[0] and "the Kubernetes API refused it" in result.messages[0]
     assert len(k8s.emulator.calls_to("PATCH", "deployments/giphy")) == 1
-    assert k8s.get("Lease", "skytrain-lock-giphy") is None
+    assert k8s.lock_holder() is None
 
 
-def test_a_server_validation_error_points_at_the_override_that_caused_it(k8s, tmp_path):
+def test_a_server_validation_error_points_at_the_override_and_says_what_was_applied(k8s, tmp_path):
+    """A 422 on the Deployment after the ConfigMap and Service were applied: exit 1 (something
+    was sent), the refused field at its line, what was applied, and what runs now."""
     import shutil
 
     from skytrain.config import load_service
@@ -236,15 +248,17 @@ def test_a_server_validation_error_points_at_the_override_that_caused_it(k8s, tm
         service, str(EXAMPLE_ENVIRONMENTS), only=["staging"], environ={"BUILD_TAG": "good"}
     )
 
-    with pytest.raises(ConfigErrors) as refused:
-        k8s.deploy(apps["staging"])
+    result = k8s.deploy(apps["staging"])
 
-    (error,) = refused.value.errors
-    assert error.location.file.endswith("giphy/deploy/staging.yml")
-    assert error.location.line == 6  # spec: the refused field's nearest parent written in the overlay
-    assert error.path == "Deployment giphy spec.template.metadata.labels"
-    assert "`selector` does not match template `labels`" in error.message
-    assert "already applied before it: ConfigMap giphy-env, Service giphy" in error.message
+    assert result.outcome is Outcome.REFUSED and result.sent and not result.bad_input
+    error = result.messages[0]
+    assert "giphy/deploy/staging.yml:6:" in error  # spec: the refused field's nearest parent in the overlay
+    assert "error: Deployment giphy spec.template.metadata.labels" in error
+    assert "`selector` does not match template `labels`" in error
+    assert f"applied before the refusal: ConfigMap {env_configmap()}, Service giphy" in result.messages
+    assert result.running == "nothing: there is no Deployment giphy"
+    history = json.loads(k8s.get("ConfigMap", "skytrain-release-giphy")["data"]["revision-1"])
+    assert history["status"] == "refused"
 
 
 def test_quantities_the_server_canonicalises_still_count_as_unchanged(k8s):
@@ -257,3 +271,84 @@ def test_quantities_the_server_canonicalises_still_count_as_unchanged(k8s):
     )
 
     assert k8s.deploy(app("good")).outcome is Outcome.UNCHANGED
+
+
+def with_env(tag: str, **env: str):
+    """giphy at `tag` with other env values (another content-named ConfigMap)."""
+    return dataclasses.replace(app(tag), env=MappingProxyType({**app(tag).env, **env}))
+
+
+def test_an_image_bump_costs_four_requests_and_one_write_to_the_cluster(k8s):
+    k8s.deploy(app("good"))
+    before = len(k8s.emulator.calls)
+
+    assert k8s.deploy(app("v2")).outcome is Outcome.DEPLOYED
+
+    calls = k8s.emulator.calls[before:]
+    requests = [f"{c.method} {c.path.rsplit('/', 1)[-1]}" for c in calls if not c.query.get("watch")]
+    assert requests == [
+        "GET configmaps",  # the history (and its lock) and the env ConfigMaps, in one LIST
+        "PUT skytrain-release-giphy",  # the lock taken, revision 2 recorded as applying
+        "PATCH giphy",  # the Deployment: the only object that changed
+        "PUT skytrain-release-giphy",  # revision 2 recorded as deployed, the lock given back
+    ]
+    assert len([c for c in calls if c.query.get("watch")]) == 3  # the Deployment, its pods, its endpoints
+
+
+def test_a_failed_deployment_write_leaves_the_running_version_and_its_env_whole(k8s):
+    """A persistent 503 on the Deployment of an env change: the new ConfigMap was created,
+    but nothing reads it; the running pods (and any restarted one) keep their env."""
+    k8s.deploy(app("good"))
+    old_env = env_configmap()
+    changed = with_env("good", LOG_LEVEL="debug")
+    k8s.emulator.fail("PATCH", "deployments/giphy", 503, times=100)
+
+    result = k8s.deploy(changed)
+
+    assert result.outcome is Outcome.REFUSED
+    new_env = env_configmap_name(changed)
+    assert f"applied before the refusal: ConfigMap {new_env}" in result.messages
+    assert result.running.startswith("revision 1 (registry.example.com/giphy:good;")
+    template = k8s.get("Deployment", "giphy")["spec"]["template"]["spec"]
+    assert template["containers"][0]["envFrom"] == [{"configMapRef": {"name": old_env}}]
+    assert k8s.get("ConfigMap", old_env)["data"]["LOG_LEVEL"] == "info"
+    status = k8s.status()
+    assert (status.revision, status.healthy) == ("1", True)
+    assert [(h.revision, h.outcome) for h in status.history] == [("2", "refused"), ("1", "deployed")]
+
+
+def test_env_configmaps_beyond_the_history_are_collected(k8s):
+    backend = k8s.backend()
+    backend.history_keep = 2
+    versions = [with_env("good", LOG_LEVEL=level) for level in ("a", "b", "c")]
+
+    for version in versions:
+        assert lifecycle.deploy(
+            backend, version, render(version, "kubernetes"), DeployOptions(), NullReporter()
+        ).ok
+
+    live = {
+        c["metadata"]["name"] for c in k8s.emulator.list("ConfigMap", "default", "skytrain.io/generated-from")
+    }
+    assert live == {env_configmap_name(v) for v in versions[1:]}  # revision 1's is gone with revision 1
+
+
+def test_a_waiting_gate_keeps_a_ci_log_alive_with_a_heartbeat(k8s):
+    """Without a change of state a plain log would say nothing for the whole gate: a heartbeat
+    says how long it waited, how long is left, and the last state (a short interval here)."""
+    k8s.controller.behaviour = emu.STUCK
+    stream = io.StringIO()
+    reporter = PlainReporter(stream, heartbeat_seconds=0.1)
+    options = DeployOptions(timeout_seconds=1, rollback=False)
+
+    result = lifecycle.deploy(
+        k8s.backend(), app("good"), render(app("good"), "kubernetes"), options, reporter
+    )
+    reporter.close()
+
+    assert result.outcome is Outcome.TIMED_OUT
+    beats = [line for line in stream.getvalue().splitlines() if ": still " in line]
+    assert len(beats) >= 3
+    assert re.fullmatch(
+        r"\d\d:\d\d:\d\d staging/giphy kubernetes: still rolling out \(.+\); \d+s waited, \d+s left", beats[0]
+    )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from skytrain.backends.base import DeployOptions, Outcome
+from skytrain.backends.base import Outcome
 from skytrain.emulators import kubernetes_controllers as emu
-from skytrain.progress import NullReporter
-from tests.kubernetes.conftest import app
+from tests.kubernetes.conftest import app, env_configmap
 
 
 def test_rollback_restores_the_previous_revision_as_a_new_one_and_gates_it(k8s):
@@ -18,7 +17,7 @@ def test_rollback_restores_the_previous_revision_as_a_new_one_and_gates_it(k8s):
 
     assert result.outcome is Outcome.DEPLOYED and result.gate.passed
     assert (result.revision, result.previous_revision) == ("3", "2")
-    assert "rollback to revision 1" in result.messages
+    assert result.messages == ["restored revision 1 as revision 3"]
     assert k8s.image() == "registry.example.com/giphy:good"
     assert k8s.get("Deployment", "giphy")["metadata"]["labels"]["skytrain.io/revision"] == "3"
 
@@ -39,12 +38,11 @@ def test_rollback_to_an_unknown_revision_says_what_the_history_holds(k8s):
 
     result = k8s.rollback("9")
 
-    assert result.outcome is Outcome.FAILED
+    assert result.outcome is Outcome.REFUSED and result.bad_input and not result.sent
     assert result.messages == [
-        "cannot roll back giphy in staging: revision 9 is not in the release history "
-        "(ConfigMap default/skytrain-release-giphy holds revisions: 1)"
+        "giphy has no revision 9 in staging on kubernetes; recorded: 1; nothing was changed"
     ]
-    assert [w for w in k8s.writes(before) if "leases" not in w] == []
+    assert k8s.writes(before) == []
 
 
 def test_a_rollback_whose_gate_fails_is_reported_and_not_rolled_back_again(k8s):
@@ -55,7 +53,7 @@ def test_a_rollback_whose_gate_fails_is_reported_and_not_rolled_back_again(k8s):
     result = k8s.rollback()
 
     assert result.outcome is Outcome.FAILED
-    assert "the rollback itself failed its gate; nothing further was changed" in result.messages
+    assert "the rollback failed its gate; nothing further was changed" in result.messages
     assert k8s.image() == "registry.example.com/giphy:good"
 
 
@@ -71,12 +69,12 @@ def test_a_failed_deploy_whose_rollback_fails_too_is_rollback_failed(k8s):
 
 
 def test_status_reads_what_runs_its_health_revision_and_history(k8s):
-    before = k8s.backend().status(app("good"))
+    before = k8s.status(app("good"))
     assert (before.exists, before.healthy, before.revision) == (False, False, None)
 
     k8s.deploy(app("good"))
     k8s.deploy(app("v2"))
-    status = k8s.backend().status(app("v2"))
+    status = k8s.status(app("v2"))
 
     assert (status.exists, status.healthy, status.revision) == (True, True, "2")
     assert [(o.name, o.healthy, o.summary) for o in status.objects] == [
@@ -84,14 +82,14 @@ def test_status_reads_what_runs_its_health_revision_and_history(k8s):
         ("Service giphy", True, "2 ready endpoints"),
     ]
     assert status.objects[0].details["image"] == "registry.example.com/giphy:v2"
-    assert [(h["revision"], h["status"]) for h in status.history] == [(2, "deployed"), (1, "deployed")]
+    assert [(h.revision, h.outcome) for h in status.history] == [("2", "deployed"), ("1", "deployed")]
     json.dumps(status.to_json())
 
 
 def test_scale_changes_replicas_without_a_new_revision_and_gates_it(k8s):
     k8s.deploy(app("good"))
 
-    result = k8s.backend().scale(app("good"), 4, DeployOptions(timeout_seconds=5), NullReporter())
+    result = k8s.scale(4)
 
     assert result.outcome is Outcome.DEPLOYED and result.revision == "1"
     assert k8s.get("Deployment", "giphy")["spec"]["replicas"] == 4
@@ -107,12 +105,12 @@ def test_live_objects_reads_each_kind_once_for_all_apps_and_leaves_out_the_histo
 
     assert len(k8s.emulator.calls) - before == 3
     assert sorted((o["kind"], o["metadata"]["name"]) for o in live["giphy"]) == [
-        ("ConfigMap", "giphy-env"),
+        ("ConfigMap", env_configmap()),
         ("Deployment", "giphy"),
         ("Service", "giphy"),
     ]
     assert sorted((o["kind"], o["metadata"]["name"]) for o in live["media"]) == [
-        ("ConfigMap", "media-env"),
+        ("ConfigMap", env_configmap("media")),
         ("Deployment", "media"),
         ("Service", "media"),
     ]

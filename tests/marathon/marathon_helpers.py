@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from skytrain import lifecycle
 from skytrain.backends.base import DeployOptions, DeployResult
 from skytrain.backends.marathon.backend import MarathonBackend
 from skytrain.config.model import App
 from skytrain.progress import Reporter
-from skytrain.render import render
+from skytrain.schedulers import render
 
 
 def write_environments(path: Path, url: str, version: str = "1.7") -> Path:
@@ -23,5 +24,17 @@ def write_environments(path: Path, url: str, version: str = "1.7") -> Path:
 
 
 def deploy(backend: MarathonBackend, app: App, reporter: Reporter, **options: Any) -> DeployResult:
-    """Deploy `app` as rendered for Marathon, with DeployOptions(**options)."""
-    return backend.deploy(app, render(app, "marathon"), DeployOptions(**options), reporter)
+    """Deploy `app` as rendered for Marathon through the lifecycle, with DeployOptions(**options)."""
+    return lifecycle.deploy(backend, app, render(app, "marathon"), DeployOptions(**options), reporter)
+
+
+def rollback(
+    backend: MarathonBackend, app: App, to_version: str | None, reporter: Reporter, **options: Any
+) -> DeployResult:
+    return lifecycle.rollback(backend, app, to_version, DeployOptions(**options), reporter)
+
+
+def scale(
+    backend: MarathonBackend, app: App, instances: int, reporter: Reporter, **options: Any
+) -> DeployResult:
+    return lifecycle.scale(backend, app, instances, DeployOptions(**options), reporter)

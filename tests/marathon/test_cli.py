@@ -11,7 +11,7 @@ import pytest
 from marathon_helpers import write_environments
 
 from skytrain.emulators.marathon import Behaviour, MarathonEmulator
-from tests.support import skytrain
+from tests.support import assert_status_is_a_sentence, closed_port, skytrain
 
 USER, PASSWORD, TOKEN = "deployer", "pa55-w0rd-never-print", "tok-never-print-42"
 SECRETS = (PASSWORD, TOKEN, base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode())
@@ -65,10 +65,10 @@ def test_deploy_status_scale_rollback_with_basic_auth(shop, secured):
     status = operate("status", shop, "--output", "json", credentials=BASIC)
     assert json.loads(status.stdout)["results"][0]["healthy"] is True
     scaled = operate("scale", shop, "--instances", "3", credentials=BASIC)
-    assert scaled.returncode == 0 and "scaled from 2 to 3 instances" in scaled.stdout
+    assert scaled.returncode == 0 and "applied scale from 2 to 3 instances" in scaled.stdout
     rolled = operate("rollback", shop, credentials=BASIC)
-    assert rolled.returncode == 1
-    assert "/shop has no earlier configuration to roll back to" in rolled.stdout
+    assert rolled.returncode == 2  # nothing to roll back to: nothing was sent
+    assert "shop has no earlier revision to roll back to in staging on marathon" in rolled.stdout
     assert secured.app("/shop")["instances"] == 3
     for result in (deployed, status, scaled, rolled):
         assert_no_secret(result)
@@ -108,4 +108,43 @@ def test_a_refused_field_points_at_the_yaml_line(tmp_path, shop, service):
     assert (
         "deploy/application.yml:7:8: error: resources.cpu: Marathon refused the app at /cpus"
         in refused.stdout
+    )
+
+
+def test_status_of_an_unreachable_marathon_is_a_sentence_and_exit_1_in_every_format(tmp_path, service):
+    service()
+    port = closed_port()
+    down = (tmp_path / "shop", write_environments(tmp_path / "down.yml", f"http://127.0.0.1:{port}"))
+
+    text, as_json = (
+        operate("status", down, *output, credentials=BASIC) for output in ((), ("--output", "json"))
+    )
+
+    said = (
+        f"could not read what runs on marathon in staging: Marathon at http://127.0.0.1:{port} did not "
+        "answer GET /v2/apps/shop: connection refused"
+    )
+    assert_status_is_a_sentence(text, as_json, "staging/shop on marathon", said)
+
+
+def test_text_status_shows_the_recent_versions_and_a_rollback_to_an_unknown_one_exits_2(shop, secured):
+    assert operate("deploy", shop, credentials=BASIC).returncode == 0
+    assert operate("scale", shop, "--instances", "3", credentials=BASIC).returncode == 0
+    versions = sorted(secured.apps["/shop"].versions, reverse=True)
+
+    status = operate("status", shop, credentials=BASIC)
+
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert lines[0] == f"staging/shop on marathon: healthy (revision {versions[0]})"
+    assert lines[2:] == [
+        "  recent revisions (newest first):",
+        f"    {versions[0]}  running",
+        f"    {versions[1]}  -",
+    ]
+    unknown = operate("rollback", shop, "--to-version", "2001-01-01T00:00:00.000Z", credentials=BASIC)
+    assert unknown.returncode == 2
+    assert (
+        f"shop has no revision 2001-01-01T00:00:00.000Z in staging on marathon; recorded: {versions[0]}, "
+        in (unknown.stdout)
     )

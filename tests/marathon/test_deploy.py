@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import requests
@@ -11,9 +12,10 @@ from skytrain.backends.base import Outcome
 from skytrain.backends.marathon.backend import MarathonBackend
 from skytrain.backends.marathon.client import MarathonClient
 from skytrain.backends.marathon.gate import Gate
-from skytrain.emulators.marathon import Behaviour
-from skytrain.render import render
+from skytrain.config.environments import MarathonCluster
+from skytrain.emulators.marathon import Behaviour, MarathonEmulator
 from skytrain.render.hashing import HASH_LABEL_MARATHON
+from skytrain.schedulers import render
 
 
 def live_hash(emulator) -> str:
@@ -75,7 +77,9 @@ def test_failing_health_checks_fail_fast_and_roll_back(emulator, service, backen
         "tasks of the new version keep being killed for failing their health checks"
     )
     assert any("Task was killed since health check failed" in line for line in failure.evidence)
-    assert any("reverted deployment" in m for m in result.messages)
+    assert (
+        f"rolled back to revision {good.revision} (recorded as revision {result.revision})" in result.messages
+    )
     assert result.rollback_gate.passed
     live = emulator.app("/shop")
     assert live_hash(emulator) == before
@@ -117,12 +121,15 @@ def test_no_progress_fails_before_the_timeout(emulator, service, backend, report
     assert "made no progress for 0.2s" in result.gate.failures[0].reason
 
 
-def test_a_failed_first_deploy_removes_the_app(emulator, service, backend, reporter, image):
+def test_a_failed_first_deploy_is_left_in_place_and_says_so(emulator, service, backend, reporter, image):
     emulator.behave(image("crash"), Behaviour.crashing(0.01))
     result = deploy(backend, service(tag="crash"), reporter)
-    assert result.outcome == Outcome.ROLLED_BACK
-    assert any("removed the new app" in m or "reverted deployment" in m for m in result.messages)
-    assert emulator.app("/shop") is None
+    assert result.outcome == Outcome.FAILED
+    assert (
+        "nothing to roll back to: shop did not run on marathon in staging before, so the new version is left in place"
+        in result.messages
+    )
+    assert emulator.app("/shop")["container"]["docker"]["image"] == image("crash")
 
 
 def test_no_rollback_leaves_the_failed_version(emulator, service, backend, reporter, image):
@@ -153,7 +160,7 @@ def test_locked_without_force_gives_up_at_the_timeout_and_changes_nothing(
     deploy(backend, service(tag="other"), reporter, wait=False)
     (other,) = emulator.deployments
     result = deploy(backend, service(tag="2"), reporter, timeout_seconds=0.2)
-    assert result.outcome == Outcome.FAILED
+    assert result.outcome == Outcome.REFUSED
     assert f"deployment {other} was still running after 0.2s" in result.messages[0]
     assert "pass --force to supersede it" in result.messages[0]
     assert emulator.app("/shop")["container"]["docker"]["image"] == image("other")
@@ -174,12 +181,13 @@ def test_force_supersedes_the_deployment_in_progress(emulator, service, backend,
 def test_a_refusal_points_at_the_config_line(emulator, service, backend, reporter):
     app = service(cpu="0.0001")
     result = deploy(backend, app, reporter)
-    assert result.outcome == Outcome.FAILED
+    assert result.outcome == Outcome.REFUSED and result.sent
     assert result.messages[0].endswith(
         "application.yml:7:8: error: resources.cpu: Marathon refused the app at /cpus: "
         "got 0.0001, expected 0.001 or more"
     )
-    assert result.messages[-1] == "Marathon refused the app (HTTP 422); nothing was changed."
+    assert result.messages[1].endswith("Marathon refused it (HTTP 422)")
+    assert result.messages[2] == "nothing of it was applied"
     assert emulator.app("/shop") is None
 
 
@@ -195,7 +203,7 @@ def test_server_errors_on_reads_are_retried(emulator, service, backend, reporter
 def test_a_500_on_the_put_is_not_resent(emulator, service, backend, reporter):
     emulator.inject(status=500, count=1, method="PUT")
     result = deploy(backend, service(), reporter)
-    assert result.outcome == Outcome.FAILED
+    assert result.outcome == Outcome.REFUSED
     assert "failed PUT /v2/apps/shop with HTTP 500" in result.messages[0]
     assert emulator.requests.count(("PUT", "/v2/apps/shop")) == 1
     assert emulator.app("/shop") is None
@@ -223,9 +231,10 @@ def test_marathon_down_is_a_clear_failure_without_the_url_password(service, repo
         port = sock.getsockname()[1]
     client = MarathonClient(f"http://ops:pa55word@127.0.0.1:{port}", environ={}, backoff=0.01)
     result = deploy(MarathonBackend(client), service(), reporter)
-    assert result.outcome == Outcome.FAILED
+    assert result.outcome == Outcome.REFUSED and not result.sent
     assert result.messages == [
-        f"Marathon at http://127.0.0.1:{port} did not answer GET /v2/apps/shop: connection refused"
+        f"Marathon at http://127.0.0.1:{port} did not answer GET /v2/apps/shop: connection refused; "
+        "nothing was changed"
     ]
 
 
@@ -244,3 +253,50 @@ def test_the_emulator_runs_standalone_for_the_demo():
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_throttling_is_retried_after_the_wait_marathon_asks_for(emulator, service, backend, reporter):
+    """A 429 (from a proxy in front of Marathon) means nothing was done: the PUT is sent again,
+    after the Retry-After it names."""
+    emulator.inject(status=429, count=2, method="PUT", headers={"Retry-After": "0.2"})
+
+    result = deploy(backend, service(), reporter)
+
+    assert result.outcome == Outcome.DEPLOYED
+    puts = [c.at for c in emulator.calls if (c.method, c.path) == ("PUT", "/v2/apps/shop")]
+    assert len(puts) == 3
+    assert puts[1] - puts[0] >= 0.2 and puts[2] - puts[1] >= 0.2
+
+
+def test_without_version_info_old_tasks_of_a_cancelled_deployment_never_pass_for_new_ones(
+    service, reporter, image
+):
+    """A Marathon whose answers lack versionInfo: the gate compares the tasks' version with the
+    deployment's own. Someone force-cancels our deployment; the old tasks, healthy, still run:
+    that is not the new version passing its gate."""
+    with MarathonEmulator(behaviour=Behaviour.healthy(0.02), version_info=False) as bare:
+        client = MarathonClient(bare.url, environ={}, timeout=0.5, connect_timeout=0.5, backoff=0.01)
+        backend = MarathonBackend(client, Gate(client, poll_seconds=0.02))
+        app = service(tag="1")
+        on_bare = dataclasses.replace(
+            app, environment=dataclasses.replace(app.environment, marathon=MarathonCluster(bare.url))
+        )
+        assert deploy(backend, on_bare, reporter).outcome == Outcome.DEPLOYED
+        bare.behave(image("2"), Behaviour.stalled())
+        new = service(tag="2")
+        new = dataclasses.replace(new, environment=on_bare.environment)
+
+        def cancel_once_gating() -> None:
+            bare.wait_until(lambda: bare.deployments and len(bare.app("/shop")["tasks"]) == 4)
+            (deployment,) = bare.deployments
+            requests.delete(f"{bare.url}/v2/deployments/{deployment}", params={"force": "true"}, timeout=5)
+
+        canceller = threading.Thread(target=cancel_once_gating)
+        canceller.start()
+        result = deploy(backend, new, reporter, timeout_seconds=1)
+        canceller.join()
+        client.close()
+
+    assert result.outcome == Outcome.ROLLED_BACK and result.gate.timed_out
+    assert "2 of the old version" in result.gate.summary
+    assert "versionInfo" not in bare.app("/shop")

@@ -41,7 +41,7 @@ from marathon_schema_probes import changed, changes_at, cut_down, enums_at, loca
 
 from skytrain.config import App, load_service
 from skytrain.config.environments import MarathonCluster
-from skytrain.render import render
+from skytrain.schedulers import render
 from tests.support import EXAMPLES, ROOT, SHARED_REFERENCE, shared_reference
 
 OUR_SCHEMA = json.loads((ROOT / "schemas" / "marathon-app.schema.json").read_text())

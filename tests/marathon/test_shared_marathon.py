@@ -62,9 +62,7 @@ def test_two_environments_on_one_marathon_keep_their_own_apps(shared, marathon_e
     for env, tag in (("production", "1"), ("staging", "1"), ("production", "2")):
         done = run(shared, "deploy", "--env", env, tag=tag)
         assert done.returncode == 0, done.stderr
-    assert (
-        "PUT /v2/apps/staging/shop" in run(shared, "deploy", "--env", "staging", "--no-wait", tag="3").stderr
-    )
+    assert "app /staging/shop" in run(shared, "deploy", "--env", "staging", "--no-wait", tag="3").stderr
     assert run(shared, "rollback", "--env", "staging").returncode == 0  # back to tag 1: staging's own history
 
     production, staging = marathon_emulator.app("/shop"), marathon_emulator.app("/staging/shop")
@@ -89,7 +87,7 @@ def test_two_environments_on_one_marathon_keep_their_own_apps(shared, marathon_e
         assert shown["details"]["instances"] == shown["details"]["tasksRunning"] == instances
         assert result["revision"] == marathon_emulator.app(app)["version"]
         # the history is the app's own versions: staging's deploy, its --no-wait deploy, its rollback
-        recorded[env] = {entry["version"] for entry in result["history"]}
+        recorded[env] = {entry["revision"] for entry in result["history"]}
         assert len(recorded[env]) == versions and result["revision"] in recorded[env]
     assert not recorded["production"] & recorded["staging"]
 

@@ -24,7 +24,7 @@ from skytrain.emulators.kubernetes_controllers import CRASH_LOOP
 from skytrain.emulators.marathon import Behaviour
 from skytrain.emulators.platform import MARATHON_CREDENTIALS, Platform
 from skytrain.pipeline.run import run_service
-from skytrain.pipeline.steps import Status
+from skytrain.reporting.steps import Status
 
 SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).with_name("junit.xsd"))))
 IMAGE = "registry.example.com/giphy"
@@ -137,7 +137,7 @@ BREAK_STAGING = {
     ),
     "marathon": (
         lambda platform: platform.marathon["staging"].behave(f"{IMAGE}:2", Behaviour.crashing()),
-        ("tasks of the new version keep failing", "Command exited with status 1", "reverted deployment"),
+        ("tasks of the new version keep failing", "Command exited with status 1", "rolled back to revision"),
     ),
 }
 
@@ -166,7 +166,7 @@ def test_failed_gate_in_staging_stops_before_production_and_rolls_staging_back(
     assert platform.kubernetes["production"].calls == []
     assert_running(platform, "production", "1", kubernetes=False)
     assert_running(platform, "dev", "2")
-    # the failing scheduler's backend rolled itself back; the pipeline rolled back the other,
+    # the lifecycle rolled the failing scheduler back; the pipeline rolled back the other,
     # whose gate had passed: staging runs version 1 again, healthy, on both
     assert_running(platform, "staging", "1")
     assert f"✓ staging: gate {other}" in stdout and f"✓ staging: rollback {other}" in stdout
@@ -292,3 +292,39 @@ def test_jenkins_stage_by_stage_commands_each_with_its_environments_kubeconfig(
     assert_running(platform, "dev", "6")
     assert_running(platform, "staging", "6")
     assert_running(platform, "production", "6", kubernetes=False)
+
+
+def test_a_refused_deployment_fails_its_stage_and_rolls_back_the_stages_other_scheduler(
+    platform: Platform, service: Path
+) -> None:
+    """A 422 on the Deployment (after the Marathon deploy of the same stage passed): the run
+    does not raise, staging's Marathon app is rolled back, and status says what runs."""
+    deploy_everything(platform, service, "1")
+    platform.kubernetes["staging"].fail("PATCH", "deployments/giphy", 422, times=10)
+
+    run = run_service(service, str(platform.environments), environ={"BUILD_TAG": "2"}, approve=lambda s: True)
+
+    assert run.exit_code == 1
+    steps = {(s.stage, s.kind, s.name): s for s in run.steps}
+    refused = steps[("staging", "deploy", "kubernetes")]
+    assert refused.status is Status.FAILED and refused.result["outcome"] == "refused"
+    assert "the Kubernetes API refused it: injected fault: 422" in refused.message
+    assert "nothing was sent" not in refused.message
+    assert steps[("staging", "rollback", "marathon")].status is Status.PASSED
+    assert steps[("production", "deploy", "marathon")].status is Status.SKIPPED
+    assert_running(platform, "staging", "1")
+    status = skytrain(
+        "status",
+        service,
+        "--env",
+        "staging",
+        "--target",
+        "kubernetes",
+        "--environments",
+        platform.environments,
+        **platform.process_env(),
+    )
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert lines[0] == "staging/giphy on kubernetes: healthy (revision 1)"
+    assert any(line.startswith("    2  refused  registry.example.com/giphy:2") for line in lines)

@@ -11,7 +11,7 @@ from lxml import etree
 from pipeline_helpers import skytrain
 from test_pipeline_run import TOKEN, run
 
-from skytrain.pipeline.junit import junit_xml
+from skytrain.reporting.junit import junit_xml
 
 SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).with_name("junit.xsd"))))
 
@@ -96,7 +96,7 @@ def test_deploy_junit_reports_config_errors_without_contacting_a_scheduler(
 
 def test_deploy_report_has_a_deploy_and_a_gate_case_per_target(tmp_path: Path) -> None:
     from skytrain.backends.base import DeployResult, GateResult, Outcome
-    from skytrain.pipeline.junit import write_deploy_report
+    from skytrain.reporting.junit import write_deploy_report
 
     refused = DeployResult(
         "giphy", "staging", "marathon", Outcome.FAILED, messages=["Marathon said 422: bad cpus"]

@@ -225,7 +225,7 @@ def test_scheduler_targets_against_the_emulators(repo: Path, platform: Platform)
     assert platform.kubernetes_image("staging") == image(2)
     done = real_make(repo, platform, "rollback-k8s-staging")
     assert done.returncode == 0, done.stderr
-    assert "rollback to revision 1" in done.stdout
+    assert "restored revision 1 as revision 3" in done.stdout
     assert platform.kubernetes_image("staging") == image(1) and platform.kubernetes_healthy("staging")
     assert platform.marathon_image("staging") == image(1)  # the Marathon app was left alone
 

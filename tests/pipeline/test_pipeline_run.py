@@ -1,10 +1,10 @@
 """Running a pipeline: order, gates, rollback of a failed stage, approvals and resuming.
 
 The schedulers are stood in for by `ScriptedBackend`, an implementation of the Backend
-protocol passed through run_pipeline's backend factory (no HTTP, nothing patched): it
-records every call and answers each (environment, target) as scripted, which is what
-these tests are about. The same runs against the Marathon and Kubernetes emulators
-are in test_pipeline_e2e.py.
+protocol passed through run_pipeline's backend factory (no HTTP, nothing patched): its
+sessions record every change planned and answer each (environment, target) as scripted,
+while the real lifecycle runs the steps. The same runs against the Marathon and
+Kubernetes emulators are in test_pipeline_e2e.py.
 """
 
 from __future__ import annotations
@@ -16,56 +16,93 @@ from typing import Any
 import pytest
 from pipeline_helpers import ENVIRONMENTS, EXAMPLES, skytrain
 
-from skytrain.backends.base import DeployOptions, DeployResult, FailureReport, GateResult, Outcome
-from skytrain.errors import OperationFailed
+from skytrain.backends.base import (
+    Change,
+    DeployOptions,
+    FailureReport,
+    GateResult,
+    Live,
+    Revision,
+    SchedulerError,
+)
 from skytrain.pipeline.run import EXIT_AWAITING_APPROVAL, PipelineRun, run_service
-from skytrain.pipeline.steps import Status
+from skytrain.reporting.steps import Status
 
 TOKEN = "s3cr3t-t0ken-value"
 
 
-class ScriptedBackend:
-    """Answers deploys as `failing` says and records (call, environment, target, options)."""
+class ScriptedSession:
+    """Revision 1 runs; a deploy applies revision 2, whose gate passes unless scripted to fail."""
 
+    def __init__(self, backend: ScriptedBackend, app, options: DeployOptions):
+        self.backend, self.app, self.options = backend, app, options
+        self.where = (app.environment.name, backend.name)
+        self.notes: list[str] = []
+
+    def read(self) -> Live:
+        return Live(Revision("1", "deployed"), healthy=True)
+
+    def history(self, live: Live) -> list[Revision]:
+        return [Revision("1", "deployed")]
+
+    def plan(self, objects, live: Live) -> Change:
+        assert objects, "the pipeline passes the rendered objects"
+        self.backend.calls.append(
+            ("deploy", *self.where, self.options.timeout_seconds, self.options.rollback)
+        )
+        return Change("2", "revision 2", objects)
+
+    def plan_rollback(self, revision: str, live: Live) -> Change:
+        self.backend.calls.append(("rollback", *self.where, revision))
+        return Change("3", f"rollback to revision {revision}", None, restores=revision)
+
+    def rollback_target(self, live: Live) -> Revision:
+        return Revision("1", "deployed")
+
+    def plan_scale(self, replicas: int, live: Live) -> Change:
+        raise AssertionError("the pipeline never scales")
+
+    def record(self, change: Change, outcome: str, last: bool = False) -> None:
+        return None
+
+    def apply(self, change: Change) -> None:
+        if self.where in self.backend.unreachable and change.restores is None:
+            raise SchedulerError(
+                f"could not reach {self.backend.name} for {self.where[0]}: connection refused"
+            )
+
+    def gate(self, change: Change | None, timeout: float) -> GateResult:
+        if self.where in self.backend.failing and change is not None and change.restores is None:
+            evidence = [f"token={TOKEN} rejected"]
+            failure = FailureReport(f"{self.app.name}-7f9c", "CrashLoopBackOff", evidence)
+            return GateResult(passed=False, seconds=1.5, summary="0/2 healthy", failures=[failure])
+        return GateResult(True, seconds=0.5)
+
+    def running(self) -> str:
+        return "revision 1"
+
+    def release(self) -> None:
+        return None
+
+
+class ScriptedBackend:
     def __init__(
         self,
-        target: str,
+        name: str,
         calls: list[tuple[Any, ...]],
         failing: set[tuple[str, str]],
         unreachable: set[tuple[str, str]],
     ):
-        self.target = target
+        self.name = name
         self.calls = calls
         self.failing = failing
         self.unreachable = unreachable
 
-    def deploy(self, app, objects, options: DeployOptions, reporter) -> DeployResult:
-        env = app.environment.name
-        self.calls.append(("deploy", env, self.target, options.timeout_seconds, options.rollback))
-        assert objects, "the pipeline passes the rendered objects"
-        if (env, self.target) in self.unreachable:
-            raise OperationFailed(f"could not reach {self.target} for {env}: connection refused")
-        if (env, self.target) in self.failing:
-            gate = GateResult(
-                passed=False,
-                seconds=1.5,
-                summary="0/2 healthy",
-                failures=[FailureReport(f"{app.name}-7f9c", "CrashLoopBackOff", [f"token={TOKEN} rejected"])],
-            )
-            return DeployResult(app.name, env, self.target, Outcome.ROLLED_BACK, "2", "1", gate)
-        return DeployResult(
-            app.name, env, self.target, Outcome.DEPLOYED, "2", "1", GateResult(True, seconds=0.5)
-        )
-
-    def rollback(self, app, to_revision, options, reporter) -> DeployResult:
-        self.calls.append(("rollback", app.environment.name, self.target, to_revision))
-        return DeployResult(app.name, app.environment.name, self.target, Outcome.DEPLOYED, to_revision)
+    def session(self, app, options: DeployOptions, reporter) -> ScriptedSession:
+        return ScriptedSession(self, app, options)
 
     def status(self, app):
         raise AssertionError("the pipeline never asks for status")
-
-    def scale(self, app, replicas, options, reporter):
-        raise AssertionError("the pipeline never scales")
 
     def live_objects(self, apps):
         raise AssertionError("the pipeline never diffs")
@@ -113,7 +150,8 @@ def test_failed_gate_in_staging_stops_before_production_and_rolls_the_whole_stag
     result, calls = run(failing=frozenset({("staging", "kubernetes")}), approve=True)
     assert result.status == "failed" and result.exit_code == 1
     assert not any(c[1] == "production" for c in calls)
-    # kubernetes rolled itself back (its backend does); marathon passed, so the pipeline restores it
+    # kubernetes rolled itself back (the lifecycle does); marathon passed, so the pipeline restores it
+    assert ("rollback", "staging", "kubernetes", "1") in calls
     assert ("rollback", "staging", "marathon", "1") in calls
     gate = next(s for s in result.steps if (s.stage, s.kind, s.name) == ("staging", "gate", "kubernetes"))
     assert gate.status is Status.FAILED

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 from skytrain.config import load_service
-from skytrain.render import render
 from skytrain.render.routing import SDB_CONF, SDB_CTMPL, build_routing, render_routes
+from skytrain.schedulers import render
 from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES
 
 FLEET = ("giphy", "media", "organization")

@@ -1,104 +1,93 @@
-"""The Kubernetes backend: lock, read what runs, apply what changed, gate, record, roll back.
+"""The Kubernetes backend: the lifecycle's steps (skytrain/lifecycle.py) on one cluster.
 
-One deploy costs: a Lease create and delete, one LIST per kind skytrain renders (which
-also reads the release history), one apply per changed object, one history write, and
-the gate's watches. A deploy that changes nothing writes nothing and passes at once.
+A deploy that changes the Deployment (an image bump) costs four requests and the gate's
+three watches:
+1. LIST the app's ConfigMaps: its release history and deploy lock (lock.py) and its env
+   ConfigMaps. The Deployment's watch, opened at the same moment for its initial state,
+   delivers the live Deployment; the gate goes on with that watch;
+2. write the history: the lock taken and the revision recorded as applying, in one write;
+3. apply the Deployment (plus any other object that differs: a new env ConfigMap, a
+   changed Service, one request each);
+4. write the history: the outcome recorded and the lock given back, in one write.
+The gate watches the Deployment, the app's pods and its Service's EndpointSlices. A
+deploy that changes nothing writes nothing and passes at once when what runs is healthy.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from skytrain.backends.base import (
+    Change,
     DeployOptions,
-    DeployResult,
     GateResult,
+    Live,
     ObjectStatus,
-    Outcome,
+    Refused,
+    Revision,
+    SchedulerError,
     StatusResult,
+    subject,
 )
-from skytrain.backends.kubernetes.apply import Applier, contains, order, with_revision, without_revision
+from skytrain.backends.kubernetes.apply import (
+    REVISION_LABEL,
+    Applier,
+    contains,
+    order,
+    with_revision,
+    without_revision,
+)
 from skytrain.backends.kubernetes.client import Kube, KubeError
-from skytrain.backends.kubernetes.gate import GateRun, Target, Verdict, deployment_verdict, ready_endpoints
-from skytrain.backends.kubernetes.history import (
-    HISTORY_ROLE,
-    ROLE_LABEL,
-    History,
-    Release,
-    history_name,
-    release,
+from skytrain.backends.kubernetes.gate import (
+    GateRun,
+    Target,
+    Verdict,
+    deployment_verdict,
+    deployment_watch,
+    ready_endpoints,
 )
+from skytrain.backends.kubernetes.history import HISTORY_ROLE, ROLE_LABEL, History, release
 from skytrain.backends.kubernetes.kinds import BY_KIND
-from skytrain.backends.kubernetes.lock import LeaseLock, LockHeld
+from skytrain.backends.kubernetes.lock import HistoryLock, failed, lock_holder
 from skytrain.backends.kubernetes.report import failure_reports
+from skytrain.backends.kubernetes.watch import Watched
 from skytrain.config.model import App
-from skytrain.errors import ConfigError, ConfigErrors, Location, OperationFailed
+from skytrain.errors import ConfigError, Location
 from skytrain.progress import Reporter
 from skytrain.render.hashing import HASH_ANNOTATION
-from skytrain.render.kubernetes import (
-    ENVIRONMENT_LABEL,
-    MANAGED_BY_LABEL,
-    MANAGER,
-    NAME_LABEL,
-    owner_labels,
-    selector,
-)
+from skytrain.render.kubernetes import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGER, NAME_LABEL, selector
 
 LIVE_KINDS = ("ConfigMap", "Service", "Deployment")
-
-
-def owner_selector(app: App) -> str:
-    return ",".join(f"{k}={v}" for k, v in owner_labels(app).items())
+SYNC_SECONDS = 5.0  # how long the Deployment's watch may take to deliver what exists before a GET
+Key = tuple[str, str]
 
 
 @dataclass
-class Live:
-    """What runs for one app, read with one LIST per kind: its objects and its history."""
+class Manifests:
+    """A change that applies a revision: all its objects, and those that differ from what runs."""
 
-    objects: dict[tuple[str, str], dict[str, Any]]
-    history: History
+    desired: list[dict[str, Any]]
+    changed: list[dict[str, Any]]
 
-    def deployment(self, app: App) -> dict[str, Any] | None:
-        return self.objects.get(("Deployment", app.name))
 
-    def revision(self) -> int:
-        labels = [
-            int(o["metadata"].get("labels", {}).get("skytrain.io/revision", 0) or 0)
-            for o in self.objects.values()
-        ]
-        return max([self.history.last_revision(), *labels])
+@dataclass
+class Scale:
+    replicas: int
 
 
 class KubernetesBackend:
-    target = "kubernetes"
+    name = "kubernetes"
 
     def __init__(self, kube: Kube, history_keep: int = 10):
         self.kube = kube
         self.applier = Applier(kube)
         self.history_keep = history_keep
 
-    # reading -------------------------------------------------------------------------------
-
-    def _read(self, app: App) -> Live:
-        """One LIST per kind, sent together: the deploy waits for one round trip, not three."""
-        with ThreadPoolExecutor(len(LIVE_KINDS)) as pool:
-            listings = pool.map(
-                lambda kind: (kind, self.kube.list(BY_KIND[kind], app.namespace, owner_selector(app))),
-                LIVE_KINDS,
-            )
-            objects: dict[tuple[str, str], dict[str, Any]] = {}
-            history_cm = None
-            for kind_name, listing in listings:
-                for obj in listing.get("items", []):
-                    if kind_name == "ConfigMap" and obj["metadata"]["name"] == history_name(app):
-                        history_cm = obj
-                    else:
-                        objects[(kind_name, obj["metadata"]["name"])] = obj
-        return Live(objects, History.from_configmap(history_cm, self.history_keep))
+    def session(self, app: App, options: DeployOptions, reporter: Reporter) -> KubernetesSession:
+        return KubernetesSession(self, app, options, reporter)
 
     def live_objects(self, apps: list[App]) -> dict[str, list[dict[str, Any]]]:
         """One LIST per kind and namespace for all the apps of an environment there."""
@@ -112,424 +101,347 @@ class KubernetesBackend:
                 f"{MANAGED_BY_LABEL}={MANAGER},{ENVIRONMENT_LABEL}={environment},{NAME_LABEL} in ({names})"
             )
             for kind_name in LIVE_KINDS:
+                kind = BY_KIND[kind_name]
                 try:
-                    listing = self.kube.list(BY_KIND[kind_name], namespace, labels)
+                    listing = self.kube.list(kind, namespace, labels)
                 except KubeError as exc:
-                    raise OperationFailed(_unlisted(members[0], kind_name, exc)) from None
+                    raise failed(members[0], f"listing {kind.plural} in namespace {namespace}", exc) from None
                 for obj in listing.get("items", []):
                     meta = obj["metadata"]
                     if meta.get("labels", {}).get(ROLE_LABEL) == HISTORY_ROLE:
                         continue
-                    obj.setdefault("apiVersion", BY_KIND[kind_name].api_version)
+                    obj.setdefault("apiVersion", kind.api_version)
                     obj.setdefault("kind", kind_name)
                     result.setdefault(meta["labels"][NAME_LABEL], []).append(obj)
-        return result
+        return {name: _in_use(objects) for name, objects in result.items()}
 
-    # deploying -----------------------------------------------------------------------------
-
-    def deploy(
-        self, app: App, objects: list[dict[str, Any]], options: DeployOptions, reporter: Reporter
-    ) -> DeployResult:
-        return self._locked(
-            app, options, reporter, lambda live: self._deploy(app, objects, options, reporter, live)
-        )
-
-    def rollback(
-        self, app: App, to_revision: str | None, options: DeployOptions, reporter: Reporter
-    ) -> DeployResult:
-        return self._locked(
-            app, options, reporter, lambda live: self._rollback(app, to_revision, options, reporter, live)
-        )
-
-    def scale(self, app: App, replicas: int, options: DeployOptions, reporter: Reporter) -> DeployResult:
-        return self._locked(
-            app, options, reporter, lambda live: self._scale(app, replicas, options, reporter, live)
-        )
-
-    def _locked(self, app: App, options: DeployOptions, reporter: Reporter, action: Any) -> DeployResult:
-        lock = LeaseLock(self.kube, app.namespace, app.name, owner_labels(app))
-        subject = _subject(app)
-        reporter.update(subject, "locking", lock.name)
+    def status(self, app: App) -> StatusResult:
+        live = self.live_objects([app])[app.name]
+        objects = {(o["kind"], o["metadata"]["name"]): o for o in live}
+        history_map = HistoryLock(self.kube, app, self.history_keep)
+        history_map.read(0, force=True)
+        history = history_map.history()
         try:
-            lock.acquire(options.gate_timeout(app), force=options.force)
-        except LockHeld as held:
-            reporter.update(subject, "failed", "locked by another deploy")
-            return self._result(app, Outcome.FAILED, messages=[str(held)])
+            slices = {
+                name: self.kube.list(
+                    BY_KIND["EndpointSlice"], app.namespace, f"kubernetes.io/service-name={name}"
+                )["items"]
+                for kind, name in objects
+                if kind == "Service"
+            }
         except KubeError as exc:
-            raise OperationFailed(_unreachable(app, exc)) from None
-        try:
-            return action(self._read(app))
-        except KubeError as exc:
-            raise OperationFailed(_unreachable(app, exc)) from None
-        finally:
-            lock.release()
+            raise failed(app, "listing EndpointSlices", exc) from None
+        shown = []
+        for (kind, name), obj in sorted(objects.items()):
+            if kind == "Deployment":
+                verdict = deployment_verdict(obj, 0)
+                template = obj["spec"]["template"]
+                details = {
+                    "image": template["spec"]["containers"][0]["image"],
+                    "configHash": template.get("metadata", {}).get("annotations", {}).get(HASH_ANNOTATION),
+                }
+                shown.append(
+                    ObjectStatus(f"Deployment {name}", verdict.state == "healthy", verdict.summary, details)
+                )
+            elif kind == "Service":
+                ready = ready_endpoints(slices.get(name, []))
+                shown.append(ObjectStatus(f"Service {name}", ready > 0, f"{ready} ready endpoints"))
+        deployment = objects.get(("Deployment", app.name))
+        holder = lock_holder(history_map.configmap)
+        if holder:
+            shown.append(ObjectStatus("deploy lock", True, f"held by {holder}: a deploy is in progress"))
+        return StatusResult(
+            app=app.name,
+            environment=app.environment.name,
+            target=self.name,
+            exists=deployment is not None,
+            healthy=deployment is not None and all(o.healthy for o in shown),
+            revision=_revision_of(deployment),
+            objects=shown,
+            history=[r.summary() for r in reversed(history.releases)],
+        )
 
-    def _deploy(
-        self, app: App, objects: list[dict[str, Any]], options: DeployOptions, reporter: Reporter, live: Live
-    ) -> DeployResult:
-        desired = order(objects)
-        current = live.history.current()
-        if all(
-            contains(live.objects.get((o["kind"], o["metadata"]["name"])), without_revision(o))
-            for o in desired
-        ):
-            return self._unchanged(app, desired, options, reporter, live, current)
-        return self._release(app, desired, options, reporter, live, note="")
 
-    def _unchanged(
-        self,
-        app: App,
-        desired: list[dict[str, Any]],
-        options: DeployOptions,
-        reporter: Reporter,
-        live: Live,
-        current: Release | None,
-    ) -> DeployResult:
-        deployment = live.deployment(app)
-        verdict = deployment_verdict(deployment, 0)
-        if verdict.state == "healthy" or not options.wait:
-            reporter.update(_subject(app), "unchanged", verdict.summary)
-            gate = GateResult(
-                passed=verdict.state == "healthy", summary=f"already running: {verdict.summary}"
+class KubernetesSession:
+    """One operation on one app. `known` is what the cluster holds, to this deploy's
+    knowledge: the env ConfigMaps listed, the live Deployment from its watch, and the
+    Service as the history recorded it for the revision that runs; each apply updates it."""
+
+    def __init__(self, backend: KubernetesBackend, app: App, options: DeployOptions, reporter: Reporter):
+        self.kube, self.applier, self.app = backend.kube, backend.applier, app
+        self.options, self.reporter = options, reporter
+        self.lock = HistoryLock(backend.kube, app, backend.history_keep)
+        self.releases = History([])
+        self.known: dict[Key, dict[str, Any]] = {}
+        self.deployments: Watched | None = None
+        self.subject = subject(app, backend.name)
+        self.started = _now()
+        self.notes: list[str] = []
+
+    # reading and planning -------------------------------------------------------------------
+
+    def read(self) -> Live:
+        configmaps = self._kube(
+            lambda: self.lock.read(self.options.gate_timeout(self.app), self.options.force), "reading"
+        )
+        self.releases = self.lock.history()
+        self.known = {("ConfigMap", c["metadata"]["name"]): c for c in configmaps}
+        deployment = self._live_deployment()
+        current = self._current(deployment)
+        record = self.releases.get(int(current.revision)) if current else None
+        for obj in record.manifests if record else ():
+            if obj["kind"] not in ("ConfigMap", "Deployment"):
+                self.known[(obj["kind"], obj["metadata"]["name"])] = obj
+        if deployment is not None:
+            self.known[("Deployment", self.app.name)] = deployment
+        healthy = deployment is not None and deployment_verdict(deployment, 0).state == "healthy"
+        return Live(current, healthy)
+
+    def history(self, live: Live) -> list[Revision]:
+        return [r.summary() for r in reversed(self.releases.releases)]
+
+    def plan(self, objects: list[dict[str, Any]], live: Live) -> Change | None:
+        return self._manifests(order(objects), restores=None)
+
+    def plan_rollback(self, revision: str, live: Live) -> Change:
+        record = self.releases.get(int(revision))
+        if record is None:
+            raise SchedulerError(
+                f"revision {revision} is not in the release history, so it cannot be restored"
             )
-        else:  # same config, but not healthy yet (a rollout still going on): gate it like a deploy
-            gate = self._gate(app, desired, deployment, options.gate_timeout(app), reporter, _now())
-        outcome = Outcome.UNCHANGED if gate.passed else gate.not_passed
-        return self._result(
-            app,
-            outcome,
-            str(current.revision) if current else None,
-            gate=gate,
-            messages=["what runs already matches this config; nothing was applied"],
-        )
+        change = self._manifests(order([without_revision(o) for o in record.manifests]), restores=revision)
+        assert change is not None
+        return change
 
-    def _release(
-        self,
-        app: App,
-        desired: list[dict[str, Any]],
-        options: DeployOptions,
-        reporter: Reporter,
-        live: Live,
-        note: str,
-        rollback_allowed: bool = True,
-    ) -> DeployResult:
-        """Apply `desired` as a new revision, gate it, record it; roll back on failure if allowed."""
-        previous = live.history.current()
-        revision = live.revision() + 1
-        started = _now()
-        deployment = self._apply(app, desired, revision, live, reporter)
-        result = self._result(app, Outcome.STARTED, str(revision), previous=previous)
-        if note:
-            result.messages.append(note)
-        if not options.wait:
-            live.history.add(release(revision, "started", _labelled(desired, revision), note))
-            self._record(app, live.history)
-            reporter.update(_subject(app), "started", f"revision {revision} applied")
-            return result
-        result.gate = self._gate(app, desired, deployment, options.gate_timeout(app), reporter, started)
-        if result.gate.passed:
-            live.history.add(release(revision, "deployed", _labelled(desired, revision), note))
-            self._record(app, live.history)
-            result.outcome = Outcome.DEPLOYED
-            return result
-        result.outcome = result.gate.not_passed
-        live.history.add(release(revision, result.outcome.value, _labelled(desired, revision), note))
-        restore = live.history.good_before(revision) if rollback_allowed else None
-        if not (rollback_allowed and options.rolls_back(app)):
-            result.messages.append(
-                "the rollback itself failed its gate; nothing further was changed"
-                if not rollback_allowed
-                else "left in place for debugging (--no-rollback)"
-                if options.rollback is False
-                else "left in place: deploy.rollbackOnFailure is false for this service"
-            )
-        elif restore is None:
-            result.messages.append("nothing to roll back to: no earlier revision deployed successfully")
-        else:
-            self._restore(app, restore, revision + 1, options, reporter, live, result)
-        self._record(app, live.history)
-        return result
+    def rollback_target(self, live: Live) -> Revision | None:
+        if live.current is None:
+            return None
+        before = self.releases.good_before(int(live.current.revision))
+        return before.summary() if before else None
 
-    def _restore(
-        self,
-        app: App,
-        restore: Release,
-        revision: int,
-        options: DeployOptions,
-        reporter: Reporter,
-        live: Live,
-        result: DeployResult,
-    ) -> None:
-        reporter.note(f"{_subject(app)}: rolling back to revision {restore.revision}")
-        note = (
-            f"rollback to revision {restore.revision} after revision {result.revision} {result.outcome.value}"
-        )
-        manifests = order([without_revision(o) for o in restore.manifests])
-        deployment = self._apply(app, manifests, revision, live, reporter)
-        gate = self._gate(app, manifests, deployment, options.gate_timeout(app), reporter, _now())
-        result.rollback_gate = gate
-        status = Outcome.DEPLOYED if gate.passed else gate.not_passed
-        live.history.add(release(revision, status.value, _labelled(manifests, revision), note))
-        result.outcome = Outcome.ROLLED_BACK if gate.passed else Outcome.ROLLBACK_FAILED
-        if gate.passed:  # as on Marathon: the revision is what runs now
-            result.revision = str(revision)
-        result.messages.append(
-            f"rolled back to revision {restore.revision} (recorded as revision {revision})"
-            if gate.passed
-            else f"the rollback to revision {restore.revision} failed too"
-        )
+    def plan_scale(self, replicas: int, live: Live) -> Change | None:
+        deployment = self.known.get(("Deployment", self.app.name)) or {}
+        if deployment.get("spec", {}).get("replicas") == replicas:
+            return None
+        revision = live.current.revision if live.current else ""
+        return Change(revision, f"scale to {replicas} replicas", Scale(replicas))
 
-    def _rollback(
-        self, app: App, to_revision: str | None, options: DeployOptions, reporter: Reporter, live: Live
-    ) -> DeployResult:
-        current = live.history.current()
-        if to_revision is not None:
+    def _manifests(self, desired: list[dict[str, Any]], restores: str | None) -> Change | None:
+        changed = [o for o in desired if not contains(self.known.get(_key(o)), without_revision(o))]
+        if not changed and restores is None:
+            return None
+        revision = str(self._next_revision())
+        what = ", ".join(f"{o['kind']} {o['metadata']['name']}" for o in changed) or "nothing differs"
+        description = f"rollback to revision {restores}" if restores else f"revision {revision}"
+        return Change(revision, f"{description} ({what})", Manifests(desired, changed), restores)
+
+    def _next_revision(self) -> int:
+        labelled = _revision_of(self.known.get(("Deployment", self.app.name)))
+        return max(self.releases.last_revision(), int(labelled or 0)) + 1
+
+    # recording and applying -----------------------------------------------------------------
+
+    def record(self, change: Change, outcome: str, last: bool = False) -> None:
+        if isinstance(change.payload, Manifests):
+            revision = int(change.revision)
+            manifests = [with_revision(o, revision) for o in change.payload.desired]
+            note = f"rollback to revision {change.restores}" if change.restores else ""
+            self.releases.add(release(revision, outcome, manifests, note))
+            if last:
+                self._collect_garbage()
+        self.lock.write(self.releases, hold=not last)
+
+    def _collect_garbage(self) -> None:
+        """Delete the app's env ConfigMaps that neither the Deployment nor a revision the history
+        keeps refers to: a content-named ConfigMap lives as long as a rollback may want it (and
+        a rollback to an older revision applies its ConfigMap again from the history)."""
+        wanted = _configmaps_of(self.known.get(("Deployment", self.app.name)))
+        for entry in self.releases.releases:
+            wanted |= {o["metadata"]["name"] for o in entry.manifests if o["kind"] == "ConfigMap"}
+            wanted |= set().union(*(_configmaps_of(o) for o in entry.manifests if o["kind"] == "Deployment"))
+        for kind, name in [key for key in self.known if key[0] == "ConfigMap" and key[1] not in wanted]:
             try:
-                target = live.history.get(int(to_revision))
-            except ValueError:
-                target = None
-        else:
-            target = live.history.good_before(current.revision) if current else None
-        if target is None:
-            known = ", ".join(str(r.revision) for r in live.history.releases) or "none"
-            wanted = f"revision {to_revision}" if to_revision else "an earlier successful revision"
-            return self._result(
-                app,
-                Outcome.FAILED,
-                messages=[
-                    f"cannot roll back {app.name} in {app.environment.name}: {wanted} is not in the release history "
-                    f"(ConfigMap {app.namespace}/{history_name(app)} holds revisions: {known})"
-                ],
-            )
-        manifests = order([without_revision(o) for o in target.manifests])
-        return self._release(
-            app,
-            manifests,
-            options,
-            reporter,
-            live,
-            note=f"rollback to revision {target.revision}",
-            rollback_allowed=False,
-        )
-
-    def _scale(
-        self, app: App, replicas: int, options: DeployOptions, reporter: Reporter, live: Live
-    ) -> DeployResult:
-        deployment = live.deployment(app)
-        if deployment is None:
-            return self._result(
-                app,
-                Outcome.FAILED,
-                messages=[f"{app.name} does not run in {app.environment.name}: deploy it first"],
-            )
-        scaled = self.kube.request(
-            "PATCH",
-            BY_KIND["Deployment"].path(app.namespace, app.name),
-            {"fieldManager": f"{MANAGER}-scale"},
-            {"spec": {"replicas": replicas}},
-            "application/merge-patch+json",
-        )
-        current = live.history.current()
-        result = self._result(app, Outcome.STARTED, str(current.revision) if current else None)
-        result.messages.append(f"scaled to {replicas} replicas")
-        if options.wait:
-            manifests = [scaled]
-            result.gate = self._gate(app, manifests, scaled, options.gate_timeout(app), reporter, _now())
-            result.outcome = (
-                Outcome.DEPLOYED
-                if result.gate.passed
-                else Outcome.TIMED_OUT
-                if result.gate.timed_out
-                else Outcome.FAILED
-            )
-        return result
-
-    # the steps -----------------------------------------------------------------------------
-
-    def _apply(
-        self, app: App, desired: list[dict[str, Any]], revision: int, live: Live, reporter: Reporter
-    ) -> dict[str, Any] | None:
-        """Apply what differs (in KIND_ORDER); returns the Deployment as the server has it now."""
-        deployment = live.deployment(app)
-        done: list[str] = []
-        for obj in desired:
-            key = (obj["kind"], obj["metadata"]["name"])
-            line = f"{_subject(app)} {obj['kind']}/{obj['metadata']['name']}"
-            if contains(live.objects.get(key), without_revision(obj)):
-                reporter.update(line, "unchanged")
-                continue
-            try:
-                applied = self.applier.apply(with_revision(obj, revision))
+                self.kube.request("DELETE", BY_KIND["ConfigMap"].path(self.app.namespace, name))
             except KubeError as exc:
-                if 400 <= exc.status < 500 and exc.status not in (401, 403, 404, 409):
-                    raise _refused(app, obj, exc, done) from None
-                raise
-            done.append(f"{obj['kind']} {obj['metadata']['name']}")
-            reporter.update(line, "applied", f"revision {revision}")
-            live.objects[key] = applied
-            if obj["kind"] == "Deployment":
-                deployment = applied
-        return deployment
+                if exc.status != 404:
+                    self.notes.append(f"the unused ConfigMap {name} could not be deleted: {exc.message}")
+                    continue
+            del self.known[(kind, name)]
 
-    def _gate(
-        self,
-        app: App,
-        desired: list[dict[str, Any]],
-        deployment: dict[str, Any] | None,
-        timeout: float,
-        reporter: Reporter,
-        started: datetime.datetime,
-    ) -> GateResult:
-        subject = _subject(app)
-        spec = next((o for o in desired if o["kind"] == "Deployment"), deployment or {})
+    def apply(self, change: Change) -> None:
+        if isinstance(change.payload, Scale):
+            self._scale(change.payload.replicas)
+            return
+        done: list[str] = []
+        for obj in change.payload.changed:
+            line = f"{self.subject} {obj['kind']}/{obj['metadata']['name']}"
+            try:
+                applied = self.applier.apply(with_revision(obj, int(change.revision)))
+            except KubeError as exc:
+                raise Refused(
+                    str(failed(self.app, f"applying {obj['kind']} {obj['metadata']['name']}", exc)),
+                    applied=done,
+                    errors=_refusal_errors(self.app, obj, exc),
+                ) from None
+            done.append(f"{obj['kind']} {obj['metadata']['name']}")
+            self.known[_key(obj)] = applied
+            self.reporter.update(line, "applied", f"revision {change.revision}")
+
+    def _scale(self, replicas: int) -> None:
+        try:
+            self.known[("Deployment", self.app.name)] = self.kube.request(
+                "PATCH",
+                BY_KIND["Deployment"].path(self.app.namespace, self.app.name),
+                {"fieldManager": f"{MANAGER}-scale"},
+                {"spec": {"replicas": replicas}},
+                "application/merge-patch+json",
+            )
+        except KubeError as exc:
+            raise Refused(str(failed(self.app, f"scaling Deployment {self.app.name}", exc))) from None
+
+    # gating ---------------------------------------------------------------------------------
+
+    def gate(self, change: Change | None, timeout: float) -> GateResult:
+        assert self.deployments is not None, "read() opens the Deployment's watch"
+        desired = (
+            change.payload.desired if change is not None and isinstance(change.payload, Manifests) else []
+        )
+        deployment = self.known.get(("Deployment", self.app.name)) or {}
+        spec = next((o for o in desired if o["kind"] == "Deployment"), deployment)
+        services = [o for o in desired or self.known.values() if o["kind"] == "Service"]
         target = Target(
-            namespace=app.namespace,
-            deployment=app.name,
-            generation=(deployment or {}).get("metadata", {}).get("generation", 0),
+            namespace=self.app.namespace,
+            deployment=self.app.name,
+            generation=deployment.get("metadata", {}).get("generation", 0),
             config_hash=spec.get("spec", {})
             .get("template", {})
             .get("metadata", {})
             .get("annotations", {})
             .get(HASH_ANNOTATION, ""),
-            pod_labels=",".join(f"{k}={v}" for k, v in selector(app).items()),
-            services=tuple(
-                o["metadata"]["name"] for o in desired if o["kind"] == "Service" and o["spec"].get("selector")
-            ),
+            pod_labels=",".join(f"{k}={v}" for k, v in selector(self.app).items()),
+            services=tuple(o["metadata"]["name"] for o in services if o["spec"].get("selector")),
         )
-        run = GateRun(self.kube, target)
-        verdict, timed_out, seconds = run.wait(
-            timeout, lambda v: reporter.update(subject, _state(v), v.summary)
+        run = GateRun(self.kube, target, self.deployments)
+        started = _now()
+        verdict, how, seconds = self._kube(
+            lambda: run.wait(timeout, lambda v: self.reporter.update(self.subject, _state(v), v.summary)),
+            "watching the rollout",
         )
         gate = GateResult(
             passed=verdict.state == "healthy",
-            timed_out=timed_out,
+            timed_out=how == "timed out",
+            interrupted=how == "interrupted",
             seconds=round(seconds, 3),
             summary=verdict.summary
-            if not timed_out
-            else f"not healthy after {timeout:g}s: {verdict.summary}",
+            if how == "decided"
+            else f"not healthy after {timeout:g}s: {verdict.summary}"
+            if how == "timed out"
+            else f"interrupted after {seconds:.1f}s: {verdict.summary}",
         )
-        if not gate.passed:
-            reporter.update(subject, "timed out" if timed_out else "failed", verdict.summary)
-            gate.failures = failure_reports(
-                self.kube, target, verdict, timed_out, started, list(run.pods.objects.values())
+        if not gate.passed and not gate.interrupted:
+            self.reporter.update(self.subject, how if gate.timed_out else "failed", verdict.summary)
+            gate.failures = self._kube(
+                lambda: failure_reports(
+                    self.kube, target, verdict, gate.timed_out, started, list(run.pods.objects.values())
+                ),
+                "reading the evidence",
             )
         return gate
 
-    def _record(self, app: App, history: History) -> None:
-        self.applier.apply(history.configmap(app))
+    def running(self) -> str:
+        deployment = self._kube(
+            lambda: self.kube.get(BY_KIND["Deployment"], self.app.namespace, self.app.name), "reading"
+        )
+        if deployment is None:
+            return f"nothing: there is no Deployment {self.app.name}"
+        image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        revision = _revision_of(deployment) or "unrecorded"
+        return f"revision {revision} ({image}; {deployment_verdict(deployment, 0).summary})"
 
-    # status --------------------------------------------------------------------------------
+    def release(self) -> None:
+        if self.deployments is not None:
+            self.deployments.stop()
+        self._kube(self.lock.release, "releasing the lock")
 
-    def status(self, app: App) -> StatusResult:
+    # helpers --------------------------------------------------------------------------------
+
+    def _live_deployment(self) -> dict[str, Any] | None:
+        """The Deployment as its watch first delivers it; a GET when the server does not
+        mark the end of the initial state in time (a server without WatchList)."""
+        if self.deployments is None:
+            self.deployments = deployment_watch(self.kube, self.app.namespace, self.app.name)
+        watch = self.deployments
+        with watch.changed:
+            watch.changed.wait_for(lambda: watch.synced.is_set() or watch.refused is not None, SYNC_SECONDS)
+            if watch.synced.is_set():
+                return watch.objects.get(self.app.name)
+        return self._kube(
+            lambda: self.kube.get(BY_KIND["Deployment"], self.app.namespace, self.app.name), "reading"
+        )
+
+    def _current(self, deployment: dict[str, Any] | None) -> Revision | None:
+        """The revision that runs: the one the live Deployment is labelled with."""
+        labelled = _revision_of(deployment)
+        if deployment is None or labelled is None:
+            return None
+        record = self.releases.get(int(labelled))
+        image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        return record.summary() if record else Revision(labelled, "", image)
+
+    def _kube(self, call: Any, what: str) -> Any:
         try:
-            live = self._read(app)
-            slices = {
-                name: self.kube.list(
-                    BY_KIND["EndpointSlice"], app.namespace, f"kubernetes.io/service-name={name}"
-                )["items"]
-                for kind, name in live.objects
-                if kind == "Service"
-            }
+            return call()
         except KubeError as exc:
-            raise OperationFailed(_unreachable(app, exc)) from None
-        objects = []
-        for (kind, name), obj in sorted(live.objects.items()):
-            if kind == "Deployment":
-                verdict = deployment_verdict(obj, 0)
-                image = obj["spec"]["template"]["spec"]["containers"][0]["image"]
-                objects.append(
-                    ObjectStatus(
-                        f"Deployment {name}",
-                        verdict.state == "healthy",
-                        verdict.summary,
-                        {
-                            "image": image,
-                            "configHash": obj["metadata"].get("annotations", {}).get(HASH_ANNOTATION),
-                        },
-                    )
-                )
-            elif kind == "Service":
-                ready = ready_endpoints(slices.get(name, []))
-                objects.append(ObjectStatus(f"Service {name}", ready > 0, f"{ready} ready endpoints"))
-        current = live.history.current()
-        exists = live.deployment(app) is not None
-        return StatusResult(
-            app=app.name,
-            environment=app.environment.name,
-            target=self.target,
-            exists=exists,
-            healthy=exists and all(o.healthy for o in objects),
-            revision=str(current.revision) if current else None,
-            objects=objects,
-            history=[r.summary() for r in reversed(live.history.releases)],
-        )
-
-    def _result(
-        self,
-        app: App,
-        outcome: Outcome,
-        revision: str | None = None,
-        previous: Release | None = None,
-        gate: GateResult | None = None,
-        messages: list[str] | None = None,
-    ) -> DeployResult:
-        return DeployResult(
-            app=app.name,
-            environment=app.environment.name,
-            target=self.target,
-            outcome=outcome,
-            revision=revision,
-            previous_revision=str(previous.revision) if previous else None,
-            gate=gate,
-            messages=messages or [],
-        )
+            raise failed(self.app, f"{what} {self.app.name}", exc) from None
 
 
-def _labelled(objects: list[dict[str, Any]], revision: int) -> list[dict[str, Any]]:
-    return [with_revision(o, revision) for o in objects]
+def _configmaps_of(deployment: dict[str, Any] | None) -> set[str]:
+    """The ConfigMaps a Deployment's pods read (envFrom, env, volumes)."""
+    pod = ((deployment or {}).get("spec") or {}).get("template", {}).get("spec") or {}
+    names = {v["configMap"]["name"] for v in pod.get("volumes") or () if v.get("configMap")}
+    for container in [*(pod.get("containers") or ()), *(pod.get("initContainers") or ())]:
+        names |= {e["configMapRef"]["name"] for e in container.get("envFrom") or () if e.get("configMapRef")}
+        names |= {
+            e["valueFrom"]["configMapKeyRef"]["name"]
+            for e in container.get("env") or ()
+            if (e.get("valueFrom") or {}).get("configMapKeyRef")
+        }
+    return names
+
+
+def _in_use(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What runs: once there is a Deployment, only the ConfigMaps it reads (the others are
+    earlier env ConfigMaps kept for rollbacks, not part of the running app)."""
+    deployments = [o for o in objects if o["kind"] == "Deployment"]
+    if not deployments:
+        return objects
+    read = set().union(*map(_configmaps_of, deployments))
+    return [o for o in objects if o["kind"] != "ConfigMap" or o["metadata"]["name"] in read]
+
+
+def _key(obj: dict[str, Any]) -> Key:
+    return obj["kind"], obj["metadata"]["name"]
+
+
+def _revision_of(obj: dict[str, Any] | None) -> str | None:
+    label = ((obj or {}).get("metadata", {}).get("labels") or {}).get(REVISION_LABEL)
+    return label if label and label.isdigit() else None
 
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _subject(app: App) -> str:
-    return f"{app.environment.name}/{app.name}"
-
-
 def _state(verdict: Verdict) -> str:
     return {"healthy": "healthy", "failed": "failing", "progressing": "rolling out"}[verdict.state]
 
 
-def _unreachable(app: App, exc: KubeError) -> str:
-    what = (
-        "could not reach the Kubernetes API"
-        if exc.status == 0
-        else f"the Kubernetes API answered {exc.status}"
-    )
-    return f"{_subject(app)}: {what} ({exc.message}); the deploy stopped where it was, see `skytrain status`"
-
-
-def _unlisted(app: App, kind_name: str, exc: KubeError) -> str:
-    """Why live state could not be read, naming the cluster (kubeconfig context) and the list."""
-    what = (
-        "could not reach the Kubernetes API"
-        if exc.status == 0
-        else f"the Kubernetes API answered {exc.status} {exc.reason}".rstrip()
-    )
-    context = app.environment.kubernetes.context if app.environment.kubernetes else None
-    cluster = f"kubeconfig context {context}" if context else "the kubeconfig's current context"
-    return (
-        f"{what} listing {BY_KIND[kind_name].plural} in namespace {app.namespace} ({cluster}): {exc.message}"
-    )
-
-
-def _refused(app: App, obj: dict[str, Any], exc: KubeError, applied: list[str]) -> ConfigErrors:
-    """A 4xx validation refusal is a config problem: point at the config (the override of
-    that kind when there is one, at the refused field or its nearest written parent), name
-    the field, and say what this deploy had already applied before the refusal."""
+def _refusal_errors(app: App, obj: dict[str, Any], exc: KubeError) -> list[ConfigError]:
+    """A 4xx validation refusal points at the config: at the override of that kind when
+    there is one (the refused field or its nearest written parent), else the service."""
+    if not 400 <= exc.status < 500 or exc.status in (401, 403, 404, 409):
+        return []
     fields = [c.get("field") for c in exc.causes if c.get("field")] or [""]
-    already = f" (already applied before it: {', '.join(applied)})" if applied else ""
 
     def location(field: str) -> Location:
         if obj["kind"] not in app.kubernetes_overrides:
@@ -537,13 +449,11 @@ def _refused(app: App, obj: dict[str, Any], exc: KubeError, applied: list[str]) 
         path = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", field))
         return app.location_of(("kubernetes", obj["kind"], *path))
 
-    return ConfigErrors(
-        [
-            ConfigError(
-                location(f),
-                f"{obj['kind']} {obj['metadata']['name']}" + (f" {f}" if f else ""),
-                f"the Kubernetes API refused it: {exc.message}{already}",
-            )
-            for f in fields
-        ]
-    )
+    return [
+        ConfigError(
+            location(f),
+            f"{obj['kind']} {obj['metadata']['name']}" + (f" {f}" if f else ""),
+            f"the Kubernetes API refused it: {exc.message}",
+        )
+        for f in fields
+    ]

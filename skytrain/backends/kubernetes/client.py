@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from skytrain.backends.kubernetes.kinds import Kind
+from skytrain.backends.reasons import connection_failure
 from skytrain.errors import UsageError
 
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
@@ -133,11 +134,15 @@ class Kube:
                 _request_timeout=(5.0, timeout) if stream else timeout,
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise KubeError(0, "ConnectionError", f"cannot reach the Kubernetes API: {exc}") from None
+            raise KubeError(0, "ConnectionError", self._unreachable(exc)) from None
         except Exception as exc:  # the client's ApiException(status=0) for TLS failures
             if getattr(exc, "status", None) == 0:
-                raise KubeError(0, "ConnectionError", f"cannot reach the Kubernetes API: {exc}") from None
+                raise KubeError(0, "ConnectionError", self._unreachable(exc)) from None
             raise
+
+    def _unreachable(self, exc: BaseException) -> str:
+        host = getattr(self.api_client.configuration, "host", "") or "the Kubernetes API"
+        return f"no answer from {host}: {connection_failure(exc)}"
 
     # conveniences ------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from skytrain import interrupts
 from skytrain.backends.kubernetes.client import Kube
 from skytrain.backends.kubernetes.kinds import BY_KIND
 from skytrain.backends.kubernetes.watch import Watched
@@ -157,33 +158,38 @@ def evaluate(
     return verdict
 
 
+def deployment_watch(kube: Kube, namespace: str, name: str) -> Watched:
+    """The Deployment's watch, opened for its initial state: the deploy reads the live
+    Deployment from it, and every gate of the deploy goes on with it."""
+    return Watched(
+        kube,
+        BY_KIND["Deployment"],
+        namespace,
+        None,
+        threading.Condition(),
+        fields=f"metadata.name={name}",
+        initial=True,
+    ).start()
+
+
 @dataclass
 class GateRun:
-    """The watches one gate needs: the Deployment, the app's pods, each Service's EndpointSlices."""
+    """The watches one gate needs: the Deployment's (already running), the app's pods, and
+    each Service's EndpointSlices."""
 
     kube: Kube
     target: Target
-    changed: threading.Condition = field(default_factory=threading.Condition)
+    deployment: Watched
     watches: list[Watched] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        ns = self.target.namespace
-        self.deployment = Watched(
-            self.kube,
-            BY_KIND["Deployment"],
-            ns,
-            None,
-            self.changed,
-            fields=f"metadata.name={self.target.deployment}",
-        )
-        self.pods = Watched(self.kube, BY_KIND["Pod"], ns, self.target.pod_labels, self.changed)
+        ns, changed = self.target.namespace, self.deployment.changed
+        self.pods = Watched(self.kube, BY_KIND["Pod"], ns, self.target.pod_labels, changed)
         self.slices = {
-            s: Watched(
-                self.kube, BY_KIND["EndpointSlice"], ns, f"kubernetes.io/service-name={s}", self.changed
-            )
+            s: Watched(self.kube, BY_KIND["EndpointSlice"], ns, f"kubernetes.io/service-name={s}", changed)
             for s in self.target.services
         }
-        self.watches = [self.deployment, self.pods, *self.slices.values()]
+        self.watches = [self.pods, *self.slices.values()]
 
     def verdict(self) -> Verdict:
         return evaluate(
@@ -193,32 +199,41 @@ class GateRun:
             {s: list(w.objects.values()) for s, w in self.slices.items()},
         )
 
-    def wait(self, timeout: float, on_change: Any = None) -> tuple[Verdict, bool, float]:
-        """Until healthy or failed (timed_out False), or until `timeout` (timed_out True);
-        raises the KubeError when the server refuses to show what the gate must watch."""
+    def wait(self, timeout: float, on_change: Any = None) -> tuple[Verdict, str, float]:
+        """Until healthy or failed ("decided"), `timeout` ("timed out"), or a signal
+        ("interrupted"); raises the KubeError when the server refuses to show what the gate
+        must watch."""
         started = time.monotonic()
         deadline = started + timeout
+        changed = self.deployment.changed
         for watch in self.watches:
             watch.start()
         try:
-            with self.changed:
+            with interrupts.wakes(lambda: _notify(changed)), changed:
                 while True:
-                    for watch in self.watches:
+                    for watch in (self.deployment, *self.watches):
                         if watch.refused is not None:
                             raise watch.refused
                     verdict = self.verdict()
                     if on_change is not None:
                         on_change(verdict)
                     if verdict.state != "progressing":
-                        return verdict, False, time.monotonic() - started
+                        return verdict, "decided", time.monotonic() - started
+                    if interrupts.requested():
+                        return verdict, "interrupted", time.monotonic() - started
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        return verdict, True, time.monotonic() - started
-                    self.changed.wait(min(remaining, REEVALUATE_SECONDS))
+                        return verdict, "timed out", time.monotonic() - started
+                    changed.wait(min(remaining, REEVALUATE_SECONDS))
         finally:
             for watch in self.watches:
                 watch.stop()
 
     @property
     def breaks(self) -> int:
-        return sum(w.breaks for w in self.watches)
+        return sum(w.breaks for w in (self.deployment, *self.watches))
+
+
+def _notify(changed: threading.Condition) -> None:
+    with changed:
+        changed.notify_all()

@@ -1,9 +1,12 @@
-"""Release history: what each revision applied, in one ConfigMap per app and environment.
+"""Release history: what each revision applied and how it ended, in one ConfigMap per app
+and environment, which also holds the app's deploy lock (lock.py).
 
 `skytrain-release-<app>` holds one key per revision (`revision-7`) whose value is JSON:
-the rendered manifests, image, config hash, when, the outcome and a note (e.g. "rollback
-to 5"). The last N revisions are kept (default 10). It carries skytrain's owner labels,
-so the same LIST that reads the live ConfigMaps of an app also reads its history.
+the rendered manifests, image, config hash, when, the outcome (applying, deployed,
+started, failed, timed-out, refused, interrupted) and a note (e.g. "rollback to 5").
+A revision is recorded as `applying` before anything of it is sent, so a deploy that
+dies half-way leaves a trace. The last N revisions are kept (default 10). It carries
+skytrain's owner labels, so the LIST that reads an app's ConfigMaps also reads its history.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from skytrain.backends.base import Revision
 from skytrain.config.model import App
 from skytrain.render.hashing import HASH_ANNOTATION
 from skytrain.render.kubernetes import owner_labels
@@ -30,21 +34,22 @@ def history_name(app: App) -> str:
 @dataclass
 class Release:
     revision: int
-    status: str  # deployed, started, failed, timed-out
+    status: str
     image: str
     config_hash: str
     at: str
     manifests: list[dict[str, Any]] = field(repr=False)
     note: str = ""
 
-    def summary(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "manifests"}
+    def summary(self) -> Revision:
+        return Revision(str(self.revision), self.status, self.image, self.at, self.note)
 
 
 def release(revision: int, status: str, manifests: list[dict[str, Any]], note: str = "") -> Release:
     deployment = next((o for o in manifests if o["kind"] == "Deployment"), None)
-    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"] if deployment else ""
-    config_hash = next((o["metadata"].get("annotations", {}).get(HASH_ANNOTATION, "") for o in manifests), "")
+    template = (deployment or {}).get("spec", {}).get("template", {})
+    image = template["spec"]["containers"][0]["image"] if deployment else ""
+    config_hash = template.get("metadata", {}).get("annotations", {}).get(HASH_ANNOTATION, "")
     at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return Release(revision, status, image, config_hash, at, manifests, note)
 
@@ -66,10 +71,6 @@ class History:
     def get(self, revision: int) -> Release | None:
         return next((r for r in self.releases if r.revision == revision), None)
 
-    def current(self) -> Release | None:
-        """The revision that should be running: the newest that deployed (or was started)."""
-        return next((r for r in reversed(self.releases) if r.status in GOOD), None)
-
     def good_before(self, revision: int) -> Release | None:
         return next((r for r in reversed(self.releases) if r.status in GOOD and r.revision < revision), None)
 
@@ -77,6 +78,9 @@ class History:
         self.releases = sorted(
             [r for r in self.releases if r.revision != entry.revision] + [entry], key=lambda r: r.revision
         )[-self.keep :]
+
+    def data(self) -> dict[str, str]:
+        return {f"revision-{r.revision}": json.dumps(asdict(r), sort_keys=True) for r in self.releases}
 
     def configmap(self, app: App) -> dict[str, Any]:
         return {
@@ -87,5 +91,5 @@ class History:
                 "namespace": app.namespace,
                 "labels": {**owner_labels(app), ROLE_LABEL: HISTORY_ROLE},
             },
-            "data": {f"revision-{r.revision}": json.dumps(asdict(r), sort_keys=True) for r in self.releases},
+            "data": self.data(),
         }

@@ -4,6 +4,12 @@ It watches (one long request), resumes from the last resourceVersion when the st
 ends or breaks, and when the watch cannot be resumed (410 Gone, or errors) it falls
 back to LIST, which doubles as polling until a watch can be opened again. Every change
 wakes whoever waits on the shared condition, so the gate reacts within milliseconds.
+
+A watch opened with `initial=True` asks for the initial state as events followed by a
+bookmark marking its end (`sendInitialEvents`, the API's WatchList); once that bookmark
+(or a LIST) arrived, `synced` is set and `objects` is what exists. The deploy opens the
+Deployment's watch that way before planning: its first events are the live Deployment,
+so reading what runs costs no request of its own and the gate goes on with the same watch.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from skytrain.backends.kubernetes.kinds import Kind
 
 WATCH_SECONDS = 240
 POLL_SECONDS = 0.5
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
 @dataclass
@@ -29,7 +36,9 @@ class Watched:
     labels: str | None
     changed: threading.Condition
     fields: str | None = None
+    initial: bool = False  # ask for the initial state and its end (see the module)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    synced: threading.Event = field(default_factory=threading.Event)
     breaks: int = 0  # how often the watch broke or expired and was resumed
     refused: KubeError | None = None  # the server refuses to list these objects at all
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -80,6 +89,8 @@ class Watched:
             "timeoutSeconds": WATCH_SECONDS,
             "allowWatchBookmarks": "true",
         }
+        if self.initial and version is None:
+            query.update(sendInitialEvents="true", resourceVersionMatch="NotOlderThan")
         self._response = self.kube.stream(self.kind.path(self.namespace), query, WATCH_SECONDS + 10)
         if self._stop.is_set():  # stopped while connecting: stop() did not see this response
             self._response.shutdown()
@@ -99,6 +110,10 @@ class Watched:
                 )
             version = obj.get("metadata", {}).get("resourceVersion", version)
             if event.get("type") == "BOOKMARK":
+                if (obj.get("metadata", {}).get("annotations") or {}).get(INITIAL_EVENTS_END) == "true":
+                    with self.changed:
+                        self.synced.set()
+                        self.changed.notify_all()
                 continue
             name = obj["metadata"]["name"]
             with self.changed:  # the gate reads `objects` holding the same lock
@@ -115,5 +130,6 @@ class Watched:
         listing = self.kube.list(self.kind, self.namespace, self.labels, self.fields)
         with self.changed:
             self.objects = {o["metadata"]["name"]: o for o in listing.get("items", [])}
+            self.synced.set()
             self.changed.notify_all()
         return listing["metadata"]["resourceVersion"]

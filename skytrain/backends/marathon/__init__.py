@@ -1,7 +1,7 @@
 """Deploy to Mesos/Marathon: our own REST client (client.py), the health gate (gate.py),
 refusals mapped back to the config (fields.py) and the backend itself (backend.py).
 
-Only `create_backend` is imported by skytrain.backends.backend_for; `requests` is
+Only `create_backend` is imported, by the Marathon plug-in (skytrain.schedulers.marathon); `requests` is
 loaded here, never on the pure path.
 """
 

@@ -1,25 +1,33 @@
-"""The Marathon backend: deploy an app definition, gate it, roll back, scale, read status.
+"""The Marathon backend: the lifecycle's steps (skytrain/lifecycle.py) on one Marathon.
 
-Deploy is one `PUT /v2/apps/{id}?partialUpdate=false` (creates or replaces, so a field
-removed from the config is removed from the app). Everything that changes the app
-returns a deployment; the gate (gate.py) waits for it. On a failed gate we roll back:
-while our deployment still runs, `DELETE /v2/deployments/{id}` (no force) makes
-Marathon revert it; once it is gone, we redeploy the previous version from
-`/v2/apps/{id}/versions`. The rollback is gated too.
+A change is one `PUT /v2/apps/{id}`: the whole definition (`partialUpdate=false`, so a
+field removed from the config is removed from the app), `{"version": v}` to restore a
+stored version, or `{"instances": n}` to scale. Each returns a deployment, which the
+gate (gate.py) follows. Marathon is its own lock (a second change of the app meets
+409 while a deployment runs: wait for it, or with --force supersede it) and its own
+history (every version it ran, newest first); it keeps no outcome, so recording one is
+a no-op and `status` reads the truth from the app itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from skytrain import interrupts
 from skytrain.backends.base import (
+    Change,
     DeployOptions,
-    DeployResult,
     GateResult,
+    Live,
+    LockHeld,
     ObjectStatus,
-    Outcome,
+    Refused,
+    Revision,
+    SchedulerError,
     StatusResult,
+    subject,
 )
 from skytrain.backends.marathon.client import (
     DeploymentRef,
@@ -37,290 +45,43 @@ from skytrain.render.hashing import HASH_LABEL_MARATHON
 from skytrain.render.marathon import READ_ONLY_KEYS
 from skytrain.render.marathon import app_id as marathon_app_id
 
-TARGET = "marathon"
 HISTORY = 10
 
 
+@dataclass
+class Put:
+    definition: dict[str, Any]
+
+
+@dataclass
+class Restore:
+    version: str
+
+
+@dataclass
+class Scale:
+    replicas: int
+
+
 class MarathonBackend:
-    target = TARGET
+    name = "marathon"
 
     def __init__(self, client: MarathonClient, gate: Gate | None = None):
         self.client = client
         self.gate = gate or Gate(client)
 
-    # ---- deploy ---------------------------------------------------------------------
-
-    def deploy(
-        self, app: App, objects: list[dict[str, Any]], options: DeployOptions, reporter: Reporter
-    ) -> DeployResult:
-        definition = objects[0]
-        app_id = definition["id"]
-        result = self._result(app, Outcome.DEPLOYED)
-        try:
-            live = self.client.find_app(app_id)
-            result.previous_revision = live.get("version") if live else None
-            if live is not None and _matches(live, definition):
-                result.outcome, result.revision = Outcome.UNCHANGED, live.get("version")
-                result.gate = GateResult(True, summary="the running app already has this config")
-                reporter.update(self._subject(app), "unchanged", f"version {live.get('version')}")
-                return result
-            reporter.update(self._subject(app), "applying", f"PUT /v2/apps{app_id}")
-            ref = self._apply(
-                app,
-                options,
-                reporter,
-                result,
-                lambda force: self.client.put_app(app_id, definition, force),
-                lambda: self._adopt(app_id, definition),
-            )
-            if ref is None:
-                return result
-            return self._gate_and_recover(app, ref, live, options, reporter, result)
-        except Invalid as exc:
-            # a refusal after sending: exit 1 (DESIGN.md), but said like a config error
-            result.outcome = Outcome.FAILED
-            result.messages.extend(str(e) for e in sorted(refusal_errors(app, exc.details, str(exc))))
-            result.messages.append(f"Marathon refused the app (HTTP {exc.status}); nothing was changed.")
-            return result
-        except MarathonError as exc:
-            return self._refused(result, exc)
-
-    def _apply(
-        self,
-        app: App,
-        options: DeployOptions,
-        reporter: Reporter,
-        result: DeployResult,
-        send: Callable[[bool], DeploymentRef],
-        recover: Callable[[], DeploymentRef],
-    ) -> DeploymentRef | None:
-        """Send a change; on 409 locked wait for the other deployment or, with force,
-        supersede it (None: gave up waiting, the result says why). When the answer is lost
-        in a timeout, `recover` finds out from the app what happened."""
-        try:
-            return send(False)
-        except Locked as exc:
-            others = ", ".join(exc.deployments)
-            if options.force:
-                result.messages.append(f"superseded deployment {others} in progress (--force)")
-                reporter.note(f"{self._subject(app)}: superseding deployment {others} (--force)")
-                return send(True)
-            reporter.note(f"{self._subject(app)}: waiting for deployment {others} to finish")
-            waited = self._wait_for_deployments(exc.deployments, options.gate_timeout(app))
-            if waited is None:
-                result.outcome = Outcome.FAILED
-                result.messages.append(
-                    f"deployment {others} was still running after {options.gate_timeout(app):g}s; nothing "
-                    "was changed. Wait for it, or pass --force to supersede it."
-                )
-                return None
-            result.messages.append(f"waited {waited:.1f}s for deployment {others} to finish")
-            return send(False)
-        except Unreachable as exc:
-            if not exc.timed_out:
-                raise
-            return recover()
-
-    def _adopt(self, app_id: str, definition: dict[str, Any]) -> DeploymentRef:
-        """The PUT timed out: Marathon may or may not have taken it. Read the app back; if it
-        carries our config, follow its deployment; if not, send the PUT once more."""
-        live = self.client.find_app(app_id)
-        if live is not None and _same_config(live, definition):
-            return self._follow(app_id)
-        return self.client.put_app(app_id, definition, force=False)
-
-    def _gate_and_recover(
-        self,
-        app: App,
-        ref: DeploymentRef,
-        live: dict[str, Any] | None,
-        options: DeployOptions,
-        reporter: Reporter,
-        result: DeployResult,
-    ) -> DeployResult:
-        result.revision = ref.version
-        result.messages.append(f"deployment {ref.id} started" if ref.id else "applied")
-        if not options.wait:
-            result.outcome = Outcome.STARTED
-            return result
-        target = GateTarget(marathon_app_id(app), ref.id, ref.version)
-        result.gate = self.gate.wait(target, options.gate_timeout(app), reporter, self._subject(app))
-        if result.gate.passed:
-            result.outcome = Outcome.DEPLOYED
-            reporter.update(self._subject(app), "deployed", f"version {ref.version}")
-            return result
-        result.outcome = result.gate.not_passed
-        if options.rolls_back(app):
-            self._roll_back_failed(app, ref, live, options, reporter, result)
-        else:
-            result.messages.append("left in place for debugging (--no-rollback)")
-        return result
-
-    def _roll_back_failed(
-        self,
-        app: App,
-        ref: DeploymentRef,
-        live: dict[str, Any] | None,
-        options: DeployOptions,
-        reporter: Reporter,
-        result: DeployResult,
-    ) -> None:
-        app_id = marathon_app_id(app)
-        running = {d["id"] for d in self.client.deployments()}
-        if ref.id in running:
-            reporter.note(f"{self._subject(app)}: reverting deployment {ref.id}")
-            revert = self.client.cancel_deployment(ref.id)
-            how = f"reverted deployment {ref.id} (Marathon restores what ran before)"
-        elif live is not None:
-            reporter.note(f"{self._subject(app)}: redeploying version {live['version']}")
-            revert = self.client.restore_version(app_id, live["version"], force=True)
-            how = f"redeployed the previous version {live['version']}"
-        else:
-            revert = self.client.delete_app(app_id)
-            how = "removed the new app (there was no previous version)"
-        result.messages.append(how)
-        target = GateTarget(app_id, revert.id, revert.version, removal=live is None)
-        result.rollback_gate = self.gate.wait(
-            target, options.gate_timeout(app), reporter, self._subject(app) + " rollback"
-        )
-        if result.rollback_gate.passed:
-            result.outcome = Outcome.ROLLED_BACK
-            result.revision = None if live is None else self.client.get_app(app_id).get("version")
-        else:
-            result.outcome = Outcome.ROLLBACK_FAILED
-
-    # ---- rollback and scale ---------------------------------------------------------
-
-    def rollback(
-        self, app: App, to_revision: str | None, options: DeployOptions, reporter: Reporter
-    ) -> DeployResult:
-        def restore(app_id: str, live: dict[str, Any], result: DeployResult) -> DeployResult:
-            versions = self.client.versions(app_id)
-            version = to_revision or self._previous_config(app_id, live, versions)
-            if version is None:
-                return self._refused(
-                    result, MarathonError(f"{app_id} has no earlier configuration to roll back to")
-                )
-            if version not in versions:
-                recorded = ", ".join(versions[:HISTORY])
-                return self._refused(
-                    result,
-                    MarathonError(f"{app_id} has no recorded version {version}; recorded: {recorded}"),
-                )
-            reporter.update(self._subject(app), "rolling back", f"to version {version}")
-            return self._change_and_gate(
-                app,
-                options,
-                reporter,
-                result,
-                lambda force: self.client.restore_version(app_id, version, force),
-                f"restored the config of version {version}",
-            )
-
-        return self._on_live_app(app, "to roll back", restore)
-
-    def _previous_config(self, app_id: str, live: dict[str, Any], versions: list[str]) -> str | None:
-        """The newest version before the current one with a different config (not a mere scale)."""
-        current = live.get("labels", {}).get(HASH_LABEL_MARATHON)
-        for version in versions:
-            if version >= live.get("version", ""):
-                continue
-            definition = self.client.version(app_id, version)
-            if current is None or definition.get("labels", {}).get(HASH_LABEL_MARATHON) != current:
-                return version
-        return None
-
-    def scale(self, app: App, replicas: int, options: DeployOptions, reporter: Reporter) -> DeployResult:
-        def change(app_id: str, live: dict[str, Any], result: DeployResult) -> DeployResult:
-            reporter.update(self._subject(app), "scaling", f"{live.get('instances')} → {replicas} instances")
-            return self._change_and_gate(
-                app,
-                options,
-                reporter,
-                result,
-                lambda force: self.client.scale_app(app_id, replicas, force),
-                f"scaled from {live.get('instances')} to {replicas} instances",
-            )
-
-        return self._on_live_app(app, "to scale; deploy it first", change)
-
-    def _on_live_app(
-        self,
-        app: App,
-        missing: str,
-        step: Callable[[str, dict[str, Any], DeployResult], DeployResult],
-    ) -> DeployResult:
-        """Rollback and scale act on the app as it runs: refused when there is none, and any
-        Marathon error on the way ends as a failed result that says why."""
-        app_id = marathon_app_id(app)
-        result = self._result(app, Outcome.DEPLOYED)
-        try:
-            live = self.client.find_app(app_id)
-            if live is None:
-                return self._refused(result, MarathonError(f"there is no app {app_id} {missing}"))
-            result.previous_revision = live.get("version")
-            return step(app_id, live, result)
-        except MarathonError as exc:
-            return self._refused(result, exc)
-
-    def _change_and_gate(
-        self,
-        app: App,
-        options: DeployOptions,
-        reporter: Reporter,
-        result: DeployResult,
-        send: Callable[[bool], DeploymentRef],
-        done: str,
-    ) -> DeployResult:
-        """A rollback's or a scale's change, then its gate (no rollback of its own)."""
-        ref = self._apply(app, options, reporter, result, send, lambda: self._follow(marathon_app_id(app)))
-        if ref is None:
-            return result
-        result.messages.append(done)
-        return self._gate_only(app, ref, options, reporter, result)
-
-    def _follow(self, app_id: str) -> DeploymentRef:
-        """After a lost answer to a rollback or scale (which Marathon may have taken), follow
-        whatever deployment the app has now."""
-        live = self.client.get_app(app_id)
-        running = live.get("deployments") or []
-        return DeploymentRef(running[0]["id"] if running else "", live.get("version", ""))
-
-    def _gate_only(
-        self, app: App, ref: DeploymentRef, options: DeployOptions, reporter: Reporter, result: DeployResult
-    ) -> DeployResult:
-        """Gate a rollback or a scale; on failure say so and leave it (there is nothing to go back to)."""
-        result.revision = ref.version
-        if not options.wait:
-            result.outcome = Outcome.STARTED
-            return result
-        target = GateTarget(marathon_app_id(app), ref.id, ref.version)
-        result.gate = self.gate.wait(target, options.gate_timeout(app), reporter, self._subject(app))
-        if result.gate.passed:
-            reporter.update(self._subject(app), "deployed", f"version {ref.version}")
-            result.outcome = Outcome.DEPLOYED
-        else:
-            result.outcome = result.gate.not_passed
-        return result
-
-    # ---- reading --------------------------------------------------------------------
+    def session(self, app: App, options: DeployOptions, reporter: Reporter) -> MarathonSession:
+        return MarathonSession(self, app, options, reporter)
 
     def status(self, app: App) -> StatusResult:
         app_id = marathon_app_id(app)
-        result = StatusResult(app.name, app.environment.name, TARGET, exists=False, healthy=False)
-        live = self.client.find_app(app_id)
+        result = StatusResult(app.name, app.environment.name, self.name, exists=False, healthy=False)
+        live = _asked(lambda: self.client.find_app(app_id))
         if live is None:
             return result
         result.exists = True
         result.revision = live.get("version")
-        instances = live.get("instances", 0)
-        checks = bool(live.get("healthChecks"))
-        ready = live.get("tasksHealthy", 0) if checks else live.get("tasksRunning", 0)
-        deploying = [d["id"] for d in live.get("deployments", [])]
-        result.healthy = ready == instances and live.get("tasksUnhealthy", 0) == 0 and not deploying
-        summary = f"{ready}/{instances} {'healthy' if checks else 'running (no health checks)'}"
-        if deploying:
-            summary += f", deployment {', '.join(deploying)} in progress"
+        result.healthy = _settled(live)
         details: dict[str, Any] = {
             key: live.get(key)
             for key in ("instances", "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy")
@@ -330,46 +91,215 @@ class MarathonBackend:
             details["lastTaskFailure"] = {
                 k: failure.get(k) for k in ("taskId", "state", "message", "timestamp", "version")
             }
-        result.objects.append(ObjectStatus(f"app {app_id}", result.healthy, summary, details))
-        result.history = [{"version": v} for v in self.client.versions(app_id)[:HISTORY]]
+        result.objects.append(ObjectStatus(f"app {app_id}", result.healthy, _summary(live), details))
+        versions = _asked(lambda: self.client.versions(app_id))
+        result.history = _revisions(versions, live)
         return result
 
     def live_objects(self, apps: list[App]) -> dict[str, list[dict[str, Any]]]:
         """The app definitions as Marathon returns them, read-only keys stripped, for the diff."""
         found: dict[str, list[dict[str, Any]]] = {}
         for app in apps:
-            live = self.client.find_app(marathon_app_id(app))
+            live = _asked(lambda app=app: self.client.find_app(marathon_app_id(app)))
             found[app.name] = (
                 [] if live is None else [{k: v for k, v in live.items() if k not in READ_ONLY_KEYS}]
             )
         return found
 
-    # ---- helpers --------------------------------------------------------------------
 
-    def _wait_for_deployments(self, ids: list[str], timeout: float) -> float | None:
-        """Seconds waited until none of these deployments is listed, or None on timeout."""
-        start = self.gate.clock()
-        while True:
-            running = {d["id"] for d in self.client.deployments()}
-            waited = self.gate.clock() - start
-            if not running.intersection(ids):
-                return waited
-            if waited >= timeout:
-                return None
-            self.gate.sleep()
+class MarathonSession:
+    def __init__(self, backend: MarathonBackend, app: App, options: DeployOptions, reporter: Reporter):
+        self.client, self.gates, self.app = backend.client, backend.gate, app
+        self.options, self.reporter = options, reporter
+        self.app_id = marathon_app_id(app)
+        self.subject = subject(app, backend.name)
+        self.live: dict[str, Any] | None = None
+        self.versions: list[str] | None = None
+        self.ref: DeploymentRef | None = None  # the deployment of the last change sent
+        self.notes: list[str] = []  # what the result should say about how the changes went
 
-    def _result(self, app: App, outcome: Outcome) -> DeployResult:
-        return DeployResult(app.name, app.environment.name, TARGET, outcome)
+    def read(self) -> Live:
+        self.live = _asked(lambda: self.client.find_app(self.app_id))
+        if self.live is None:
+            return Live(None, False)
+        return Live(Revision(self.live.get("version", ""), image=_image(self.live)), _settled(self.live))
 
-    @staticmethod
-    def _refused(result: DeployResult, exc: MarathonError) -> DeployResult:
-        result.outcome = Outcome.FAILED
-        result.messages.append(str(exc))
-        return result
+    def history(self, live: Live) -> list[Revision]:
+        if self.versions is None:
+            self.versions = [] if self.live is None else _asked(lambda: self.client.versions(self.app_id))
+        return _revisions(self.versions, self.live)
 
-    @staticmethod
-    def _subject(app: App) -> str:
-        return f"{app.environment.name}/{app.name} marathon"
+    def plan(self, objects: list[dict[str, Any]], live: Live) -> Change | None:
+        definition = objects[0]
+        if self.live is not None and _matches(self.live, definition):
+            return None
+        return Change("", f"app {self.app_id} ({_image(definition)})", Put(definition))
+
+    def plan_rollback(self, revision: str, live: Live) -> Change:
+        return Change("", f"the config of version {revision}", Restore(revision), restores=revision)
+
+    def rollback_target(self, live: Live) -> Revision | None:
+        """The newest version before the current one with a different config (not a mere scale)."""
+        if self.live is None:
+            return None
+        current = self.live.get("labels", {}).get(HASH_LABEL_MARATHON)
+        for revision in self.history(live):
+            if revision.revision >= self.live.get("version", ""):
+                continue
+            definition = _asked(lambda r=revision: self.client.version(self.app_id, r.revision))
+            if current is None or definition.get("labels", {}).get(HASH_LABEL_MARATHON) != current:
+                return revision
+        return None
+
+    def plan_scale(self, replicas: int, live: Live) -> Change | None:
+        instances = (self.live or {}).get("instances")
+        if instances == replicas:
+            return None
+        return Change("", f"scale from {instances} to {replicas} instances", Scale(replicas))
+
+    def record(self, change: Change, outcome: str, last: bool = False) -> None:
+        """Marathon stores every version it runs and no outcome: nothing to write."""
+
+    def apply(self, change: Change) -> None:
+        payload = change.payload
+        send: Callable[[bool], DeploymentRef]
+        if isinstance(payload, Put):
+            send = lambda force: self.client.put_app(self.app_id, payload.definition, force)  # noqa: E731
+        elif isinstance(payload, Restore):
+            send = lambda force: self.client.restore_version(self.app_id, payload.version, force)  # noqa: E731
+        else:
+            send = lambda force: self.client.scale_app(self.app_id, payload.replicas, force)  # noqa: E731
+        self.reporter.update(self.subject, "applying", change.description)
+        try:
+            self.ref = self._send(send, payload)
+        except Invalid as exc:
+            raise Refused(
+                f"Marathon refused it (HTTP {exc.status})",
+                errors=refusal_errors(self.app, exc.details, str(exc)),
+            ) from None
+        except MarathonError as exc:
+            raise Refused(str(exc)) from None
+        change.revision = self.ref.version
+        self.notes.append(f"deployment {self.ref.id} started" if self.ref.id else "applied")
+
+    def gate(self, change: Change | None, timeout: float) -> GateResult:
+        if change is None or self.ref is None:  # what runs: no deployment of ours to follow
+            version = (self.live or {}).get("version", "")
+            target = GateTarget(self.app_id, "", version, "")
+        else:
+            new_config = not isinstance(change.payload, Scale)
+            target = GateTarget(
+                self.app_id, self.ref.id, self.ref.version, self.ref.version if new_config else ""
+            )
+        return self.gates.wait(target, timeout, self.reporter, self.subject)
+
+    def running(self) -> str:
+        live = _asked(lambda: self.client.find_app(self.app_id))
+        if live is None:
+            return f"nothing: there is no app {self.app_id}"
+        return f"version {live.get('version')} ({_image(live)}): {_by_version(live)}"
+
+    def release(self) -> None:
+        """Marathon's lock is its deployments: nothing of ours to give back."""
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _send(self, send: Callable[[bool], DeploymentRef], payload: Any) -> DeploymentRef:
+        """Send a change; on 409 locked wait for the other deployments or, with --force (or
+        when the only one in the way is this operation's own failed deployment), supersede
+        them. When the answer is lost in a timeout, find out from the app what happened."""
+        try:
+            return send(False)
+        except Locked as exc:
+            others = ", ".join(exc.deployments)
+            ours = self.ref is not None and exc.deployments == [self.ref.id]
+            if self.options.force or ours:
+                if not ours:
+                    self.notes.append(f"superseded deployment {others} in progress (--force)")
+                self.reporter.note(f"{self.subject}: superseding deployment {others}")
+                return send(True)
+            self.reporter.note(f"{self.subject}: waiting for deployment {others} to finish")
+            waited = self._wait_for(exc.deployments, self.options.gate_timeout(self.app))
+            self.notes.append(f"waited {waited:.1f}s for deployment {others} to finish")
+            return send(False)
+        except Unreachable as exc:
+            if not exc.timed_out:
+                raise
+            return self._recover(payload)
+
+    def _recover(self, payload: Any) -> DeploymentRef:
+        """The change timed out: Marathon may or may not have taken it. A new definition is
+        followed when the app carries its config (else sent once more); a restore or a scale
+        is followed through whatever deployment the app has now."""
+        live = self.client.find_app(self.app_id)
+        if isinstance(payload, Put) and not (live is not None and _same_config(live, payload.definition)):
+            return self.client.put_app(self.app_id, payload.definition, force=False)
+        running = (live or {}).get("deployments") or []
+        return DeploymentRef(running[0]["id"] if running else "", (live or {}).get("version", ""))
+
+    def _wait_for(self, ids: list[str], timeout: float) -> float:
+        """Seconds waited until none of these deployments is listed; LockHeld at the timeout."""
+        start = self.gates.clock()
+        while {d["id"] for d in self.client.deployments()} & set(ids):
+            if self.gates.clock() - start >= timeout:
+                raise LockHeld(
+                    f"deployment {', '.join(ids)} was still running after {timeout:g}s. "
+                    "Wait for it, or pass --force to supersede it"
+                )
+            interrupts.wait(self.gates.poll_seconds)
+        return self.gates.clock() - start
+
+
+def _asked(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except MarathonError as exc:
+        raise SchedulerError(str(exc)) from None
+
+
+def _settled(live: dict[str, Any]) -> bool:
+    instances = live.get("instances", 0)
+    ready = live.get("tasksHealthy", 0) if live.get("healthChecks") else live.get("tasksRunning", 0)
+    return ready == instances and live.get("tasksUnhealthy", 0) == 0 and not live.get("deployments")
+
+
+def _summary(live: dict[str, Any]) -> str:
+    checks = bool(live.get("healthChecks"))
+    ready = live.get("tasksHealthy", 0) if checks else live.get("tasksRunning", 0)
+    summary = f"{ready}/{live.get('instances', 0)} {'healthy' if checks else 'running (no health checks)'}"
+    deploying = [d["id"] for d in live.get("deployments", [])]
+    if deploying:
+        summary += f", deployment {', '.join(deploying)} in progress"
+    return summary
+
+
+def _by_version(live: dict[str, Any]) -> str:
+    """How many tasks run this version's config and are ready, and how many an earlier one."""
+    config = (live.get("versionInfo") or {}).get("lastConfigChangeAt") or live.get("version", "")
+    tasks = live.get("tasks") or []
+    current = [t for t in tasks if t.get("version", "") >= config]
+    checks = bool(live.get("healthChecks"))
+    ready = sum(
+        all(r.get("alive") for r in t.get("healthCheckResults") or [{}])
+        if checks
+        else t.get("state") == "TASK_RUNNING"
+        for t in current
+    )
+    said = [f"{ready}/{live.get('instances', 0)} tasks of it {'healthy' if checks else 'running'}"]
+    if len(tasks) > len(current):
+        said.append(f"{len(tasks) - len(current)} tasks of an earlier version still running")
+    said += [f"deployment {d['id']} in progress" for d in live.get("deployments", [])]
+    return ", ".join(said)
+
+
+def _image(definition: dict[str, Any]) -> str:
+    return str(((definition.get("container") or {}).get("docker") or {}).get("image", ""))
+
+
+def _revisions(versions: list[str], live: dict[str, Any] | None) -> list[Revision]:
+    """Marathon's versions, newest first; it keeps no outcomes, but the one that runs is known."""
+    current = (live or {}).get("version")
+    return [Revision(v, "running" if v == current else "") for v in versions[:HISTORY]]
 
 
 def _matches(live: dict[str, Any], definition: dict[str, Any]) -> bool:

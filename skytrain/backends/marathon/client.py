@@ -7,14 +7,14 @@ shared/reference/marathon/API-NOTES.md, and turns every answer into a typed resu
 one of the exceptions below.
 
 Reads are retried with back-off on 5xx, connection errors and timeouts; changes only
-when Marathon cannot have seen them (no connection, 502/503/504). Credentials come from the process environment
+when Marathon cannot have seen them (no connection, 502/503/504). A 429 (a proxy in front
+of Marathon throttling us) is retried for every call after the Retry-After it names. Credentials come from the process environment
 (MARATHON_USER + MARATHON_PASSWORD, or MARATHON_TOKEN) and never reach a message.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +23,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
+from skytrain.backends.reasons import connection_failure
+
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+THROTTLED = 429  # nothing was done: every call may be sent again, after its Retry-After
+MAX_RETRY_AFTER = 30.0  # seconds: the longest one wait lasts, whatever a Retry-After asks
 # Marathon answers these without having changed anything, so even a PUT may be resent
 NOT_PROCESSED_STATUSES = frozenset({502, 503, 504})
 
@@ -204,7 +208,8 @@ class MarathonClient:
                 never_sent = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in repr(exc)
                 if last or not (safe or never_sent):
                     raise Unreachable(
-                        f"Marathon at {self.display_url} did not answer {what}: {_reason(exc)}", False
+                        f"Marathon at {self.display_url} did not answer {what}: {connection_failure(exc)}",
+                        False,
                     ) from None
             except requests.Timeout:
                 if last or not safe:
@@ -214,6 +219,11 @@ class MarathonClient:
                     ) from None
             else:
                 retry_statuses = RETRY_STATUSES if safe else NOT_PROCESSED_STATUSES
+                if response.status_code == THROTTLED and not last:
+                    time.sleep(
+                        _retry_after(response.headers.get("Retry-After"), self.backoff * 2 ** (attempt - 1))
+                    )
+                    continue
                 if response.status_code not in retry_statuses or last:
                     return self._answer(what, response)
             time.sleep(self.backoff * 2 ** (attempt - 1))
@@ -254,6 +264,14 @@ class MarathonClient:
         )
 
 
+def _retry_after(header: str | None, otherwise: float) -> float:
+    """Seconds to wait as a Retry-After says (seconds; an HTTP date counts as `otherwise`)."""
+    try:
+        return min(max(0.0, float(header or "")), MAX_RETRY_AFTER)
+    except ValueError:
+        return otherwise
+
+
 def _path(app_id: str) -> str:
     return "/" + quote(app_id.strip("/"))
 
@@ -272,19 +290,3 @@ def _details(body: Any) -> list[tuple[str, list[str]]]:
     if isinstance(details, list):
         return [(str(d.get("path", "/")), [str(e) for e in d.get("errors", [])]) for d in details]
     return []
-
-
-def _reason(exc: Exception) -> str:
-    """A short cause without the URL (which could carry credentials) or a stack of wrappers."""
-    text = str(exc)
-    for pattern, reason in (
-        (r"Connection refused", "connection refused"),
-        (
-            r"Name or service not known|nodename nor servname|Temporary failure in name resolution",
-            "unknown host",
-        ),
-        (r"reset by peer|RemoteDisconnected|aborted", "connection reset"),
-    ):
-        if re.search(pattern, text):
-            return reason
-    return "connection failed"

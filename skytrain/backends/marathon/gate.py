@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from skytrain import interrupts
 from skytrain.backends.base import FailureReport, GateResult
 from skytrain.backends.marathon.client import MarathonClient, MarathonError, NotFound
 from skytrain.progress import Reporter
@@ -35,12 +36,15 @@ MIN_STALL_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class GateTarget:
-    """What we wait for: this deployment of this app; `removal` when the app should vanish."""
+    """What we wait for: this deployment ("" for none: what runs) of this app."""
 
     app_id: str
     deployment_id: str
     version: str  # the deployment's version: failures before it are not ours
-    removal: bool = False
+    # the version whose config the tasks must run: the deployment's for a new config, ""
+    # when any task runs the current config (a scale, or gating what runs); used when the
+    # app does not say (`versionInfo`, which some Marathons and proxies leave out)
+    config_version: str
 
 
 @dataclass
@@ -74,9 +78,6 @@ class Gate:
         self.stall_seconds = stall_seconds
         self.clock = clock
 
-    def sleep(self) -> None:
-        time.sleep(self.poll_seconds)
-
     def wait(self, target: GateTarget, timeout: float, reporter: Reporter, subject: str) -> GateResult:
         start = self.clock()
         watch = _Watch(progress_at=start)
@@ -97,6 +98,10 @@ class Gate:
                 return GateResult(True, seconds=elapsed, summary=verdict.detail)
             if verdict.failure is not None:
                 return GateResult(False, seconds=elapsed, summary=verdict.detail, failures=[verdict.failure])
+            if interrupts.requested():
+                return GateResult(
+                    False, seconds=elapsed, summary=f"interrupted: {verdict.detail}", interrupted=True
+                )
             if elapsed >= timeout:
                 evidence = [verdict.detail] + (
                     [f"last error: {watch.last_error}"] if watch.last_error else []
@@ -110,13 +115,12 @@ class Gate:
                     evidence,
                 )
                 return GateResult(False, True, elapsed, f"timed out: {verdict.detail}", [report])
-            time.sleep(max(0.0, min(self.poll_seconds, timeout - elapsed)))
+            try:
+                interrupts.wait(max(0.0, min(self.poll_seconds, timeout - elapsed)))
+            except interrupts.Interrupted:
+                continue  # judged once more, then reported as interrupted
 
     def _judge(self, app: dict[str, Any] | None, target: GateTarget, watch: _Watch) -> _Verdict:
-        if target.removal:
-            if app is None:
-                return _Verdict(True, "removed", f"app {target.app_id} removed")
-            return _Verdict(False, "removing", f"waiting for app {target.app_id} to be removed")
         if app is None:
             return _Verdict(
                 False,
@@ -139,7 +143,7 @@ class Gate:
         if failure is not None:
             return _Verdict(False, "failed", failure.reason, failure)
         instances = app.get("instances", 0)
-        new = _new_tasks(app)
+        new = _new_tasks(app, target)
         checks = bool(app.get("healthChecks"))
         if checks:
             detail = f"{app.get('tasksHealthy', 0)}/{instances} healthy"
@@ -160,14 +164,14 @@ class Gate:
         )
         if passed:
             return _Verdict(True, "healthy", detail)
-        stalled = self._stalled(app, new, watch)
+        stalled = self._stalled(app, new, target, watch)
         if stalled is not None:
             return _Verdict(False, "failed", stalled.reason, stalled)
         return _Verdict(False, "rolling out" if deploying else "settling", detail)
 
     def _failing(self, app: dict[str, Any], target: GateTarget, watch: _Watch) -> FailureReport | None:
         failure = app.get("lastTaskFailure")
-        config = app.get("versionInfo", {}).get("lastConfigChangeAt", "")
+        config = _config_version(app, target)
         if (
             failure
             and failure.get("version", "") >= config
@@ -186,7 +190,9 @@ class Gate:
             _evidence(app, target, watch),
         )
 
-    def _stalled(self, app: dict[str, Any], new: list[dict[str, Any]], watch: _Watch) -> FailureReport | None:
+    def _stalled(
+        self, app: dict[str, Any], new: list[dict[str, Any]], target: GateTarget, watch: _Watch
+    ) -> FailureReport | None:
         progress = tuple(sorted((t.get("id"), t.get("state"), _alive(t)) for t in new))
         now = self.clock()
         if progress != watch.progress:
@@ -199,15 +205,22 @@ class Gate:
             f"app {app.get('id')}",
             f"the deployment made no progress for {window:g}s (tasks of the new version neither "
             "start nor become healthy)",
-            _evidence(app, None, watch),
+            _evidence(app, target, watch),
         )
 
 
 _UNKNOWN: Any = object()
 
 
-def _new_tasks(app: dict[str, Any]) -> list[dict[str, Any]]:
-    config = app.get("versionInfo", {}).get("lastConfigChangeAt", "")
+def _config_version(app: dict[str, Any], target: GateTarget) -> str:
+    """The version from which a task runs the new config: the app's own `versionInfo` when it
+    says, else the deployment's (never "any task": old tasks of a superseded or cancelled
+    deployment must not pass for new ones)."""
+    return (app.get("versionInfo") or {}).get("lastConfigChangeAt") or target.config_version
+
+
+def _new_tasks(app: dict[str, Any], target: GateTarget) -> list[dict[str, Any]]:
+    config = _config_version(app, target)
     return [t for t in app.get("tasks", []) if t.get("version", "") >= config]
 
 
@@ -228,7 +241,7 @@ def _stall_window(app: dict[str, Any]) -> float:
     return max(MIN_STALL_SECONDS, float(patience))
 
 
-def _evidence(app: dict[str, Any], target: GateTarget | None, watch: _Watch | None = None) -> list[str]:
+def _evidence(app: dict[str, Any], target: GateTarget, watch: _Watch | None = None) -> list[str]:
     lines = [
         f"counts: {app.get('tasksRunning', 0)} running, {app.get('tasksHealthy', 0)} healthy, "
         f"{app.get('tasksUnhealthy', 0)} unhealthy, {app.get('tasksStaged', 0)} staged of "
@@ -242,7 +255,7 @@ def _evidence(app: dict[str, Any], target: GateTarget | None, watch: _Watch | No
             f"last task failure: {failure.get('taskId')} {failure.get('state')} at "
             f"{failure.get('timestamp')}: {failure.get('message')}"
         )
-    for task in _new_tasks(app)[:5]:
+    for task in _new_tasks(app, target)[:5]:
         for result in task.get("healthCheckResults") or []:
             if not result.get("alive"):
                 lines.append(

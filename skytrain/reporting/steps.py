@@ -75,10 +75,11 @@ def validation_steps(files: Iterable[str], errors: Iterable[ConfigError]) -> lis
 def deploy_steps(stage: str, result: DeployResult, seconds: float) -> list[Step]:
     """A deploy step (did the scheduler take it) and, when it did, a gate step (did it become
     healthy); a failure carries the text `skytrain deploy` prints for it."""
-    from skytrain.commands.operate import format_result
+    from skytrain.backends.base import Outcome
+    from skytrain.reporting.results import format_result
 
     message = redact(format_result(result))
-    applied = result.gate is not None or result.ok
+    applied = result.ok or (result.sent and result.outcome is not Outcome.REFUSED)
     steps = [
         Step(
             stage,

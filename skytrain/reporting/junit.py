@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from skytrain.config.build import BASE_FILE, DEPLOY_DIR, display_path
 from skytrain.errors import ConfigError, ConfigErrors
 from skytrain.outputs import check_file, write_file
-from skytrain.pipeline.steps import Status, Step, deploy_steps, validation_steps
 from skytrain.redact import redact
+from skytrain.reporting.steps import Status, Step, deploy_steps, validation_steps
 
 if TYPE_CHECKING:
     from skytrain.backends.base import DeployResult
