@@ -52,6 +52,9 @@ import kmock
 import yaml
 
 from skytrain.backends.kubernetes.kinds import BY_KIND, BY_RESOURCE, Kind
+from skytrain.emulators.kubernetes_discovery import discovery, server_version
+from skytrain.emulators.kubernetes_openapi import STRICT, WARN, openapi, unknown_fields
+from skytrain.emulators.kubernetes_tables import as_table, event_as_table, wants_table
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 HISTORY_LENGTH = 2000
@@ -445,8 +448,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             return self._update(kind, namespace, name, current, new, dry_run), False
 
     def delete(
-        self, kind_name: str, namespace: str | None, name: str, uid: str | None = None
+        self, kind_name: str, namespace: str | None, name: str, uid: str | None = None, orphan: bool = False
     ) -> dict[str, Any]:
+        """Delete, and (unless `orphan`) what the object owns, as the garbage collector does
+        for the default propagation: a Deployment's ReplicaSets and their pods go with it."""
         kind = BY_KIND[kind_name]
         with self.store_lock:
             current = self._existing(kind, namespace, name)
@@ -462,7 +467,19 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             gone = copy.deepcopy(current)
             gone["metadata"]["resourceVersion"] = str(self.revision)
             self._publish("DELETED", kind, gone)
+            if not orphan:
+                self._delete_dependents(current["metadata"]["uid"])
             return gone
+
+    def _delete_dependents(self, owner: str) -> None:
+        dependents = [
+            (kind, namespace, name)
+            for kind, objects in self.store.items()
+            for (namespace, name), obj in objects.items()
+            if any(ref.get("uid") == owner for ref in obj["metadata"].get("ownerReferences") or [])
+        ]
+        for kind, namespace, name in dependents:
+            self.delete(kind, namespace, name)
 
     def modify(
         self, kind_name: str, namespace: str | None, name: str, change: Callable[[dict[str, Any]], None]
@@ -625,13 +642,17 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     # -- HTTP -----------------------------------------------------------------------------
 
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        raw = request._raw_request
+        if raw.method == "GET" and raw.path == "/version":
+            return aiohttp.web.json_response(server_version())
+        if raw.method == "GET" and (document := discovery(raw.path)) is not None:
+            return aiohttp.web.json_response(document)
+        if raw.method == "GET" and (schema := openapi(raw.path)) is not None:
+            return aiohttp.web.Response(body=schema, content_type="application/json")
         resource = request.resource
         kind = BY_RESOURCE.get((resource.group, resource.version, resource.plural)) if resource else None
-        if resource is not None and resource.plural is None and resource.version is not None:
-            return aiohttp.web.json_response(await self._serve_version(request))  # kmock's discovery data
         if kind is None:
-            return await kmock.RawHandler._handle(self, request)  # /version, /apis: kmock's own
-        raw = request._raw_request
+            return await kmock.RawHandler._handle(self, request)  # kmock's own: a 404 in Kubernetes' form
         with self.changed:  # a test may wait for a request (wait_until)
             self.calls.append(Call(raw.method, raw.path, dict(raw.query), time.monotonic()))
             self.changed.notify_all()
@@ -651,12 +672,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         try:
             if raw.method == "GET" and raw.query.get("watch") in ("true", "1"):
                 return await self._serve_watch_stream(request, kind)
+            warnings = _field_validation(request, kind)
             status, body = self._serve(request, kind)
         except ApiError as error:
             return aiohttp.web.json_response(error.status(), status=error.code)
         if isinstance(body, str):
             return aiohttp.web.Response(text=body, status=status, content_type="text/plain")
-        return aiohttp.web.json_response(body, status=status)
+        if raw.method == "GET" and wants_table(raw.headers.get("Accept", "")):
+            body = as_table(kind.kind, body, raw.query.get("includeObject"))
+        return aiohttp.web.json_response(body, status=status, headers=warnings)
 
     def _serve(self, request: kmock.Request, kind: Kind) -> tuple[int, Any]:
         raw = request._raw_request
@@ -673,14 +697,13 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 "items": items,
             }
         if raw.method == "GET" and sub == "log":
-            lines = self.logs.get((namespace, name, raw.query.get("container", "")), [])
-            self._existing(kind, namespace, name)
+            lines = self.logs.get((namespace, name, self._log_container(namespace, name, raw.query)), [])
             tail = int(raw.query.get("tailLines", len(lines)) or 0)
             return 200, "".join(f"{line}\n" for line in lines[-tail:] if tail)
         if raw.method == "GET":
             with self.store_lock:
                 return 200, self._existing(kind, namespace, name)
-        body = request.data if isinstance(request.data, dict) else yaml.safe_load(request.text or "null")
+        body = _body(request)
         if raw.method == "POST" and name is None:
             return 201, self.create(body or {}, namespace, dry_run)
         if raw.method == "PUT":
@@ -702,9 +725,31 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 )
             return 200, self.patch(kind.kind, namespace, name, body or {}, sub, dry_run)
         if raw.method == "DELETE":
-            uid = ((body or {}).get("preconditions") or {}).get("uid")
-            return 200, self.delete(kind.kind, namespace, name, uid)
+            options = body or {}
+            uid = (options.get("preconditions") or {}).get("uid")
+            propagation = raw.query.get("propagationPolicy") or options.get("propagationPolicy")
+            return 200, self.delete(kind.kind, namespace, name, uid, orphan=propagation == "Orphan")
         raise ApiError(405, "MethodNotAllowed", f"{raw.method} is not supported on {raw.path}")
+
+    def _log_container(self, namespace: str | None, name: str, query: Mapping[str, str]) -> str:
+        """The container whose log is asked for: named, or the pod's only one (else a 400, as
+        a real server answers for a pod of several containers)."""
+        with self.store_lock:
+            pod = self._existing(BY_KIND["Pod"], namespace, name)
+        containers = [c["name"] for c in pod.get("spec", {}).get("containers") or []]
+        if query.get("container"):
+            if query["container"] not in containers:
+                raise ApiError(
+                    400, "BadRequest", f"container {query['container']} is not valid for pod {name}"
+                )
+            return query["container"]
+        if len(containers) != 1:
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]",
+            )
+        return containers[0]
 
     async def _serve_watch_stream(self, request: kmock.Request, kind: Kind) -> aiohttp.web.StreamResponse:
         raw = request._raw_request
@@ -757,6 +802,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     backlog.append(self._initial_events_end(kind))
             self.watchers[kind.kind].add(watcher)
             self.changed.notify_all()
+        tables = wants_table(raw.headers.get("Accept", ""))  # kubectl get --watch
         response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
         await response.prepare(raw)
         timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
@@ -779,6 +825,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     if event is _BREAK:
                         raw.transport.abort()
                         return response
+                if tables:
+                    event = event_as_table(kind.kind, event, query.get("includeObject"))
                 await response.write(json.dumps(event).encode() + b"\n")
             await response.write_eof()
         except (ConnectionResetError, asyncio.CancelledError):
@@ -787,6 +835,37 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             with self.store_lock:
                 self.watchers[kind.kind].discard(watcher)
         return response
+
+
+def _body(request: kmock.Request) -> Any:
+    """The request's object: JSON, or YAML (an apply patch)."""
+    return request.data if isinstance(request.data, dict) else yaml.safe_load(request.text or "null")
+
+
+def _field_validation(request: kmock.Request, kind: Kind) -> dict[str, str]:
+    """The server's field validation of a write (`?fieldValidation=`, which kubectl sends):
+    unknown fields refuse the request under Strict, and come back as warnings under Warn.
+    Without the parameter nothing is checked (skytrain's own client never sends it)."""
+    raw = request._raw_request
+    directive = raw.query.get("fieldValidation")
+    if raw.method not in ("POST", "PUT", "PATCH") or request.subresource or directive not in (STRICT, WARN):
+        return {}
+    body = _body(request)
+    if not isinstance(body, dict):
+        return {}
+    unknown = unknown_fields({**body, "apiVersion": kind.api_version, "kind": kind.kind})
+    if unknown and directive == STRICT:
+        fields = ", ".join(f'unknown field "{f.lstrip(".")}"' for f in unknown)
+        raise ApiError(
+            400,
+            "BadRequest",
+            f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: strict decoding error: {fields}',
+        )
+    return (
+        {"Warning": ", ".join(f'299 - "unknown field \\"{f.lstrip(".")}\\""' for f in unknown)}
+        if unknown
+        else {}
+    )
 
 
 def _validate(kind: Kind, obj: dict[str, Any]) -> None:
