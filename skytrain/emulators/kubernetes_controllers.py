@@ -36,6 +36,19 @@ DEADLINE = "ProgressDeadlineExceeded"
 STUCK = "stuck"  # pods stay ContainerCreating: only the gate's timeout ends it
 UNREADY = "unready"  # pods run but their readiness probe keeps failing
 SLOW = "slow"  # one pod ready at once, the rest after `delay`
+BEHAVIOURS = (
+    HEALTHY,
+    CRASH_LOOP,
+    IMAGE_PULL,
+    ERR_IMAGE_PULL,
+    CONFIG_ERROR,
+    UNSCHEDULABLE,
+    POD_FAILED,
+    DEADLINE,
+    STUCK,
+    UNREADY,
+    SLOW,
+)
 
 WAITING = {
     CRASH_LOOP: "back-off 40s restarting failed container={c} pod={p}",
