@@ -327,7 +327,7 @@ def test_discovery_lists_exactly_the_kinds_it_stores(api):
 def test_openapi_declares_field_validation_and_the_server_applies_it(api):
     """kubectl leaves validation to servers whose OpenAPI v3 PATCH operations take
     `fieldValidation`; then the server must refuse (Strict) or warn about (Warn) unknown fields."""
-    core, apps, emulator = api
+    _, _, emulator = api
     root = urllib3.request("GET", emulator.address + "/openapi/v3").json()["paths"]
     assert {"api/v1", "apis/apps/v1"} <= set(root)
     document = urllib3.request("GET", emulator.address + root["apis/apps/v1"]["serverRelativeURL"]).json()
