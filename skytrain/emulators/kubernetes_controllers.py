@@ -35,7 +35,7 @@ POD_FAILED = "Failed"
 DEADLINE = "ProgressDeadlineExceeded"
 STUCK = "stuck"  # pods stay ContainerCreating: only the gate's timeout ends it
 UNREADY = "unready"  # pods run but their readiness probe keeps failing
-SLOW = "slow"  # one pod ready at once, the rest after `delay`
+SLOW = "slow"  # one pod ready at once (none of one replica), the rest after `delay`
 BEHAVIOURS = (
     HEALTHY,
     CRASH_LOOP,
@@ -58,7 +58,7 @@ WAITING = {
 }
 
 
-@dataclass
+@dataclass(eq=False)
 class NextRollout:
     """A behaviour armed for the next rollout (a new pod template) of the Deployments it
     matches, by namespace and name; the rollout after it, a rollback included, is itself again."""
@@ -139,6 +139,12 @@ class Controller:
             self.armed.append(armed)
         return armed
 
+    def disarm(self, armed: NextRollout) -> None:
+        """Take back what behave_next armed, unless a rollout took it already."""
+        with self._arming:
+            if armed in self.armed:
+                self.armed.remove(armed)
+
     def behaviour_of(self, deployment: dict[str, Any], replicaset: str | None = None) -> str:
         armed = self._by_template.get((deployment["metadata"]["namespace"], replicaset or ""))
         if armed is not None:
@@ -173,14 +179,14 @@ class Controller:
             for p in self._pods(deployment)
             if p["metadata"]["labels"].get("pod-template-hash") == template_hash
         ]
-        ready_now = replicas if behaviour == HEALTHY else 1 if behaviour == SLOW else 0
+        ready_now = replicas if behaviour == HEALTHY else min(1, replicas - 1) if behaviour == SLOW else 0
         for pod in new[replicas:]:
             self.emulator.delete("Pod", namespace, pod["metadata"]["name"])
         for index in range(len(new), replicas):
             new.append(self._pod(deployment, rs, index))
         for index, pod in enumerate(new[:replicas]):
             self._set_pod_state(pod, behaviour, ready=index < ready_now)
-        if behaviour in (HEALTHY,) or (behaviour == SLOW and replicas <= 1):
+        if behaviour == HEALTHY:
             for pod in old:
                 self.emulator.delete("Pod", namespace, pod["metadata"]["name"])
             old = []

@@ -338,12 +338,27 @@ class MarathonEmulator:
         """Tasks of this image follow `behaviour` (others follow the default)."""
         self.behaviours[image] = behaviour
 
-    def behave_next(self, behaviour: Behaviour, matches: Callable[[str], bool] = lambda app_id: True) -> None:
+    def behave_next(
+        self, behaviour: Behaviour, matches: Callable[[str], bool] = lambda app_id: True
+    ) -> tuple[Callable[[str], bool], Behaviour]:
         """The tasks of the next config change (a new version) of an app whose id `matches`
         follow `behaviour`, whatever their image: a fault on purpose for one deploy, while
-        the rollback after it (another new version) runs as usual."""
+        the rollback after it (another new version) runs as usual. Returns the entry of
+        `armed` (gone from it once a version took it)."""
+        armed = (matches, behaviour)
         with self._lock:
-            self.armed.append((matches, behaviour))
+            self.armed.append(armed)
+        return armed
+
+    def disarm(self, armed: tuple[Callable[[str], bool], Behaviour]) -> None:
+        """Take back what behave_next armed, unless a version took it already."""
+        with self._lock:
+            if armed in self.armed:
+                self.armed.remove(armed)
+
+    def app_ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self.apps)
 
     def inject(
         self,

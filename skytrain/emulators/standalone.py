@@ -66,7 +66,7 @@ def marathon_main(argv: list[str] | None = None) -> None:
         emulator = MarathonEmulator(
             args.flavour, Behaviour.healthy(args.healthy_after), port=args.port
         ).start()
-        print(f"Marathon {args.flavour} emulator on {emulator.url} (Ctrl-C stops it)", flush=True)
+        print(f"Marathon {args.flavour} emulator on {emulator.url}", flush=True)
         wait_for_stop()
         emulator.stop()
 
@@ -99,7 +99,7 @@ def kubernetes_main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with signals_held(), serve(port=args.port) as emulator:
         controller = Controller(emulator, behaviour=args.rollouts)
-        print(f"Kubernetes API emulator on {emulator.address} (Ctrl-C stops it)", flush=True)
+        print(f"Kubernetes API emulator on {emulator.address}", flush=True)
         if args.kubeconfig is not None:
             contexts = ("dev", "staging", "production")
             write_file(args.kubeconfig, kubeconfig(dict.fromkeys(contexts, emulator.address)), "--kubeconfig")
