@@ -766,6 +766,12 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         raw, kind = request.raw, request.kind
         namespace, name, sub = request.namespace, request.name, request.subresource
         dry_run = raw.query.get("dryRun") == "All"
+        if (
+            sub not in (None, "status", "log")
+            or (sub == "status" and not kind.status)
+            or (sub == "log" and kind.kind != "Pod")
+        ):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if raw.method == "GET" and name is None:
             items = self._select(
                 kind.kind, namespace, raw.query.get("labelSelector"), raw.query.get("fieldSelector")
