@@ -9,7 +9,8 @@ serves the rest itself, following the conventions of a real API server:
 - every write bumps a cluster-wide resourceVersion; uid, creationTimestamp are set on create;
   `generation` rises on a spec change of a workload; `status` is a subresource;
 - PUT replaces and answers 409 Conflict when the body's resourceVersion is stale;
-- PATCH: JSON merge patch (strategic merge is treated as merge: lists replace), and
+- PATCH: JSON merge patch, strategic merge patch (lists merged by the keys the schemas
+  name, kubernetes_strategic.py), and
   server-side apply (`application/apply-patch+yaml`, fieldManager required) which creates
   a missing object, drops fields the manager applied before and no longer applies, and is
   a no-op (same resourceVersion, no watch event) when nothing changes;
@@ -56,10 +57,20 @@ import yaml
 
 from skytrain.backends.kubernetes.kinds import BY_KIND, BY_RESOURCE, Kind
 from skytrain.emulators.kubernetes_discovery import discovery, server_version
-from skytrain.emulators.kubernetes_openapi import STRICT, WARN, openapi, unknown_fields
+from skytrain.emulators.kubernetes_openapi import (
+    STRICT,
+    WARN,
+    kind_schema,
+    openapi,
+    schema_definitions,
+    unknown_fields,
+)
+from skytrain.emulators.kubernetes_strategic import strategic_merge, without_directives
 from skytrain.emulators.kubernetes_tables import as_table, event_as_table, wants_table
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+MERGE_CONTENT_TYPE = "application/merge-patch+json"
+STRATEGIC_CONTENT_TYPE = "application/strategic-merge-patch+json"
 HISTORY_LENGTH = 2000
 
 
@@ -442,9 +453,16 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         body: dict[str, Any],
         subresource: str | None = None,
         dry_run: bool = False,
+        strategic: bool = False,
     ) -> dict[str, Any]:
-        """A JSON merge patch (of the object, or of its status)."""
+        """A JSON merge patch, or a strategic one (of the object, or of its status)."""
         kind = BY_KIND[kind_name]
+
+        def patched(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+            if strategic:
+                return strategic_merge(target, patch, kind_schema(kind), schema_definitions())
+            return merge_patch(target, patch)
+
         with self.store_lock:
             current = self._existing(kind, namespace, name)
             wanted = (body.get("metadata") or {}).get("resourceVersion")
@@ -452,9 +470,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 raise self._conflict(kind, name)
             if subresource == "status":
                 new = copy.deepcopy(current)
-                new["status"] = merge_patch(current.get("status", {}), body.get("status", {}))
+                new["status"] = patched(current, {"status": body.get("status", {})})["status"]
             else:
-                new = merge_patch(current, body)
+                new = patched(current, body)
                 new["metadata"].update(self._identity(current))
                 if kind.status:
                     new["status"] = copy.deepcopy(current.get("status", {}))
@@ -805,11 +823,12 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     )
                 obj, created = self.apply(body or {}, namespace, name, raw.query.get("fieldManager"), dry_run)
                 return (201 if created else 200), obj
-            if content_type not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+            if content_type not in (MERGE_CONTENT_TYPE, STRATEGIC_CONTENT_TYPE):
                 raise ApiError(
                     415, "UnsupportedMediaType", f"this emulator does not support {content_type} patches"
                 )
-            return 200, self.patch(kind.kind, namespace, name, body or {}, sub, dry_run)
+            strategic = content_type == STRATEGIC_CONTENT_TYPE
+            return 200, self.patch(kind.kind, namespace, name, body or {}, sub, dry_run, strategic)
         if raw.method == "DELETE":
             options = body or {}
             uid = (options.get("preconditions") or {}).get("uid")
@@ -931,7 +950,7 @@ def _field_validation(request: Request) -> dict[str, str]:
     directive = raw.query.get("fieldValidation")
     if raw.method not in ("POST", "PUT", "PATCH") or request.subresource or directive not in (STRICT, WARN):
         return {}
-    body = request.data()
+    body = without_directives(request.data())  # a strategic patch's $patch, $retainKeys, ...
     if not isinstance(body, dict):
         return {}
     unknown = unknown_fields({**body, "apiVersion": kind.api_version, "kind": kind.kind})

@@ -66,7 +66,7 @@ def _documents() -> dict[str, bytes]:
 
 
 def _document(kinds: list[Kind]) -> dict[str, Any]:
-    definitions = kubernetes_definitions(SCHEMA_VERSION)["$defs"]
+    definitions = schema_definitions()
     roots = [_definition_name(definitions, kind) for kind in kinds]
     return {
         "openapi": "3.0.0",
@@ -78,6 +78,17 @@ def _document(kinds: list[Kind]) -> dict[str, Any]:
             "schemas": {name: _schema(definitions[name]) for name in _reachable(definitions, roots)}
         },
     }
+
+
+def schema_definitions() -> dict[str, Any]:
+    return kubernetes_definitions(SCHEMA_VERSION)["$defs"]
+
+
+@cache
+def kind_schema(kind: Kind) -> dict[str, Any]:
+    """The schema of `kind`'s objects (its references point into `schema_definitions()`)."""
+    definitions = schema_definitions()
+    return definitions[_definition_name(definitions, kind)]
 
 
 def _definition_name(definitions: dict[str, Any], kind: Kind) -> str:

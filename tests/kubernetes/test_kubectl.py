@@ -151,6 +151,31 @@ def test_apply_get_and_delete(kubectl: Kubectl, platform, tmp_path: Path) -> Non
         assert only_in(emulator, kubectl.namespace, kind) == [], kind
 
 
+def test_client_side_apply_and_patch_merge_containers_by_name(
+    kubectl: Kubectl, platform, tmp_path: Path
+) -> None:
+    """Without --server-side kubectl sends strategic merge patches: containers merge by name,
+    so a patch of one image keeps the container's ports and probes."""
+    emulator, _, _ = platform
+    folder = manifests(tmp_path / "v1", kubectl.namespace)
+    assert "deployment.apps/giphy created" in kubectl("apply", "-f", str(folder)).stdout
+    changed = manifests(tmp_path / "v2", kubectl.namespace, "registry.example.com/giphy:2")
+    assert "deployment.apps/giphy configured" in kubectl("apply", "-f", str(changed)).stdout
+    patch = {
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "giphy", "image": "registry.example.com/giphy:3"}]}}
+        }
+    }
+    kubectl("patch", "deployment", "giphy", "-p", json.dumps(patch))
+
+    container = emulator.get("Deployment", kubectl.namespace, "giphy")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert [c["image"] for c in container] == ["registry.example.com/giphy:3"]
+    assert container[0]["ports"] == [{"containerPort": 8080, "name": "http", "protocol": "TCP"}]
+    assert container[0]["readinessProbe"]["httpGet"]["path"] == "/status"
+
+
 def test_apply_refuses_an_unknown_field_unless_validation_is_off(
     kubectl: Kubectl, platform, tmp_path: Path
 ) -> None:
@@ -173,7 +198,7 @@ def test_rollout_status_describe_and_logs_follow_rollouts(kubectl: Kubectl, plat
     _, controller, _ = platform
     namespace = kubectl.namespace
     in_namespace = lambda ns, name: ns == namespace  # noqa: E731
-    controller.behave_next(SLOW, in_namespace, seconds=0.5)
+    controller.behave_next(SLOW, in_namespace, seconds=2)
     kubectl("apply", "--server-side", "-f", str(manifests(tmp_path / "v1", namespace)))
     slow = kubectl("rollout", "status", "deployment/giphy", "--timeout=20s").stdout
     assert 'Waiting for deployment "giphy" rollout to finish' in slow
