@@ -36,6 +36,7 @@ DEADLINE = "ProgressDeadlineExceeded"
 STUCK = "stuck"  # pods stay ContainerCreating: only the gate's timeout ends it
 UNREADY = "unready"  # pods run but their readiness probe keeps failing
 SLOW = "slow"  # one pod ready at once (none of one replica), the rest after `delay`
+NODES = 3  # pods are assigned to node-0 .. node-2
 BEHAVIOURS = (
     HEALTHY,
     CRASH_LOOP,
@@ -105,6 +106,8 @@ class Controller:
     def _on_write(self, event: str, kind: str, obj: dict[str, Any]) -> None:
         if kind == "Service" and event != "DELETED":  # a Service applied after its Deployment
             self.later(0, self._service_endpoints, obj["metadata"]["namespace"])
+        if kind == "DaemonSet" and event != "DELETED":
+            self._daemonset_status(obj)
         if kind != "Deployment" or event == "DELETED":
             return
         meta = obj["metadata"]
@@ -113,6 +116,27 @@ class Controller:
             return
         self._seen.add(key)
         self.later(self.delay, self.reconcile, meta["namespace"], meta["name"])
+
+    def _daemonset_status(self, daemonset: dict[str, Any]) -> None:
+        """A DaemonSet runs, up to date and ready, on each of the cluster's NODES nodes (its
+        pods are not emulated: the Skyline bridge is rendered and applied, never gated)."""
+        meta = daemonset["metadata"]
+        if (daemonset.get("status") or {}).get("observedGeneration") == meta["generation"]:
+            return
+        counts = dict.fromkeys(
+            (
+                "desiredNumberScheduled",
+                "currentNumberScheduled",
+                "updatedNumberScheduled",
+                "numberReady",
+                "numberAvailable",
+            ),
+            NODES,
+        )
+        status = {**counts, "numberMisscheduled": 0, "observedGeneration": meta["generation"]}
+        self.later(
+            0, self.emulator.patch, "DaemonSet", meta["namespace"], meta["name"], {"status": status}, "status"
+        )
 
     def _service_endpoints(self, namespace: str) -> None:
         for deployment in self.emulator.list("Deployment", namespace):
@@ -297,14 +321,14 @@ class Controller:
                     "annotations": dict(template["metadata"].get("annotations", {})),
                     "ownerReferences": [_owner(rs)],
                 },
-                "spec": {**copy.deepcopy(template["spec"]), "nodeName": f"node-{index % 3}"},
+                "spec": {**copy.deepcopy(template["spec"]), "nodeName": f"node-{index % NODES}"},
             }
         )
         self._event(
             pod,
             "Normal",
             "Scheduled",
-            f"Successfully assigned {pod['metadata']['namespace']}/{name} to node-{index % 3}",
+            f"Successfully assigned {pod['metadata']['namespace']}/{name} to node-{index % NODES}",
         )
         return pod
 

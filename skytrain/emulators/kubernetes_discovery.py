@@ -30,8 +30,9 @@ SHORT_NAMES = {
     "Event": ["ev"],
     "Deployment": ["deploy"],
     "ReplicaSet": ["rs"],
+    "DaemonSet": ["ds"],
 }
-IN_ALL = {"Service", "Pod", "Deployment", "ReplicaSet"}  # `kubectl get all`
+IN_ALL = {"Service", "Pod", "Deployment", "ReplicaSet", "DaemonSet"}  # `kubectl get all`
 # subresource → its verbs; `log` only on pods
 SUBRESOURCES = {"status": ["get", "patch", "update"]}
 POD_SUBRESOURCES = {"log": ["get"]}

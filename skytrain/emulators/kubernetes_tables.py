@@ -135,6 +135,13 @@ COLUMNS: dict[str, list[tuple[str, str, int, Cell]]] = {
         ("External-IP", "string", 0, lambda s: ",".join(s["spec"].get("externalIPs") or []) or "<none>"),
         ("Port(s)", "string", 0, service_ports),
     ],
+    "DaemonSet": [
+        ("Desired", "integer", 0, lambda d: _status(d).get("desiredNumberScheduled", 0)),
+        ("Current", "integer", 0, lambda d: _status(d).get("currentNumberScheduled", 0)),
+        ("Ready", "integer", 0, lambda d: _status(d).get("numberReady", 0)),
+        ("Up-to-date", "integer", 0, lambda d: _status(d).get("updatedNumberScheduled", 0)),
+        ("Available", "integer", 0, lambda d: _status(d).get("numberAvailable", 0)),
+    ],
     "ConfigMap": [("Data", "integer", 0, lambda c: _count(c, "data", "binaryData"))],
     "Secret": [
         ("Type", "string", 0, lambda s: s.get("type", "Opaque")),

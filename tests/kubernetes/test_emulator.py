@@ -313,7 +313,9 @@ def test_discovery_lists_exactly_the_kinds_it_stores(api):
         "coordination.k8s.io": "coordination.k8s.io/v1",
     }
     apps = {r.name for r in kubernetes.client.AppsV1Api(api_client).get_api_resources().resources}
-    assert apps == {"deployments", "deployments/status", "replicasets", "replicasets/status"}
+    assert apps == {
+        "deployments", "deployments/status", "replicasets", "replicasets/status", "daemonsets", "daemonsets/status",
+    }  # fmt: skip
     for unknown in (
         "/apis/batch/v1",
         "/apis/batch/v1/namespaces/default/jobs",

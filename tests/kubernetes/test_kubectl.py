@@ -17,17 +17,17 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
+from skytrain.cli import main as skytrain_main
 from skytrain.emulators.kubernetes import ClusterEmulator
 from skytrain.emulators.kubernetes_controllers import CRASH_LOOP, SLOW, Controller, cluster
 from skytrain.schedulers import render
 from tests.kubectl_binaries import Unavailable, debian_kubectl, kubectl_v35
 from tests.kubernetes.conftest import app
-from tests.support import missing, require
+from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES, missing, require
 
 VERSIONS = {"1.32": debian_kubectl, "1.35": kubectl_v35}
 _namespaces = itertools.count(1)
@@ -108,10 +108,6 @@ def rows(output: str) -> dict[str, list[str]]:
     return {cells[0]: cells[1:] for cells in table if cells[0] != "NAME"}
 
 
-def only_in(emulator: ClusterEmulator, namespace: str, kind: str) -> list[dict[str, Any]]:
-    return emulator.list(kind, namespace)
-
-
 def test_apply_get_and_delete(kubectl: Kubectl, platform, tmp_path: Path) -> None:
     emulator, _, _ = platform
     folder = manifests(tmp_path / "giphy", kubectl.namespace)
@@ -148,7 +144,7 @@ def test_apply_get_and_delete(kubectl: Kubectl, platform, tmp_path: Path) -> Non
         "Service",
         "EndpointSlice",
     ):  # collected with their owners
-        assert only_in(emulator, kubectl.namespace, kind) == [], kind
+        assert emulator.list(kind, kubectl.namespace) == [], kind
 
 
 def test_client_side_apply_and_patch_merge_containers_by_name(
@@ -174,6 +170,46 @@ def test_client_side_apply_and_patch_merge_containers_by_name(
     assert [c["image"] for c in container] == ["registry.example.com/giphy:3"]
     assert container[0]["ports"] == [{"containerPort": 8080, "name": "http", "protocol": "TCP"}]
     assert container[0]["readinessProbe"]["httpGet"]["path"] == "/status"
+
+
+def test_the_skyline_bridge_applies_and_rolls_out(kubectl: Kubectl, platform, tmp_path: Path) -> None:
+    """What `skytrain routes` renders for Kubernetes (ConfigMap, DaemonSet, Services)."""
+    emulator, _, _ = platform
+    routes = tmp_path / "routes"
+    assert (
+        skytrain_main(
+            [
+                "routes",
+                "--fleet",
+                str(EXAMPLES),
+                "--env",
+                "staging",
+                "--out",
+                str(routes),
+                "--environments",
+                str(EXAMPLE_ENVIRONMENTS),
+            ]
+        )
+        == 0
+    )
+    bridge = tmp_path / "bridge"
+    bridge.mkdir()
+    for rendered in (routes / "kubernetes").glob("*.yaml"):
+        obj = yaml.safe_load(rendered.read_text())
+        obj["metadata"]["namespace"] = kubectl.namespace
+        (bridge / rendered.name).write_text(yaml.safe_dump(obj))
+
+    assert (
+        "daemonset.apps/skyline-bridge serverside-applied"
+        in kubectl("apply", "--server-side", "-f", str(bridge)).stdout
+    )
+    assert (
+        "successfully rolled out"
+        in kubectl("rollout", "status", "daemonset/skyline-bridge", "--timeout=10s").stdout
+    )
+    assert rows(kubectl("get", "ds").stdout)["skyline-bridge"][:5] == ["3", "3", "3", "3", "3"]
+    kubectl("delete", "-f", str(bridge))
+    assert emulator.list("DaemonSet", kubectl.namespace) == []
 
 
 def test_apply_refuses_an_unknown_field_unless_validation_is_off(
