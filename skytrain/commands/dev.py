@@ -9,18 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from skytrain.commands.dev_platform import Running, find, forget, start, stop
+from skytrain.emulators.local_layout import ENVIRONMENTS, ERROR_COUNT, FAULTS, SLOW_SECONDS, TARGETS
 from skytrain.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 DEFAULT_DIR = Path(".skytrain-dev")
-ENVIRONMENTS = ("dev", "staging", "production")  # as skytrain/emulators/local.py serves them
-TARGETS = ("marathon", "kubernetes")
-FAULTS = {
+FAULT_HELP = {
     "crash-loop": "the next rollout's containers crash, again and again",
     "image-pull": "the next rollout's image cannot be pulled",
-    "slow": "the next rollout takes --seconds (default 10) to become ready",
-    "5xx": "the next --count (default 3) requests answer 503",
-    "clear": "disarm every fault not yet spent",
+    "slow": f"the next rollout takes --seconds (default {SLOW_SECONDS:g}) to become ready",
+    "5xx": f"the next --count (default {ERROR_COUNT}) requests answer 503",
 }
+CLEAR = "clear"  # not a fault: disarms the ones not yet spent
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -53,15 +52,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Arm a fault for the next rollout of a service (any, unless --service) in an environment "
         "(any, unless --env), on both schedulers unless --target. The deploy after it meets the fault; "
         "its rollback, a rollout of its own, runs as usual. Faults: "
-        + "; ".join(f"{name}: {what}" for name, what in FAULTS.items())
+        + "; ".join(f"{name}: {FAULT_HELP[name]}" for name in FAULTS)
+        + f"; {CLEAR} disarms the faults not yet spent"
         + ".",
     )
-    fault.add_argument("kind", choices=tuple(FAULTS), metavar="FAULT", help=", ".join(FAULTS))
+    fault.add_argument("kind", choices=(*FAULTS, CLEAR), metavar="FAULT", help=", ".join((*FAULTS, CLEAR)))
     fault.add_argument("--service", metavar="NAME", help="only this service (default: any)")
     fault.add_argument("--env", choices=ENVIRONMENTS, help="only this environment (default: any)")
     fault.add_argument("--target", choices=TARGETS, help="only this scheduler (default: both)")
-    fault.add_argument("--seconds", type=float, default=10.0, help="slow: how long the rollout takes")
-    fault.add_argument("--count", type=int, default=3, help="5xx: how many requests answer 503")
+    fault.add_argument("--seconds", type=float, default=SLOW_SECONDS, help="slow: how long the rollout takes")
+    fault.add_argument("--count", type=int, default=ERROR_COUNT, help="5xx: how many requests answer 503")
     fault.set_defaults(run=run_fault)
     for action in (up, status, down, fault):
         action.add_argument(
@@ -147,7 +147,7 @@ def run_down(args: argparse.Namespace) -> int:
 
 def run_fault(args: argparse.Namespace) -> int:
     running = running_in(args.dir)
-    if args.kind == "clear":
+    if args.kind == CLEAR:
         cleared = running.ask("DELETE", "/faults")["cleared"]
         print(f"disarmed {cleared} fault{'s' if cleared != 1 else ''}")
         return EXIT_OK

@@ -23,13 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skytrain.emulators.local_layout import (
+    ENVIRONMENTS_FILE,
+    KUBECONFIG_FILE,
+    LOG_FILE,
+    PLATFORM_MODULE,
+    STATE_FILE,
+)
 from skytrain.errors import OperationFailed, UsageError
 from skytrain.outputs import check_directory, check_file
 
-PLATFORM_MODULE = "skytrain.emulators.local"
-STATE_FILE = "platform.json"
-LOG_FILE = "platform.log"
-WRITTEN = ("environments.yml", "kubeconfig")  # besides platform.json; the log stays for reading
+WRITTEN = (STATE_FILE, ENVIRONMENTS_FILE, KUBECONFIG_FILE)  # removed by `dev down`; the log stays
 START_SECONDS = 60.0
 STOP_SECONDS = 10.0
 ASK_SECONDS = 10.0
@@ -210,5 +214,5 @@ def wait_gone(pid: int, seconds: float) -> bool:
 
 
 def forget(directory: Path) -> None:
-    for name in (STATE_FILE, *WRITTEN):
+    for name in WRITTEN:
         (directory / name).unlink(missing_ok=True)

@@ -31,20 +31,22 @@ from typing import Any
 
 from skytrain.emulators.kubernetes import ClusterEmulator, kubeconfig, serve
 from skytrain.emulators.kubernetes_controllers import CRASH_LOOP, IMAGE_PULL, SLOW, Controller
+from skytrain.emulators.local_layout import (
+    ENVIRONMENTS,
+    ENVIRONMENTS_FILE,
+    ERROR_COUNT,
+    FAULTS,
+    KUBECONFIG_FILE,
+    LOG_FILE,
+    SLOW_SECONDS,
+    STATE_FILE,
+    TARGETS,
+)
 from skytrain.emulators.marathon import Behaviour, MarathonEmulator
 from skytrain.emulators.standalone import signals_held, wait_for_stop
 from skytrain.outputs import write_file
 
-ENVIRONMENTS = ("dev", "staging", "production")
 MARATHON_VERSION = "1.7"
-TARGETS = ("marathon", "kubernetes")
-STATE_FILE = "platform.json"
-ENVIRONMENTS_FILE = "environments.yml"
-KUBECONFIG_FILE = "kubeconfig"
-LOG_FILE = "platform.log"
-FAULTS = ("crash-loop", "image-pull", "slow", "5xx")
-SLOW_SECONDS = 10.0
-ERROR_COUNT = 3
 HEALTHY_AFTER = 0.1  # seconds from a task's launch to passing its health check
 
 
