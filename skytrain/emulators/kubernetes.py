@@ -1,15 +1,16 @@
 """A Kubernetes API server good enough to deploy to: kmock's emulator plus the API
 conventions skytrain's backend relies on.
 
-kmock (0.8) serves discovery, parses Kubernetes URLs and records requests, but keeps
-objects as bare JSON: no resourceVersion, no generation, no PUT, no selectors, no
-server-side apply. `ClusterEmulator` keeps kmock's HTTP plumbing and discovery and
-replaces its object store with one that follows the conventions of a real API server:
+kmock (0.8) serves HTTP and keeps objects as bare JSON: no resourceVersion, no
+generation, no PUT, no selectors, no server-side apply, and its discovery and URL parser
+do not carry kubectl. `ClusterEmulator` keeps kmock's HTTP plumbing (and its 404s) and
+serves the rest itself, following the conventions of a real API server:
 
 - every write bumps a cluster-wide resourceVersion; uid, creationTimestamp are set on create;
   `generation` rises on a spec change of a workload; `status` is a subresource;
 - PUT replaces and answers 409 Conflict when the body's resourceVersion is stale;
-- PATCH: JSON merge patch (strategic merge is treated as merge: lists replace), and
+- PATCH: JSON merge patch, strategic merge patch (lists merged by the keys the schemas
+  name, kubernetes_strategic.py), and
   server-side apply (`application/apply-patch+yaml`, fieldManager required) which creates
   a missing object, drops fields the manager applied before and no longer applies, and is
   a no-op (same resourceVersion, no watch event) when nothing changes;
@@ -19,7 +20,12 @@ replaces its object store with one that follows the conventions of a real API se
   compacted), `timeoutSeconds`, the initial state ended by a bookmark
   (`sendInitialEvents`, the WatchList convention), and a way to break every open watch;
 - immutable ConfigMaps and Secrets (a write that changes their data is a 422);
-- Leases, EndpointSlices, a Service's clusterIP, pod logs.
+- Leases, EndpointSlices, a Service's clusterIP, pod logs, garbage collection of what an
+  object owns;
+- what kubectl needs besides (so people can point it at the emulator, and a client
+  nobody here wrote checks it): discovery of exactly the stored kinds
+  (kubernetes_discovery.py), OpenAPI v3 and server-side field validation
+  (kubernetes_openapi.py), and the tables `kubectl get` prints (kubernetes_tables.py).
 
 It runs in its own thread with its own event loop (`serve()`), so that the synchronous
 official client can call it from any thread. The `Controller` plays the Deployment,
@@ -34,8 +40,6 @@ import asyncio
 import collections
 import copy
 import datetime
-import gzip
-import importlib.resources
 import itertools
 import json
 import re
@@ -52,8 +56,21 @@ import kmock
 import yaml
 
 from skytrain.backends.kubernetes.kinds import BY_KIND, BY_RESOURCE, Kind
+from skytrain.emulators.kubernetes_discovery import discovery, server_version
+from skytrain.emulators.kubernetes_openapi import (
+    STRICT,
+    WARN,
+    kind_schema,
+    openapi,
+    schema_definitions,
+    unknown_fields,
+)
+from skytrain.emulators.kubernetes_strategic import strategic_merge, without_directives
+from skytrain.emulators.kubernetes_tables import as_table, event_as_table, wants_table
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+MERGE_CONTENT_TYPE = "application/merge-patch+json"
+STRATEGIC_CONTENT_TYPE = "application/strategic-merge-patch+json"
 HISTORY_LENGTH = 2000
 
 
@@ -184,6 +201,70 @@ def drop_released(obj: dict[str, Any], old: dict[str, Any], new: dict[str, Any])
             drop_released(obj[name], children, new[key])
 
 
+# --- requests ---------------------------------------------------------------------------
+
+_API_PATH = re.compile(
+    r"/(?:api/(?P<core>[^/]+)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))(?P<rest>(?:/[^/]+)*)/?"
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which object (or list) of a stored kind a path names."""
+
+    kind: Kind
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+
+def route(path: str) -> Route | None:
+    """/api/v1/namespaces/dev/pods/web/log → (Pod, dev, web, log); /api/v1/namespaces/dev →
+    (Namespace, None, dev, None); None for a path of a kind the emulator does not keep."""
+    match = _API_PATH.fullmatch(path)
+    if match is None:
+        return None
+    group, version = match["group"] or "", match["core"] or match["version"]
+    parts = match["rest"].strip("/").split("/") if match["rest"] else []
+    namespace = None
+    if len(parts) >= 3 and parts[0] == "namespaces" and (group, version, parts[2]) in BY_RESOURCE:
+        namespace, parts = parts[1], parts[2:]
+    kind = BY_RESOURCE.get((group, version, parts[0])) if 0 < len(parts) <= 3 else None
+    if kind is None:
+        return None
+    name, subresource = (*parts[1:], None, None)[:2]
+    return Route(kind, namespace, name, subresource)
+
+
+@dataclass(frozen=True)
+class Request:
+    raw: aiohttp.web.BaseRequest
+    route: Route
+    body: bytes
+
+    @property
+    def kind(self) -> Kind:
+        return self.route.kind
+
+    @property
+    def namespace(self) -> str | None:
+        return self.route.namespace
+
+    @property
+    def name(self) -> str | None:
+        return self.route.name
+
+    @property
+    def subresource(self) -> str | None:
+        return self.route.subresource
+
+    def data(self) -> Any:
+        """The request's object: JSON, or YAML (an apply patch)."""
+        if "yaml" in self.raw.headers.get("Content-Type", ""):
+            return yaml.safe_load(self.body.decode() or "null")
+        return json.loads(self.body or b"null")
+
+
 # --- the emulator -----------------------------------------------------------------------
 
 
@@ -191,7 +272,7 @@ def drop_released(obj: dict[str, Any], old: dict[str, Any], new: dict[str, Any])
 class Fault:
     """An injected failure: the next `times` requests matching method and path answer `code`."""
 
-    method: str
+    method: str | None  # None: any
     path: re.Pattern[str]
     code: int
     times: int = 1
@@ -236,8 +317,6 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        bundled = importlib.resources.files("kmock._internal").joinpath("resources.json.gz").read_bytes()
-        self.resources.load_data(gzip.decompress(bundled))  # kmock's discovery data (load_bundled warns)
         self.store_lock = threading.RLock()
         # by kind, then (namespace, name): a LIST or a watch event only looks at its own kind
         self.store: dict[str, dict[tuple[str | None, str], dict[str, Any]]] = collections.defaultdict(dict)
@@ -374,9 +453,16 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         body: dict[str, Any],
         subresource: str | None = None,
         dry_run: bool = False,
+        strategic: bool = False,
     ) -> dict[str, Any]:
-        """A JSON merge patch (of the object, or of its status)."""
+        """A JSON merge patch, or a strategic one (of the object, or of its status)."""
         kind = BY_KIND[kind_name]
+
+        def patched(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+            if strategic:
+                return strategic_merge(target, patch, kind_schema(kind), schema_definitions())
+            return merge_patch(target, patch)
+
         with self.store_lock:
             current = self._existing(kind, namespace, name)
             wanted = (body.get("metadata") or {}).get("resourceVersion")
@@ -384,9 +470,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 raise self._conflict(kind, name)
             if subresource == "status":
                 new = copy.deepcopy(current)
-                new["status"] = merge_patch(current.get("status", {}), body.get("status", {}))
+                new["status"] = patched(current, {"status": body.get("status", {})})["status"]
             else:
-                new = merge_patch(current, body)
+                new = patched(current, body)
                 new["metadata"].update(self._identity(current))
                 if kind.status:
                     new["status"] = copy.deepcopy(current.get("status", {}))
@@ -445,8 +531,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             return self._update(kind, namespace, name, current, new, dry_run), False
 
     def delete(
-        self, kind_name: str, namespace: str | None, name: str, uid: str | None = None
+        self, kind_name: str, namespace: str | None, name: str, uid: str | None = None, orphan: bool = False
     ) -> dict[str, Any]:
+        """Delete, and (unless `orphan`) what the object owns, as the garbage collector does
+        for the default propagation: a Deployment's ReplicaSets and their pods go with it."""
         kind = BY_KIND[kind_name]
         with self.store_lock:
             current = self._existing(kind, namespace, name)
@@ -462,7 +550,19 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             gone = copy.deepcopy(current)
             gone["metadata"]["resourceVersion"] = str(self.revision)
             self._publish("DELETED", kind, gone)
+            if not orphan:
+                self._delete_dependents(current["metadata"]["uid"])
             return gone
+
+    def _delete_dependents(self, owner: str) -> None:
+        dependents = [
+            (kind, namespace, name)
+            for kind, objects in self.store.items()
+            for (namespace, name), obj in objects.items()
+            if any(ref.get("uid") == owner for ref in obj["metadata"].get("ownerReferences") or [])
+        ]
+        for kind, namespace, name in dependents:
+            self.delete(kind, namespace, name)
 
     def modify(
         self, kind_name: str, namespace: str | None, name: str, change: Callable[[dict[str, Any]], None]
@@ -495,10 +595,11 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         return len(watchers)
 
     def fail(
-        self, method: str, path: str, code: int = 500, times: int = 1, retry_after: float | None = None
+        self, method: str | None, path: str, code: int = 500, times: int = 1, retry_after: float | None = None
     ) -> Fault:
-        """Answer the next `times` requests whose path and query match the regex `path` with `code`."""
-        fault = Fault(method.upper(), re.compile(path), code, times, retry_after)
+        """Answer the next `times` requests (of any method when `method` is None) whose path and
+        query match the regex `path` with `code`."""
+        fault = Fault(method.upper() if method else None, re.compile(path), code, times, retry_after)
         self.faults.append(fault)
         return fault
 
@@ -563,6 +664,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 spec["clusterIPs"] = [spec["clusterIP"]]
         if kind.kind == "Deployment":
             obj.setdefault("spec", {}).setdefault("replicas", 1)
+        if kind.kind == "Namespace":
+            obj.setdefault("status", {}).setdefault("phase", "Active")
 
     def _update(
         self,
@@ -624,19 +727,35 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     # -- HTTP -----------------------------------------------------------------------------
 
-    async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
-        resource = request.resource
-        kind = BY_RESOURCE.get((resource.group, resource.version, resource.plural)) if resource else None
-        if resource is not None and resource.plural is None and resource.version is not None:
-            return aiohttp.web.json_response(await self._serve_version(request))  # kmock's discovery data
-        if kind is None:
-            return await kmock.RawHandler._handle(self, request)  # /version, /apis: kmock's own
-        raw = request._raw_request
+    async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        """Every request: the server's own documents, the stored kinds' paths, and for
+        anything else kmock's answer (a 404 in Kubernetes' form). The kinds' paths are read
+        here, not by kmock, whose parser fails on the Namespace kind's own paths."""
+        if raw.method == "GET" and raw.path.rstrip("/") == "/version":
+            return aiohttp.web.json_response(server_version())
+        if raw.method == "GET" and (document := discovery(raw.path)) is not None:
+            return aiohttp.web.json_response(document)
+        if raw.method == "GET" and (schema := openapi(raw.path)) is not None:
+            return aiohttp.web.Response(body=schema, content_type="application/json")
+        target = route(raw.path)
+        if target is None:
+            return await super().__call__(raw)
+        request = Request(raw, target, await raw.read())
+        try:
+            return await self._handle_request(request)
+        except Exception as exc:  # a bug here answers like kmock's: a Status, not a dropped connection
+            if raw.transport is None or raw.transport.is_closing():
+                raise
+            error = ApiError(500, type(exc).__name__, repr(exc))
+            return aiohttp.web.json_response(error.status(), status=500)
+
+    async def _handle_request(self, request: Request) -> aiohttp.web.StreamResponse:
+        raw, kind = request.raw, request.kind
         with self.changed:  # a test may wait for a request (wait_until)
             self.calls.append(Call(raw.method, raw.path, dict(raw.query), time.monotonic()))
             self.changed.notify_all()
         for fault in self.faults:
-            if fault.times > 0 and fault.method == raw.method and fault.path.search(raw.path_qs):
+            if fault.times > 0 and fault.method in (None, raw.method) and fault.path.search(raw.path_qs):
                 fault.times -= 1
                 if fault.before is not None:
                     fault.before()
@@ -650,18 +769,27 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 return aiohttp.web.json_response(error.status(), status=fault.code, headers=headers)
         try:
             if raw.method == "GET" and raw.query.get("watch") in ("true", "1"):
-                return await self._serve_watch_stream(request, kind)
-            status, body = self._serve(request, kind)
+                return await self._serve_watch_stream(request)
+            warnings = _field_validation(request)
+            status, body = self._serve(request)
         except ApiError as error:
             return aiohttp.web.json_response(error.status(), status=error.code)
         if isinstance(body, str):
             return aiohttp.web.Response(text=body, status=status, content_type="text/plain")
-        return aiohttp.web.json_response(body, status=status)
+        if raw.method == "GET" and wants_table(raw.headers.get("Accept", "")):
+            body = as_table(kind.kind, body, raw.query.get("includeObject"))
+        return aiohttp.web.json_response(body, status=status, headers=warnings)
 
-    def _serve(self, request: kmock.Request, kind: Kind) -> tuple[int, Any]:
-        raw = request._raw_request
+    def _serve(self, request: Request) -> tuple[int, Any]:
+        raw, kind = request.raw, request.kind
         namespace, name, sub = request.namespace, request.name, request.subresource
         dry_run = raw.query.get("dryRun") == "All"
+        if (
+            sub not in (None, "status", "log")
+            or (sub == "status" and not kind.status)
+            or (sub == "log" and kind.kind != "Pod")
+        ):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if raw.method == "GET" and name is None:
             items = self._select(
                 kind.kind, namespace, raw.query.get("labelSelector"), raw.query.get("fieldSelector")
@@ -673,14 +801,13 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 "items": items,
             }
         if raw.method == "GET" and sub == "log":
-            lines = self.logs.get((namespace, name, raw.query.get("container", "")), [])
-            self._existing(kind, namespace, name)
+            lines = self.logs.get((namespace, name, self._log_container(namespace, name, raw.query)), [])
             tail = int(raw.query.get("tailLines", len(lines)) or 0)
             return 200, "".join(f"{line}\n" for line in lines[-tail:] if tail)
         if raw.method == "GET":
             with self.store_lock:
                 return 200, self._existing(kind, namespace, name)
-        body = request.data if isinstance(request.data, dict) else yaml.safe_load(request.text or "null")
+        body = request.data()
         if raw.method == "POST" and name is None:
             return 201, self.create(body or {}, namespace, dry_run)
         if raw.method == "PUT":
@@ -696,18 +823,41 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     )
                 obj, created = self.apply(body or {}, namespace, name, raw.query.get("fieldManager"), dry_run)
                 return (201 if created else 200), obj
-            if content_type not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+            if content_type not in (MERGE_CONTENT_TYPE, STRATEGIC_CONTENT_TYPE):
                 raise ApiError(
                     415, "UnsupportedMediaType", f"this emulator does not support {content_type} patches"
                 )
-            return 200, self.patch(kind.kind, namespace, name, body or {}, sub, dry_run)
+            strategic = content_type == STRATEGIC_CONTENT_TYPE
+            return 200, self.patch(kind.kind, namespace, name, body or {}, sub, dry_run, strategic)
         if raw.method == "DELETE":
-            uid = ((body or {}).get("preconditions") or {}).get("uid")
-            return 200, self.delete(kind.kind, namespace, name, uid)
+            options = body or {}
+            uid = (options.get("preconditions") or {}).get("uid")
+            propagation = raw.query.get("propagationPolicy") or options.get("propagationPolicy")
+            return 200, self.delete(kind.kind, namespace, name, uid, orphan=propagation == "Orphan")
         raise ApiError(405, "MethodNotAllowed", f"{raw.method} is not supported on {raw.path}")
 
-    async def _serve_watch_stream(self, request: kmock.Request, kind: Kind) -> aiohttp.web.StreamResponse:
-        raw = request._raw_request
+    def _log_container(self, namespace: str | None, name: str, query: Mapping[str, str]) -> str:
+        """The container whose log is asked for: named, or the pod's only one (else a 400, as
+        a real server answers for a pod of several containers)."""
+        with self.store_lock:
+            pod = self._existing(BY_KIND["Pod"], namespace, name)
+        containers = [c["name"] for c in pod.get("spec", {}).get("containers") or []]
+        if query.get("container"):
+            if query["container"] not in containers:
+                raise ApiError(
+                    400, "BadRequest", f"container {query['container']} is not valid for pod {name}"
+                )
+            return query["container"]
+        if len(containers) != 1:
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]",
+            )
+        return containers[0]
+
+    async def _serve_watch_stream(self, request: Request) -> aiohttp.web.StreamResponse:
+        raw, kind = request.raw, request.kind
         query = raw.query
         watcher = _Watcher(
             kind,
@@ -757,6 +907,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     backlog.append(self._initial_events_end(kind))
             self.watchers[kind.kind].add(watcher)
             self.changed.notify_all()
+        tables = wants_table(raw.headers.get("Accept", ""))  # kubectl get --watch
         response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
         await response.prepare(raw)
         timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
@@ -779,6 +930,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     if event is _BREAK:
                         raw.transport.abort()
                         return response
+                if tables:
+                    event = event_as_table(kind.kind, event, query.get("includeObject"))
                 await response.write(json.dumps(event).encode() + b"\n")
             await response.write_eof()
         except (ConnectionResetError, asyncio.CancelledError):
@@ -787,6 +940,32 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             with self.store_lock:
                 self.watchers[kind.kind].discard(watcher)
         return response
+
+
+def _field_validation(request: Request) -> dict[str, str]:
+    """The server's field validation of a write (`?fieldValidation=`, which kubectl sends):
+    unknown fields refuse the request under Strict, and come back as warnings under Warn.
+    Without the parameter nothing is checked (skytrain's own client never sends it)."""
+    raw, kind = request.raw, request.kind
+    directive = raw.query.get("fieldValidation")
+    if raw.method not in ("POST", "PUT", "PATCH") or request.subresource or directive not in (STRICT, WARN):
+        return {}
+    body = without_directives(request.data())  # a strategic patch's $patch, $retainKeys, ...
+    if not isinstance(body, dict):
+        return {}
+    unknown = unknown_fields({**body, "apiVersion": kind.api_version, "kind": kind.kind})
+    if unknown and directive == STRICT:
+        fields = ", ".join(f'unknown field "{f.lstrip(".")}"' for f in unknown)
+        raise ApiError(
+            400,
+            "BadRequest",
+            f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: strict decoding error: {fields}',
+        )
+    return (
+        {"Warning": ", ".join(f'299 - "unknown field \\"{f.lstrip(".")}\\""' for f in unknown)}
+        if unknown
+        else {}
+    )
 
 
 def _validate(kind: Kind, obj: dict[str, Any]) -> None:
@@ -870,10 +1049,11 @@ def _content(obj: dict[str, Any]) -> Any:
 
 
 class RunningEmulator:
-    """An emulator served on 127.0.0.1 on a random port from its own thread and loop."""
+    """An emulator served on 127.0.0.1 (on `port`, else a random one) from its own thread and loop."""
 
-    def __init__(self, emulator: ClusterEmulator | None = None):
+    def __init__(self, emulator: ClusterEmulator | None = None, port: int | None = None):
         self.emulator = emulator or ClusterEmulator()
+        self.port = port
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -898,7 +1078,7 @@ class RunningEmulator:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with self.emulator, kmock.Server(self.emulator) as server:
+        async with self.emulator, kmock.Server(self.emulator, port=self.port) as server:
             self.url = str(server.url).rstrip("/")
             self._ready.set()
             await self._stop.wait()
@@ -906,24 +1086,47 @@ class RunningEmulator:
             await asyncio.sleep(0)
 
 
-def serve(emulator: ClusterEmulator | None = None) -> RunningEmulator:
-    """`with serve() as cluster:` runs an emulator for the block; `cluster.url` is its address."""
-    return RunningEmulator(emulator)
+def serve(emulator: ClusterEmulator | None = None, port: int | None = None) -> RunningEmulator:
+    """`with serve() as cluster:` runs an emulator for the block; `cluster.address` is its URL."""
+    return RunningEmulator(emulator, port)
+
+
+def kubeconfig(servers: Mapping[str, str], namespaces: Mapping[str, str] | None = None) -> str:
+    """A kubeconfig with a context per `{context: server URL}`, each in its namespace from
+    `namespaces` (else the server's default). No credentials: it is local."""
+    namespaces = namespaces or {}
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": f"emulator-{c}", "cluster": {"server": u}} for c, u in servers.items()],
+        "users": [{"name": "tester", "user": {"token": "emulator-token"}}],
+        "contexts": [
+            {
+                "name": c,
+                "context": {
+                    "cluster": f"emulator-{c}",
+                    "user": "tester",
+                    **({"namespace": namespaces[c]} if c in namespaces else {}),
+                },
+            }
+            for c in servers
+        ],
+        "current-context": next(iter(servers)),
+    }
+    return yaml.safe_dump(config)
 
 
 def write_kubeconfig(
     path: Path, url: str | Mapping[str, str], contexts: tuple[str, ...] = ("dev", "staging", "production")
 ) -> Path:
     """A kubeconfig whose contexts all point at one emulator, or, given `{context: url}`, each
-    at its own (one emulated cluster per environment). No credentials: it is local."""
+    at its own (one emulated cluster per environment)."""
     servers = dict(url) if isinstance(url, Mapping) else dict.fromkeys(contexts, url)
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": f"emulator-{c}", "cluster": {"server": u}} for c, u in servers.items()],
-        "users": [{"name": "tester", "user": {"token": "emulator-token"}}],
-        "contexts": [{"name": c, "context": {"cluster": f"emulator-{c}", "user": "tester"}} for c in servers],
-        "current-context": next(iter(servers)),
-    }
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(kubeconfig(servers))
     return path
+
+
+if __name__ == "__main__":
+    from skytrain.emulators.standalone import kubernetes_main
+
+    kubernetes_main()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import itertools
 import json
 import threading
 import time
@@ -34,7 +35,21 @@ POD_FAILED = "Failed"
 DEADLINE = "ProgressDeadlineExceeded"
 STUCK = "stuck"  # pods stay ContainerCreating: only the gate's timeout ends it
 UNREADY = "unready"  # pods run but their readiness probe keeps failing
-SLOW = "slow"  # one pod ready at once, the rest after `delay`
+SLOW = "slow"  # one pod ready at once (none of one replica), the rest after `delay`
+NODES = 3  # pods are assigned to node-0 .. node-2
+BEHAVIOURS = (
+    HEALTHY,
+    CRASH_LOOP,
+    IMAGE_PULL,
+    ERR_IMAGE_PULL,
+    CONFIG_ERROR,
+    UNSCHEDULABLE,
+    POD_FAILED,
+    DEADLINE,
+    STUCK,
+    UNREADY,
+    SLOW,
+)
 
 WAITING = {
     CRASH_LOOP: "back-off 40s restarting failed container={c} pod={p}",
@@ -42,6 +57,16 @@ WAITING = {
     ERR_IMAGE_PULL: 'failed to pull and unpack image "{image}": not found',
     CONFIG_ERROR: 'secret "{c}" not found',
 }
+
+
+@dataclass(eq=False)
+class NextRollout:
+    """A behaviour armed for the next rollout (a new pod template) of the Deployments it
+    matches, by namespace and name; the rollout after it, a rollback included, is itself again."""
+
+    behaviour: str
+    matches: Callable[[str, str], bool]
+    seconds: float = 0.2  # how long a SLOW rollout takes
 
 
 @dataclass
@@ -61,8 +86,14 @@ class Controller:
         default_factory=lambda: ["starting giphy on :8080", "panic: GIPHY_API_KEY is not set"]
     )
     healthy_at: dict[tuple[str, str, int], float] = field(default_factory=dict)
-    _seen: set[tuple[str, str, int]] = field(default_factory=set)
+    armed: list[NextRollout] = field(default_factory=list)
+    _by_template: dict[tuple[str, str], NextRollout] = field(
+        default_factory=dict
+    )  # by (namespace, ReplicaSet)
+    _seen: set[tuple[str, str, str, int]] = field(default_factory=set)
     _timers: list[threading.Timer] = field(default_factory=list)
+    _ips: Iterator[int] = field(default_factory=lambda: itertools.count(2))
+    _arming: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.emulator.listeners.append(self._on_write)
@@ -73,14 +104,43 @@ class Controller:
             timer.cancel()
 
     def _on_write(self, event: str, kind: str, obj: dict[str, Any]) -> None:
+        if kind == "Service" and event != "DELETED":  # a Service applied after its Deployment
+            self.later(0, self._service_endpoints, obj["metadata"]["namespace"])
+        if kind == "DaemonSet" and event != "DELETED":
+            self._daemonset_status(obj)
         if kind != "Deployment" or event == "DELETED":
             return
         meta = obj["metadata"]
-        key = (meta["namespace"], meta["name"], meta["generation"])
+        key = (meta["namespace"], meta["name"], meta["uid"], meta["generation"])
         if key in self._seen:
             return
         self._seen.add(key)
         self.later(self.delay, self.reconcile, meta["namespace"], meta["name"])
+
+    def _daemonset_status(self, daemonset: dict[str, Any]) -> None:
+        """A DaemonSet runs, up to date and ready, on each of the cluster's NODES nodes (its
+        pods are not emulated: the Skyline bridge is rendered and applied, never gated)."""
+        meta = daemonset["metadata"]
+        if (daemonset.get("status") or {}).get("observedGeneration") == meta["generation"]:
+            return
+        counts = dict.fromkeys(
+            (
+                "desiredNumberScheduled",
+                "currentNumberScheduled",
+                "updatedNumberScheduled",
+                "numberReady",
+                "numberAvailable",
+            ),
+            NODES,
+        )
+        status = {**counts, "numberMisscheduled": 0, "observedGeneration": meta["generation"]}
+        self.later(
+            0, self.emulator.patch, "DaemonSet", meta["namespace"], meta["name"], {"status": status}, "status"
+        )
+
+    def _service_endpoints(self, namespace: str) -> None:
+        for deployment in self.emulator.list("Deployment", namespace):
+            self._endpoints(deployment)
 
     def later(self, delay: float, action: Callable[..., None], *args: Any) -> None:
         if delay <= 0:
@@ -91,18 +151,47 @@ class Controller:
         self._timers.append(timer)
         timer.start()
 
-    def behaviour_of(self, deployment: dict[str, Any]) -> str:
+    def behave_next(
+        self,
+        behaviour: str,
+        matches: Callable[[str, str], bool] = lambda namespace, name: True,
+        seconds: float = 0.2,
+    ) -> NextRollout:
+        """The next rollout of a matching Deployment ends as `behaviour` (a fault on purpose)."""
+        armed = NextRollout(behaviour, matches, seconds)
+        with self._arming:
+            self.armed.append(armed)
+        return armed
+
+    def disarm(self, armed: NextRollout) -> None:
+        """Take back what behave_next armed, unless a rollout took it already."""
+        with self._arming:
+            if armed in self.armed:
+                self.armed.remove(armed)
+
+    def behaviour_of(self, deployment: dict[str, Any], replicaset: str | None = None) -> str:
+        armed = self._by_template.get((deployment["metadata"]["namespace"], replicaset or ""))
+        if armed is not None:
+            return armed.behaviour
         images = " ".join(c["image"] for c in deployment["spec"]["template"]["spec"]["containers"])
         return next((b for part, b in self.by_image.items() if part in images), self.behaviour)
+
+    def _claim(self, namespace: str, name: str, replicaset: str) -> None:
+        """A new pod template takes the first armed rollout that matches it."""
+        with self._arming:
+            armed = next((a for a in self.armed if a.matches(namespace, name)), None)
+            if armed is not None:
+                self.armed.remove(armed)
+                self._by_template[(namespace, replicaset)] = armed
 
     def reconcile(self, namespace: str, name: str, behaviour: str | None = None) -> None:
         """Bring the Deployment's pods, ReplicaSet, endpoints and status to `behaviour`'s end state."""
         deployment = self.emulator.get("Deployment", namespace, name)
         if deployment is None:
             return
-        behaviour = behaviour or self.behaviour_of(deployment)
         replicas = deployment["spec"].get("replicas", 1)
         rs = self._replicaset(deployment, replicas)
+        behaviour = behaviour or self.behaviour_of(deployment, rs["metadata"]["name"])
         template_hash = rs["metadata"]["labels"]["pod-template-hash"]
         old = [
             p
@@ -114,17 +203,19 @@ class Controller:
             for p in self._pods(deployment)
             if p["metadata"]["labels"].get("pod-template-hash") == template_hash
         ]
-        ready_now = replicas if behaviour == HEALTHY else 1 if behaviour == SLOW else 0
+        ready_now = replicas if behaviour == HEALTHY else min(1, replicas - 1) if behaviour == SLOW else 0
         for pod in new[replicas:]:
             self.emulator.delete("Pod", namespace, pod["metadata"]["name"])
         for index in range(len(new), replicas):
             new.append(self._pod(deployment, rs, index))
         for index, pod in enumerate(new[:replicas]):
             self._set_pod_state(pod, behaviour, ready=index < ready_now)
-        if behaviour in (HEALTHY,) or (behaviour == SLOW and replicas <= 1):
+        if behaviour == HEALTHY:
             for pod in old:
                 self.emulator.delete("Pod", namespace, pod["metadata"]["name"])
             old = []
+            self._scale_down_old(deployment, rs)
+        self._replicaset_status(rs, len(new[:replicas]), ready_now)
         self._endpoints(deployment)
         generation = deployment["metadata"]["generation"]
         if behaviour == DEADLINE:
@@ -139,13 +230,46 @@ class Controller:
         if ready_now >= replicas:
             self.healthy_at[(namespace, name, generation)] = committed
         elif behaviour == SLOW:
-            self.later(self.delay or 0.2, self._finish_slow, namespace, name, generation)
+            armed = self._by_template.get((namespace, rs["metadata"]["name"]))
+            self.later(
+                armed.seconds if armed else self.delay or 0.2, self._finish_slow, namespace, name, generation
+            )
 
     def _finish_slow(self, namespace: str, name: str, generation: int) -> None:
         deployment = self.emulator.get("Deployment", namespace, name)
         if deployment is None or deployment["metadata"]["generation"] != generation:
             return
         self.reconcile(namespace, name, HEALTHY)
+
+    def _ip(self) -> str:
+        number = next(self._ips)
+        return f"10.244.{number // 250}.{number % 250 + 1}"
+
+    def _replicaset_status(self, rs: dict[str, Any], replicas: int, ready: int) -> None:
+        status = {"replicas": replicas, "readyReplicas": ready, "availableReplicas": ready}
+        self.emulator.patch(
+            "ReplicaSet",
+            rs["metadata"]["namespace"],
+            rs["metadata"]["name"],
+            {"status": {**status, "observedGeneration": rs["metadata"]["generation"]}},
+            subresource="status",
+        )
+
+    def _scale_down_old(self, deployment: dict[str, Any], current: dict[str, Any]) -> None:
+        """The Deployment's other ReplicaSets go to 0 once its new one is ready (kept as its history)."""
+        uid = deployment["metadata"]["uid"]
+        for rs in self.emulator.list("ReplicaSet", deployment["metadata"]["namespace"]):
+            owned = any(o["uid"] == uid for o in rs["metadata"].get("ownerReferences", []))
+            if owned and rs["metadata"]["name"] != current["metadata"]["name"] and rs["spec"]["replicas"]:
+                self.emulator.patch(
+                    "ReplicaSet",
+                    rs["metadata"]["namespace"],
+                    rs["metadata"]["name"],
+                    {"spec": {"replicas": 0}},
+                )
+                self._replicaset_status(
+                    self.emulator.get("ReplicaSet", rs["metadata"]["namespace"], rs["metadata"]["name"]), 0, 0
+                )
 
     def _pods(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
         labels = ",".join(f"{k}={v}" for k, v in deployment["spec"]["selector"]["matchLabels"].items())
@@ -160,6 +284,7 @@ class Controller:
         revision = str(deployment["metadata"]["generation"])
         if existing is not None:
             return existing
+        self._claim(namespace, deployment["metadata"]["name"], name)
         self._event(
             deployment, "Normal", "ScalingReplicaSet", f"Scaled up replica set {name} from 0 to {replicas}"
         )
@@ -196,20 +321,21 @@ class Controller:
                     "annotations": dict(template["metadata"].get("annotations", {})),
                     "ownerReferences": [_owner(rs)],
                 },
-                "spec": {**copy.deepcopy(template["spec"]), "nodeName": f"node-{index % 3}"},
+                "spec": {**copy.deepcopy(template["spec"]), "nodeName": f"node-{index % NODES}"},
             }
         )
         self._event(
             pod,
             "Normal",
             "Scheduled",
-            f"Successfully assigned {pod['metadata']['namespace']}/{name} to node-{index % 3}",
+            f"Successfully assigned {pod['metadata']['namespace']}/{name} to node-{index % NODES}",
         )
         return pod
 
     def _set_pod_state(self, pod: dict[str, Any], behaviour: str, ready: bool) -> None:
         namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         containers = pod["spec"]["containers"]
+        ip = (pod.get("status") or {}).get("podIP") or self._ip()
         statuses, conditions, phase = [], [], "Running"
         for c in containers:
             state: dict[str, Any]
@@ -239,6 +365,10 @@ class Controller:
             statuses.append(status)
             if behaviour in (CRASH_LOOP, POD_FAILED):
                 self.emulator.logs[(namespace, name, c["name"])] = list(self.logs)
+            elif "running" in state:
+                self.emulator.logs.setdefault(
+                    (namespace, name, c["name"]), [f"{c['image']}: started (emulated)"]
+                )
         if behaviour == UNSCHEDULABLE and not ready:
             phase, statuses = "Pending", []
             message = "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available."
@@ -258,7 +388,8 @@ class Controller:
                     "phase": phase,
                     "conditions": conditions,
                     "containerStatuses": statuses,
-                    "podIP": f"10.244.0.{len(name)}",
+                    "podIP": ip,
+                    "podIPs": [{"ip": ip}],
                 }
             },
             subresource="status",
@@ -305,6 +436,7 @@ class Controller:
                     "name": name,
                     "namespace": namespace,
                     "labels": {"kubernetes.io/service-name": service["metadata"]["name"]},
+                    "ownerReferences": [_owner(service)],
                 },
                 "endpoints": [
                     {

@@ -58,7 +58,9 @@ class Behaviour:
     run_after: staged → running (None: stays staged, the deployment stalls).
     healthy_after: running → passing its health check (None: never passes).
     check_every: interval of failing health results while not yet healthy (None: no results).
-    crash_after: running → TASK_FAILED (None: never crashes).
+    crash_after: running → TASK_FAILED (None: never crashes); with run_after None, staged →
+    TASK_FAILED (the container never started).
+    failure: the message of that TASK_FAILED; `{image}` is replaced by the task's image.
     """
 
     run_after: float | None = 0.01
@@ -66,6 +68,7 @@ class Behaviour:
     check_every: float | None = None
     crash_after: float | None = None
     relaunch_after: float = 0.02
+    failure: str = "Command exited with status 1"
 
     @classmethod
     def healthy(cls, after: float = 0.01) -> Behaviour:
@@ -87,6 +90,17 @@ class Behaviour:
     @classmethod
     def stalled(cls) -> Behaviour:
         return cls(run_after=None, healthy_after=None)
+
+    @classmethod
+    def pull_failure(cls, after: float = 0.02) -> Behaviour:
+        """The agent cannot pull the image: every task fails before it runs, as Mesos reports it."""
+        return cls(
+            run_after=None,
+            healthy_after=None,
+            crash_after=after,
+            failure="Failed to launch container: Failed to run 'docker -H unix:///var/run/docker.sock pull "
+            "{image}': exited with status 1; stderr='Error response from daemon: manifest for {image} not found'",
+        )
 
 
 @dataclass
@@ -252,6 +266,9 @@ class MarathonEmulator:
         self.legacy = int(flavour.split(".")[1]) < 5
         self.default_behaviour = behaviour
         self.behaviours: dict[str, Behaviour] = {}
+        # behaviours for the next config change of the apps they match (behave_next), then by version
+        self.armed: list[tuple[Callable[[str], bool], Behaviour]] = []
+        self._by_version: dict[tuple[str, str], Behaviour] = {}
         self.grace_scale = grace_scale
         self._credentials = credentials
         self._token = token
@@ -321,6 +338,28 @@ class MarathonEmulator:
         """Tasks of this image follow `behaviour` (others follow the default)."""
         self.behaviours[image] = behaviour
 
+    def behave_next(
+        self, behaviour: Behaviour, matches: Callable[[str], bool] = lambda app_id: True
+    ) -> tuple[Callable[[str], bool], Behaviour]:
+        """The tasks of the next config change (a new version) of an app whose id `matches`
+        follow `behaviour`, whatever their image: a fault on purpose for one deploy, while
+        the rollback after it (another new version) runs as usual. Returns the entry of
+        `armed` (gone from it once a version took it)."""
+        armed = (matches, behaviour)
+        with self._lock:
+            self.armed.append(armed)
+        return armed
+
+    def disarm(self, armed: tuple[Callable[[str], bool], Behaviour]) -> None:
+        """Take back what behave_next armed, unless a version took it already."""
+        with self._lock:
+            if armed in self.armed:
+                self.armed.remove(armed)
+
+    def app_ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self.apps)
+
     def inject(
         self,
         status: int | None = 500,
@@ -330,14 +369,14 @@ class MarathonEmulator:
         delay: float = 0.0,
         after_processing: bool = False,
         headers: dict[str, str] | None = None,
-    ) -> None:
+    ) -> Fault:
         """Answer the next `count` matching requests with `status` (None: process them), after
         `delay` seconds, with `headers` (a 429's Retry-After); with after_processing the change
         is made and only the answer is late."""
+        fault = Fault(method, path_prefix, status, delay, count, after_processing, headers or {})
         with self._lock:
-            self._faults.append(
-                Fault(method, path_prefix, status, delay, count, after_processing, headers or {})
-            )
+            self._faults.append(fault)
+        return fault
 
     def app(self, app_id: str) -> dict[str, Any] | None:
         """The app as GET /v2/apps/{id} answers it (None when there is none)."""
@@ -552,6 +591,10 @@ class MarathonEmulator:
         record.definition = definition
         record.versions[now] = copy(definition)
         self.apps[app_id] = record
+        armed = next((a for a in self.armed if not scale_only and a[0](app_id)), None)
+        if armed is not None:
+            self.armed.remove(armed)
+            self._by_version[(app_id, now)] = armed[1]
         deployment = Deployment(str(uuid.uuid4()), now, app_id, action, previous)
         self.deployments[deployment.id] = deployment
         self._launch(record)
@@ -646,10 +689,19 @@ class MarathonEmulator:
             staged_at=self._clock.now(),
         )
         record.tasks[task.id] = task
-        behaviour = self.behaviours.get(image, self.default_behaviour)
+        behaviour = self._behaviour(task)
         if behaviour is not None and behaviour.run_after is not None:
             self._later(behaviour.run_after, task, lambda: self._drive_running(task, behaviour))
+        elif behaviour is not None and behaviour.crash_after is not None:
+            self._later(behaviour.crash_after, task, lambda: self._fail_as(task, behaviour))
         return task
+
+    def _behaviour(self, task: Task) -> Behaviour | None:
+        armed = self._by_version.get((task.app_id, task.version))
+        return armed or self.behaviours.get(task.image, self.default_behaviour)
+
+    def _fail_as(self, task: Task, behaviour: Behaviour) -> None:
+        self.fail_task(task.id, behaviour.failure.format(image=task.image))
 
     def _later(self, seconds: float, task: Task, action: Callable[[], None]) -> None:
         """Run a driver step unless the task is gone by then."""
@@ -667,7 +719,7 @@ class MarathonEmulator:
         self.set_task_state(task.id, RUNNING)
         record = self.apps[task.app_id]
         if behaviour.crash_after is not None:
-            self._later(behaviour.crash_after, task, lambda: self.fail_task(task.id))
+            self._later(behaviour.crash_after, task, lambda: self._fail_as(task, behaviour))
         if not record.health_checks:
             return
         if behaviour.healthy_after is not None:
@@ -713,7 +765,7 @@ class MarathonEmulator:
             "version": task.version,
             "slaveId": "emulated-agent",
         }
-        behaviour = self.behaviours.get(task.image, self.default_behaviour)
+        behaviour = self._behaviour(task)
         delay = behaviour.relaunch_after if behaviour else 0.0
         assert self._scheduler is not None
         self._scheduler.after(delay, lambda: self._relaunch(record.id))
@@ -868,23 +920,7 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the emulator in the foreground, e.g. for the demo:
-    `python -m skytrain.emulators.marathon --port 8080 --healthy-after 0.5`."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description="An emulated Marathon on 127.0.0.1, for demos and tests.")
-    parser.add_argument("--port", type=int, default=0, help="port (default: any free one)")
-    parser.add_argument("--flavour", default="1.7", help="Marathon version to act as (1.4 or 1.5+)")
-    parser.add_argument("--healthy-after", type=float, default=0.5, metavar="SECONDS")
-    args = parser.parse_args(argv)
-    emulator = MarathonEmulator(args.flavour, Behaviour.healthy(args.healthy_after), port=args.port).start()
-    print(f"Marathon {args.flavour} emulator on {emulator.url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        emulator.stop()
-
-
 if __name__ == "__main__":
-    main()
+    from skytrain.emulators.standalone import marathon_main
+
+    marathon_main()

@@ -75,9 +75,15 @@ def _kubernetes_schema_dir(version: str) -> Path:
 
 
 @cache
+def kubernetes_definitions(version: str) -> dict[str, Any]:
+    """Every definition of Kubernetes `version`'s API (`$defs`, keyed as in its OpenAPI:
+    io.k8s.api.apps.v1.Deployment), as the kinds' schemas refer to them."""
+    return json.loads((_kubernetes_schema_dir(version) / "_definitions.json").read_text())
+
+
+@cache
 def _kubernetes_registry(version: str) -> Registry:
-    folder = _kubernetes_schema_dir(version)
-    definitions = json.loads((folder / "_definitions.json").read_text())
+    definitions = kubernetes_definitions(version)
     resource = Resource(definitions, DRAFT202012)
     return Registry(retrieve=_no_network).with_resource(definitions["$id"], resource)
 

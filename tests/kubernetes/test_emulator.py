@@ -290,7 +290,64 @@ def test_pod_logs_and_injected_faults(api):
     assert core.read_namespaced_pod("p", "default").metadata.name == "p"
 
 
-def test_discovery_is_kmocks_and_kubectl_style_clients_find_the_kinds(api):
-    core, _, _ = api
-    resources = {r.name for r in core.get_api_resources().resources}
-    assert {"configmaps", "pods", "services"} <= resources
+def test_discovery_lists_exactly_the_kinds_it_stores(api):
+    """kubectl resolves every resource (and short name) through discovery: it must name what
+    the emulator keeps and nothing else, so a kind it does not keep is "the server doesn't
+    have a resource type" as on a real cluster without it."""
+    core, _, emulator = api
+    api_client = core.api_client
+    core_resources = {r.name: r for r in core.get_api_resources().resources}
+    assert set(core_resources) == {
+        "namespaces", "namespaces/status", "configmaps", "secrets", "serviceaccounts", "services",
+        "services/status", "pods", "pods/status", "pods/log", "events",
+    }  # fmt: skip
+    assert core_resources["configmaps"].short_names == ["cm"] and core_resources["pods"].categories == ["all"]
+    assert not core_resources["namespaces"].namespaced
+    groups = {
+        g.name: g.preferred_version.group_version
+        for g in kubernetes.client.ApisApi(api_client).get_api_versions().groups
+    }
+    assert groups == {
+        "apps": "apps/v1",
+        "discovery.k8s.io": "discovery.k8s.io/v1",
+        "coordination.k8s.io": "coordination.k8s.io/v1",
+    }
+    apps = {r.name for r in kubernetes.client.AppsV1Api(api_client).get_api_resources().resources}
+    assert apps == {
+        "deployments", "deployments/status", "replicasets", "replicasets/status", "daemonsets", "daemonsets/status",
+    }  # fmt: skip
+    for unknown in (
+        "/apis/batch/v1",
+        "/apis/batch/v1/namespaces/default/jobs",
+        "/api/v1/namespaces/default/persistentvolumeclaims",
+    ):
+        assert urllib3.request("GET", emulator.address + unknown).status == 404, unknown
+    version = kubernetes.client.VersionApi(api_client).get_code()
+    assert (version.major, version.minor) == ("1", "33")
+
+
+def test_openapi_declares_field_validation_and_the_server_applies_it(api):
+    """kubectl leaves validation to servers whose OpenAPI v3 PATCH operations take
+    `fieldValidation`; then the server must refuse (Strict) or warn about (Warn) unknown fields."""
+    _, _, emulator = api
+    root = urllib3.request("GET", emulator.address + "/openapi/v3").json()["paths"]
+    assert {"api/v1", "apis/apps/v1"} <= set(root)
+    document = urllib3.request("GET", emulator.address + root["apis/apps/v1"]["serverRelativeURL"]).json()
+    patch = document["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
+    assert patch["x-kubernetes-group-version-kind"] == {
+        "group": "apps",
+        "version": "v1",
+        "kind": "Deployment",
+    }
+    assert "fieldValidation" in {p["name"] for p in patch["parameters"]}
+    assert "io.k8s.api.apps.v1.DeploymentSpec" in document["components"]["schemas"]
+
+    typo = deployment()
+    typo["spec"]["template"]["spec"]["containers"][0]["imagePullPolice"] = "Always"
+    url = emulator.address + "/apis/apps/v1/namespaces/default/deployments"
+    refused = urllib3.request("POST", url + "?fieldValidation=Strict", json=typo)
+    assert refused.status == 400
+    assert 'unknown field "spec.template.spec.containers[0].imagePullPolice"' in refused.json()["message"]
+    warned = urllib3.request("POST", url + "?fieldValidation=Warn", json=typo)
+    assert warned.status == 201 and "imagePullPolice" in warned.headers["Warning"]
+    assert emulator.get("Deployment", "default", "web") is not None

@@ -53,6 +53,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices"),
     Kind("Deployment", "apps", "v1", "deployments", generation=True, status=True),
     Kind("ReplicaSet", "apps", "v1", "replicasets", generation=True, status=True),
+    Kind("DaemonSet", "apps", "v1", "daemonsets", generation=True, status=True),  # the Skyline bridge
     Kind("Lease", "coordination.k8s.io", "v1", "leases"),
 )
 
