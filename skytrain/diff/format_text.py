@@ -1,4 +1,4 @@
-"""The terminal format: a unified diff of each object's YAML, coloured on a TTY only.
+"""The terminal format: a unified diff of each object's YAML, coloured as --color says (skytrain.terminal).
 
 Both sides are dumped with sorted keys, so the server's key order never shows as a
 change; the YAML is of the normalised, redacted objects, so neither server noise nor
