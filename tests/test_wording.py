@@ -12,15 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import pytest
+from collections.abc import Callable
 
 from skytrain.wording import count, place, scaling, share, surplus
-from tests.support import EXAMPLES, skytrain
 
 TARGETS = ("marathon", "kubernetes")
 STAMP = r"\d\d:\d\d:\d\d "
@@ -38,37 +33,6 @@ def test_counts_agree_with_their_noun_and_a_part_never_exceeds_its_whole() -> No
     assert scaling(2, 1) == "scale from 2 replicas to 1 replica"
     assert scaling(None, 1) == "scale to 1 replica"
     assert place("staging", "giphy", "kubernetes") == "staging/giphy on kubernetes"
-
-
-@pytest.fixture
-def operate(tmp_path: Path) -> Iterator[Run]:
-    """`skytrain COMMAND <giphy> --env staging ...` against a Marathon and a Kubernetes emulator,
-    with giphy's staging overlay only (the platform runs the one environment)."""
-    from skytrain.emulators.platform import emulated_platform
-
-    service = tmp_path / "giphy"
-    shutil.copytree(EXAMPLES / "giphy", service)
-    for overlay in ("dev", "production"):
-        (service / "deploy" / f"{overlay}.yml").unlink()
-    (tmp_path / "platform").mkdir()
-    with emulated_platform(tmp_path / "platform", names=("staging",)) as platform:
-
-        def run(command: str, *args: str, tag: str = "v1") -> subprocess.CompletedProcess[str]:
-            done = skytrain(
-                command,
-                service,
-                "--env",
-                "staging",
-                "--environments",
-                platform.environments,
-                *args,
-                BUILD_TAG=tag,
-                **platform.process_env(),
-            )
-            assert done.returncode == 0, done.stdout + done.stderr
-            return done
-
-        yield run
 
 
 def heads(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
@@ -95,7 +59,8 @@ def assert_worded_alike(done: subprocess.CompletedProcess[str]) -> None:
         assert int(number) <= int(whole), said
 
 
-def test_both_schedulers_say_what_happened_the_same_way(operate: Run) -> None:
+def test_both_schedulers_say_what_happened_the_same_way(giphy_on_both: Run) -> None:
+    operate = giphy_on_both
     deployed = operate("deploy")
     assert_worded_alike(deployed)
     assert {t: h.split(" (")[0] for t, h in heads(deployed).items()} == {
