@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 from skytrain.redact import redact, secret_values
 from skytrain.terminal import Terminal
+from skytrain.verbose import flush_requests
 from skytrain.wording import FAILED, HEALTHY, done
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ class PlainReporter:
 
     def close(self) -> None:
         self._closed.set()
+        flush_requests()
 
 
 class RichReporter:
@@ -160,6 +162,7 @@ class RichReporter:
 
     def close(self) -> None:
         self._live.stop()
+        flush_requests()
 
 
 class NullReporter:

@@ -44,7 +44,7 @@ def add_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
         "--verbose",
         action="store_true",
         **({"default": False} | unset),
-        help="more progress detail: each request to a scheduler, every state a gate passes through",
+        help="more progress detail: also each request to a scheduler (method, URL, answer, time)",
     )
     group.add_argument(
         "--color",

@@ -63,6 +63,12 @@ class RequestLines(logging.Handler):
         print(f"{time.strftime('%H:%M:%S', time.gmtime())} {text}", file=sys.stderr, flush=True)
 
 
+def flush_requests() -> None:
+    """Say the count of a request still being repeated: when the progress ends, before the result."""
+    for handler in _log.handlers:
+        handler.flush()
+
+
 def log_requests() -> RequestLines:
     """From now on, say every request (until the process ends; logging flushes at exit)."""
     handler = RequestLines()
