@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 from skytrain.redact import redact, secret_values
 from skytrain.terminal import Terminal
 from skytrain.verbose import flush_requests
-from skytrain.wording import FAILED, HEALTHY, done
+from skytrain.wording import DONE, FAILED, HEALTHY
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -45,7 +45,7 @@ class Reporter(Protocol):
 
 HEARTBEAT_SECONDS = 10.0
 # the colour of a state, the same in the live view (rich's names) and in plain lines
-GOOD = frozenset({HEALTHY, "unchanged", "started", *map(done, ("deploy", "rollback", "scale"))})
+GOOD = frozenset({HEALTHY, "unchanged", "started", *DONE})
 BAD = frozenset({"failing", "refused", "timed-out", "timed out"})  # and every `...failed`
 _ANSI = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m"}
 

@@ -17,6 +17,7 @@ HEALTHY = "healthy"
 ROLLING_OUT = "rolling out"
 FAILED = "failed"
 _DONE = {"deploy": "deployed", "rollback": "rolled back", "scale": "scaled"}
+DONE = frozenset(_DONE.values())  # what a successful operation did, in any of its words
 
 
 def place(environment: str, app: str, target: str) -> str:
