@@ -1,7 +1,9 @@
 """The `skytrain` command: parse arguments, run one command, turn failures into exit codes.
 
 Commands live in skytrain/commands/, one module each, and import what they need only
-when they run, so that `skytrain validate` never pays for the Kubernetes client.
+when they run, so that `skytrain validate` never pays for the Kubernetes client. The
+output options (--quiet, --verbose, --color; skytrain/terminal.py) are global: every
+command's parser takes them too, so they work before the command and after it.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Iterator
 
-from skytrain import __version__
+from skytrain import __version__, terminal
 from skytrain.errors import EXIT_FAILED, EXIT_USAGE, ConfigErrors, OperationFailed, UsageError
 from skytrain.redact import redact, secret_values
 
@@ -27,6 +30,7 @@ COMMANDS = (
     "pipeline",
     "jenkins",
     "dev",
+    "completion",
 )
 
 
@@ -38,10 +42,33 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="Validate, render, diff and deploy a service on Marathon and Kubernetes from deploy/*.yml.",
     )
     parser.add_argument("--version", action="version", version=f"skytrain {__version__}")
+    terminal.add_options(parser, defaults=True)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"skytrain.commands.{name}").add_parser(subparsers)
+    for command in command_parsers(parser):
+        terminal.add_options(command, defaults=False)
     return parser
+
+
+def command_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every command's and subcommand's parser (`pipeline`, `pipeline run`, ...), once each."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in dict.fromkeys(action.choices.values()):
+                yield command
+                yield from command_parsers(command)
+
+
+def command_named(argv: list[str]) -> str | None:
+    """The command of `argv` when it is a known one, past the global options before it."""
+    words = iter(argv)
+    for word in words:
+        if word == "--color":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
 
 
 def report_config_errors(exc: ConfigErrors) -> None:
@@ -54,9 +81,13 @@ def report_config_errors(exc: ConfigErrors) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
+    parser = build_parser(command_named(argv))
     args = parser.parse_args(argv)
     try:
+        if terminal.terminal(args).verbose:
+            from skytrain.verbose import log_requests
+
+            log_requests()
         return args.run(args)
     except ConfigErrors as exc:
         report_config_errors(exc)

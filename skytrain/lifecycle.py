@@ -41,6 +41,7 @@ from skytrain.backends.base import (
     SchedulerError,
     Session,
     StatusResult,
+    said,
     subject,
 )
 from skytrain.config.model import App
@@ -145,7 +146,11 @@ class _Operation:
 
     def __post_init__(self) -> None:
         self.result = DeployResult(
-            self.app.name, self.app.environment.name, self.backend.name, Outcome.UNCHANGED
+            self.app.name,
+            self.app.environment.name,
+            self.backend.name,
+            Outcome.UNCHANGED,
+            operation=self.verb,
         )
         self.subject = subject(self.app, self.backend.name)
         self.live: Live | None = None
@@ -365,7 +370,7 @@ class _Operation:
 
     def _finish(self, outcome: Outcome, detail: str) -> None:
         self.result.outcome = outcome
-        self.reporter.update(self.subject, outcome.value, detail)
+        self.reporter.update(self.subject, said(outcome, self.verb), detail)
 
     def _left(self, session: Session, why: str) -> None:
         self.result.messages.append(why)

@@ -1,5 +1,7 @@
 """How a long operation shows its progress: a live view on a terminal, plain timestamped
-lines in CI (no escape codes), nothing when the result is printed as JSON.
+lines in CI, nothing when the result is printed as JSON or with --quiet. Colour (the state
+of each line) follows skytrain.terminal: a CI log gets it only when asked (`--color always`,
+`FORCE_COLOR`), a terminal unless refused (`--color never`, `NO_COLOR`).
 
 In CI a gate can wait minutes without a change of state; a log that says nothing for
 that long looks hung. So while a gate waits the plain reporter prints a heartbeat at
@@ -20,6 +22,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import IO, TYPE_CHECKING, Protocol
 
 from skytrain.redact import redact, secret_values
+from skytrain.terminal import Terminal
+from skytrain.verbose import flush_requests
+from skytrain.wording import DONE, FAILED, HEALTHY
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -39,15 +44,32 @@ class Reporter(Protocol):
 
 
 HEARTBEAT_SECONDS = 10.0
+# the colour of a state, the same in the live view (rich's names) and in plain lines
+GOOD = frozenset({HEALTHY, "unchanged", "started", *DONE})
+BAD = frozenset({"failing", "refused", "timed-out", "timed out"})  # and every `...failed`
+_ANSI = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m"}
+
+
+def tone(state: str) -> str:
+    """green for done and healthy, red for what failed, yellow for everything on its way."""
+    if state in GOOD:
+        return "green"
+    return "red" if state in BAD or state.endswith(FAILED) else "yellow"
 
 
 class PlainReporter:
     """One line per change of state, prefixed with UTC time, and a heartbeat while a gate
     waits: good for CI logs."""
 
-    def __init__(self, stream: IO[str] | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS):
+    def __init__(
+        self,
+        stream: IO[str] | None = None,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        colour: bool = False,
+    ):
         self.stream = stream or sys.stderr
         self.heartbeat_seconds = heartbeat_seconds
+        self.colour = colour
         self._last: dict[str, tuple[str, str]] = {}
         self._gates: dict[str, tuple[float, float]] = {}  # subject: (started, deadline), monotonic
         self._lock = threading.Lock()
@@ -64,7 +86,8 @@ class PlainReporter:
         if self._last.get(subject) == (state, detail):
             return
         self._last[subject] = (state, detail)
-        self._line(f"{subject}: {state}" + (f" ({detail})" if detail else ""))
+        shown = f"{_ANSI[tone(state)]}{state}\033[0m" if self.colour else state
+        self._line(f"{subject}: {shown}" + (f" ({detail})" if detail else ""))
 
     def note(self, message: str) -> None:
         self._line(message)
@@ -98,16 +121,17 @@ class PlainReporter:
 
     def close(self) -> None:
         self._closed.set()
+        flush_requests()
 
 
 class RichReporter:
     """A live table of every object's state, redrawn in place on a terminal."""
 
-    def __init__(self, stream: IO[str] | None = None):
+    def __init__(self, stream: IO[str] | None = None, colour: bool = True):
         from rich.console import Console
         from rich.live import Live
 
-        self._console = Console(file=stream or sys.stderr)
+        self._console = Console(file=stream or sys.stderr, no_color=not colour)
         self._secrets = secret_values()
         self._states: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
@@ -122,14 +146,7 @@ class RichReporter:
         table.add_column("state")
         table.add_column("detail")
         for subject, (state, detail) in self._states.items():
-            style = (
-                "green"
-                if state in {"healthy", "unchanged", "deployed"}
-                else "red"
-                if "fail" in state
-                else "yellow"
-            )
-            table.add_row(subject, f"[{style}]{state}[/]", detail)
+            table.add_row(subject, f"[{tone(state)}]{state}[/]", detail)
         return table
 
     def update(self, subject: str, state: str, detail: str = "") -> None:
@@ -145,6 +162,7 @@ class RichReporter:
 
     def close(self) -> None:
         self._live.stop()
+        flush_requests()
 
 
 class NullReporter:
@@ -161,10 +179,12 @@ class NullReporter:
         return None
 
 
-def make_reporter(output: str, stream: IO[str] | None = None) -> Reporter:
-    if output == "json":
+def make_reporter(output: str, terminal: Terminal | None = None, stream: IO[str] | None = None) -> Reporter:
+    """Nothing beside JSON or with --quiet; a live view on a terminal; else plain lines."""
+    settings = terminal or Terminal()
+    if output == "json" or settings.quiet:
         return NullReporter()
     target = stream or sys.stderr
     if target.isatty():
-        return RichReporter(target)
-    return PlainReporter(target)
+        return RichReporter(target, settings.colour(target))
+    return PlainReporter(target, colour=settings.colour(target))

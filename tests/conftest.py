@@ -3,7 +3,14 @@ as the `cutover` user property; print them at the end of every run, also under p
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
 import pytest
+
+from tests.support import EXAMPLES, skytrain
 
 REPORT_PROPERTY = "cutover"
 
@@ -41,3 +48,37 @@ def marathon_emulator(request: pytest.FixtureRequest):
     flavour = getattr(request, "param", "1.7")
     with MarathonEmulator(flavour=flavour, behaviour=Behaviour.healthy(0.02)) as marathon:
         yield marathon
+
+
+@pytest.fixture
+def giphy_on_both(tmp_path: Path) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
+    """`run(COMMAND, *ARGS, before=(), tag="v1", **env)`: `skytrain *before COMMAND <giphy> --env
+    staging ... *ARGS` as a fresh process (as CI runs it) against a Marathon and a Kubernetes
+    emulator, giphy with its staging overlay only; BUILD_TAG=tag."""
+    from skytrain.emulators.platform import emulated_platform
+
+    service = tmp_path / "giphy"
+    shutil.copytree(EXAMPLES / "giphy", service)
+    for overlay in ("dev", "production"):
+        (service / "deploy" / f"{overlay}.yml").unlink()
+    (tmp_path / "platform").mkdir()
+    with emulated_platform(tmp_path / "platform", names=("staging",)) as platform:
+
+        def run(
+            command: str, *args: str, before: tuple[str, ...] = (), tag: str = "v1", **env: str
+        ) -> subprocess.CompletedProcess[str]:
+            done = skytrain(
+                *before,
+                command,
+                service,
+                "--env",
+                "staging",
+                "--environments",
+                platform.environments,
+                *args,
+                **{"BUILD_TAG": tag, **platform.process_env(), **env},
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            return done
+
+        yield run

@@ -41,7 +41,11 @@ def test_the_demo_tells_the_whole_migration_and_exits_0():
     assert "+    image: registry.example.com/giphy:1.1" in out
     assert "  (exit 3)" in out
     # 3. the cut-over and the fall-back, with the regenerated SDB config
-    assert "applied scale from 2 to 0 instances" in out and "applied scale from 0 to 2 instances" in out
+    assert (
+        "applied scale from 2 replicas to 0 replicas" in out
+        and "applied scale from 0 replicas to 2 replicas" in out
+    )
+    assert "staging/giphy on marathon: scaled" in out
     assert "-    upstream skyline_mesos_giphy {" in out and "+    upstream skyline_mesos_giphy {" in out
     # 4. the crash loop fails fast with its evidence and is rolled back
     assert "staging/giphy on kubernetes: rolled-back" in out

@@ -4,15 +4,16 @@
  * branch build, a feature-branch build, a pull-request build (with and without the
  * pullRequest comment step), a failed gate and a refused approval.
  *
- *   JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64 groovy jenkins/test/harness.groovy PIPELINE_JSON
+ *   skytrain pipeline show examples/giphy --format json | \
+ *       JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64 groovy jenkins/test/harness.groovy -
  *
- * PIPELINE_JSON is `skytrain pipeline show examples/giphy --format json` (the pytest wrapper,
- * tests/pipeline/test_jenkins_library.py, makes it fresh). Prints one TAP line per case;
- * exits 1 when a case fails.
+ * The argument is a file holding `skytrain pipeline show examples/giphy --format json`, or `-`
+ * to read it from standard input. Not `<(...)`: the groovy launcher's JVM reads a process
+ * substitution's /dev/fd path as empty. Prints one TAP line per case; exits 1 when a case fails.
  */
 
 File library = new File(getClass().protectionDomain.codeSource.location.path).parentFile.parentFile
-String pipelineJson = new File(args[0]).text
+String pipelineJson = args[0] == '-' ? System.in.text : new File(args[0]).text
 
 /** Jenkins as the library sees it: recorded steps, a scripted `sh`, and the build's env. */
 class FakeJenkins {

@@ -16,13 +16,15 @@ from typing import Any, Protocol
 from skytrain.config.model import App
 from skytrain.errors import ConfigError
 from skytrain.progress import Reporter
+from skytrain.wording import done, place
 
 Obj = dict[str, Any]
 
 
 def subject(app: App, scheduler: str) -> str:
-    """How progress lines name one app on one scheduler: `staging/giphy kubernetes`."""
-    return f"{app.environment.name}/{app.name} {scheduler}"
+    """How progress lines name one app on one scheduler: `staging/giphy on kubernetes`, as
+    its result does."""
+    return place(app.environment.name, app.name, scheduler)
 
 
 class Outcome(StrEnum):
@@ -41,6 +43,13 @@ class Outcome(StrEnum):
 
 
 OK_OUTCOMES = frozenset({Outcome.DEPLOYED, Outcome.UNCHANGED, Outcome.STARTED})
+
+
+def said(outcome: Outcome, operation: str) -> str:
+    """How the terminal says an outcome: what happened (`scaled`, `rolled back`) when the
+    operation did what was asked, else the outcome's own word. JSON keeps the outcome, and
+    names the operation beside it."""
+    return done(operation) if outcome is Outcome.DEPLOYED else outcome.value
 
 
 @dataclass(frozen=True)
@@ -101,10 +110,15 @@ class DeployResult:
     next_steps: list[str] = field(default_factory=list)  # exact commands to roll back or resume
     sent: bool = False  # whether anything was sent to the scheduler (exit 2 only when not)
     bad_input: bool = False  # refused before sending because the request itself was wrong
+    operation: str = "deploy"  # deploy, rollback or scale: what was asked
 
     @property
     def ok(self) -> bool:
         return self.outcome in OK_OUTCOMES
+
+    @property
+    def said(self) -> str:
+        return said(self.outcome, self.operation)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

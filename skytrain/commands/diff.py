@@ -7,7 +7,6 @@ state is read once per target and environment (the backend lists each kind once)
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -153,5 +152,6 @@ def render_output(results: list[DiffResult], args: argparse.Namespace) -> str:
 
         return format_markdown(results, args.markdown_limit or DEFAULT_LIMIT)
     from skytrain.diff.format_text import format_text
+    from skytrain.terminal import terminal
 
-    return format_text(results, colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    return format_text(results, colour=terminal(args).colour(sys.stdout))

@@ -130,10 +130,11 @@ def run_gated(
     from skytrain import interrupts
     from skytrain.lifecycle import concurrently
     from skytrain.progress import make_reporter
+    from skytrain.terminal import terminal
 
     options = deploy_options(args)
     backends = configured_backends(operations)
-    reporter = make_reporter(args.output)
+    reporter = make_reporter(args.output, terminal(args))
     try:
         with interrupts.handled():
             return concurrently(operations, lambda op: call(backends[op.key], op, options, reporter))

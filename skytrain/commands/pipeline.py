@@ -86,6 +86,7 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     from skytrain.pipeline.run import EXIT_AWAITING_APPROVAL, checked_files, run_pipeline
     from skytrain.progress import PlainReporter, make_reporter
     from skytrain.reporting.junit import check_junit_path, config_errors_reported, service_files, write_junit
+    from skytrain.terminal import terminal
 
     check_junit_path(args.junit)
     files = service_files(args.service)
@@ -98,7 +99,12 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     suite = f"skytrain.pipeline.{pipeline.service}"
     # a live view redrawing over the approval question would hide it: plain lines when asking
     asks = interactive(args) and any(stage.approval for stage in stages)
-    reporter = PlainReporter() if asks else make_reporter(args.output)
+    settings = terminal(args)
+    reporter = (
+        PlainReporter(colour=settings.colour(sys.stderr))
+        if asks and not settings.quiet
+        else make_reporter(args.output, settings)
+    )
     try:
         with interrupts.handled():
             run = run_pipeline(

@@ -1,4 +1,4 @@
-"""The terminal format: a unified diff of each object's YAML, coloured on a TTY only.
+"""The terminal format: a unified diff of each object's YAML, coloured as --color says (skytrain.terminal).
 
 Both sides are dumped with sorted keys, so the server's key order never shows as a
 change; the YAML is of the normalised, redacted objects, so neither server noise nor
@@ -15,6 +15,7 @@ import yaml
 from skytrain.diff.compare import Action, DiffResult, ObjectDiff
 from skytrain.diff.normalise import Obj
 from skytrain.schedulers import scheduler
+from skytrain.wording import place
 
 NO_RESTART = "no restart"
 SIGNS = {Action.ADDED: "+", Action.CHANGED: "~", Action.REMOVED: "-", Action.UNCHANGED: "="}
@@ -54,7 +55,8 @@ def restart_note(result: DiffResult, diff: ObjectDiff) -> str:
 def heading(result: DiffResult) -> str:
     against = "live state" if result.against == "live" else result.against[len("git:") :]
     counts = ", ".join(f"{n} {a}" for a, n in result.summary().items() if n)
-    return f"{result.environment}/{result.app} on {result.target} (against {against}): {counts or 'nothing rendered or running'}"
+    where = place(result.environment, result.app, result.target)
+    return f"{where} (against {against}): {counts or 'nothing rendered or running'}"
 
 
 def object_heading(result: DiffResult, diff: ObjectDiff) -> str:

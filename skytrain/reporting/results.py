@@ -13,6 +13,7 @@ from skytrain import interrupts
 from skytrain.backends.base import DeployResult, Outcome, StatusResult
 from skytrain.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from skytrain.redact import redact, redact_data, secret_values
+from skytrain.wording import place
 
 Result = DeployResult | StatusResult
 HISTORY_SHOWN = 5
@@ -46,7 +47,7 @@ def print_results(results: Sequence[Result], output: str) -> int:
 
 
 def format_result(result: DeployResult) -> str:
-    head = f"{result.environment}/{result.app} on {result.target}: {result.outcome.value}"
+    head = f"{place(result.environment, result.app, result.target)}: {result.said}"
     if result.revision:
         head += f" (revision {result.revision})"
     lines = [head, *[f"  {m}" for m in result.messages]]
@@ -67,10 +68,11 @@ def format_result(result: DeployResult) -> str:
 
 
 def format_status(status: StatusResult) -> str:
+    where = place(status.environment, status.app, status.target)
     if status.error:
-        return f"{status.environment}/{status.app} on {status.target}: {status.error}"
+        return f"{where}: {status.error}"
     state = "healthy" if status.healthy else "not running" if not status.exists else "unhealthy"
-    head = f"{status.environment}/{status.app} on {status.target}: {state}"
+    head = f"{where}: {state}"
     if status.revision:
         head += f" (revision {status.revision})"
     lines = [head]

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 import yaml
-from config_helpers import BASE_YAML, write_service
+from config_helpers import BASE_YAML, ENVIRONMENTS_YAML, write_service
 
 from skytrain.cli import COMMANDS
 from tests.support import EXAMPLES, ROOT, cli_env, network_modules, skytrain
@@ -228,3 +228,79 @@ def test_help_still_lists_every_command():
     typo = skytrain("valdate", EXAMPLES / "giphy")
     assert typo.returncode == 2
     assert "invalid choice: 'valdate'" in typo.stderr
+
+
+def test_validate_as_json_says_what_validated_per_service_and_environment():
+    result = skytrain(
+        "validate", EXAMPLES / "giphy", EXAMPLES / "media", "--target", "kubernetes", "--output", "json"
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    document = json.loads(result.stdout)
+    assert (document["valid"], document["errors"]) == (True, [])
+    by_name = {s["name"]: s for s in document["services"]}
+    assert by_name["giphy"]["directory"] == str(EXAMPLES / "giphy")
+    assert [(e["environment"], e["targets"], e["failed"]) for e in by_name["giphy"]["environments"]] == [
+        ("dev", ["kubernetes"], []),
+        ("production", [], []),  # giphy runs on Marathon only in production
+        ("staging", ["kubernetes"], []),
+    ]
+    assert by_name["media"]["valid"] is True
+
+
+def test_validate_as_json_lists_every_error_with_its_place(tmp_path):
+    """One service whose overlay is wrong, one whose Kubernetes patch fails the rendered check:
+    exit 2, one JSON document, nothing on stderr; the text lists the same errors."""
+    write_service(tmp_path / "wrong", {"application.yml": BASE_YAML, "staging.yml": "replicas: -1\n"}, None)
+    patch = "kubernetes:\n  Deployment:\n    spec:\n      template:\n        spec:\n          nodeSelectr: {a: b}\n"
+    write_service(tmp_path / "patched", {"application.yml": BASE_YAML + patch, "staging.yml": ""}, None)
+    (tmp_path / "skytrain-environments.yml").write_text(ENVIRONMENTS_YAML)
+
+    result = skytrain("validate", "wrong", "patched", "--output", "json", cwd=tmp_path)
+
+    assert (result.returncode, result.stderr) == (2, "")
+    document = json.loads(result.stdout)
+    assert document["valid"] is False
+    errors = {(e["file"], e["path"]): e for e in document["errors"]}
+    assert errors[("wrong/deploy/staging.yml", "replicas")] == {
+        "file": "wrong/deploy/staging.yml",
+        "line": 1,
+        "column": 11,
+        "path": "replicas",
+        "message": "must be at least 0; got -1",
+    }
+    patch_error = errors[("patched/deploy/application.yml", "kubernetes.Deployment.spec.template.spec")]
+    assert (patch_error["line"], patch_error["column"]) == (9, 9) and "nodeSelectr" in patch_error["message"]
+    services = {s["directory"]: s for s in document["services"]}
+    assert (services["wrong"]["name"], services["wrong"]["valid"]) == (None, False)  # its files did not load
+    staging = next(e for e in services["patched"]["environments"] if e["environment"] == "staging")
+    assert (staging["targets"], staging["failed"]) == (["marathon", "kubernetes"], ["kubernetes"])
+    assert services["patched"]["valid"] is False
+    text = skytrain("validate", "wrong", "patched", cwd=tmp_path)
+    assert text.returncode == 2
+    assert text.stderr.splitlines()[:-1] == [
+        f"{e['file']}:{e['line']}:{e['column']}: error: {e['path']}: {e['message']}"
+        for e in document["errors"]
+    ]
+
+
+def test_validate_as_json_masks_secrets(tmp_path):
+    """A password in the environments file's URL, and a CI secret that a message quotes."""
+    environments = ENVIRONMENTS_YAML.replace(
+        "http://marathon.dev:8080", "http://deployer:hunter2@marathon.dev:8080"
+    )
+    write_service(
+        tmp_path / "svc", {"application.yml": BASE_YAML, "staging.yml": "replicas: hunter3\n"}, None
+    )
+    (tmp_path / "skytrain-environments.yml").write_text(environments)
+
+    in_url = skytrain("validate", "svc", "--output", "json", cwd=tmp_path)
+    assert in_url.returncode == 2 and "hunter2" not in in_url.stdout
+    (error,) = json.loads(in_url.stdout)["errors"]
+    assert error["path"] == "environments.dev.marathon.url"
+    assert '"http://deployer:****@marathon.dev:8080"' in error["message"]
+
+    (tmp_path / "skytrain-environments.yml").write_text(ENVIRONMENTS_YAML)
+    quoted = skytrain("validate", "svc", "--output", "json", cwd=tmp_path, DEPLOY_TOKEN="hunter3")
+    assert quoted.returncode == 2 and "hunter3" not in quoted.stdout
+    (error,) = json.loads(quoted.stdout)["errors"]
+    assert (error["path"], error["message"]) == ("replicas", 'expected a whole number, got "****"')

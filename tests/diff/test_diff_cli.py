@@ -73,6 +73,21 @@ def test_colour_only_when_asked():
     assert "\033[32m+  a: b\033[0m" in coloured
 
 
+def test_the_command_line_colours_a_piped_diff_only_when_asked(service):
+    """No terminal here, and NO_COLOR=1 (Service.cli): --color always still colours (Jenkins'
+    AnsiColor); auto and never do not."""
+    from diff_helpers import commit_all, git
+
+    git(service.root, "init", "-q", "-b", "main")
+    commit_all(service.root, "first")
+    service.edit("application.yml", "replicas: 2", "replicas: 5")
+    for colour, coloured in (("always", True), ("auto", False), ("never", False)):
+        completed = service.cli("--env", "staging", "--against", "HEAD", "--color", colour)
+        assert completed.returncode == 0, completed.stderr
+        assert ("\033[31m-  replicas: 2\033[0m" in completed.stdout) is coloured, colour
+        assert ("\033[" in completed.stdout) is coloured
+
+
 def test_offline_a_target_neither_side_runs_on_is_bad_input(service):
     from diff_helpers import commit_all, git
 

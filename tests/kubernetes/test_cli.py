@@ -42,7 +42,7 @@ def test_deploy_then_status_then_rollback_to_a_revision(k8s):
     assert second.returncode == 0, second.stderr
     assert "staging/giphy on kubernetes: deployed (revision 2)" in second.stdout
     # CI log lines, no escapes
-    assert "staging/giphy kubernetes: healthy (2 of 2 replicas ready)" in second.stderr
+    assert "staging/giphy on kubernetes: healthy (2 of 2 replicas ready)" in second.stderr
     assert "\x1b[" not in second.stderr
 
     status = skytrain(k8s, "status")
@@ -55,7 +55,12 @@ def test_deploy_then_status_then_rollback_to_a_revision(k8s):
 
     rolled = skytrain(k8s, "rollback", "--to-revision", "1", "--output", "json")
     assert rolled.returncode == 0, rolled.stderr
-    assert json.loads(rolled.stdout)["results"][0]["revision"] == "3"
+    rolled_back = json.loads(rolled.stdout)["results"][0]
+    assert (rolled_back["revision"], rolled_back["outcome"], rolled_back["operation"]) == (
+        "3",
+        "deployed",
+        "rollback",
+    )
     assert k8s.image() == "registry.example.com/giphy:good"
 
 

@@ -350,5 +350,6 @@ def test_a_waiting_gate_keeps_a_ci_log_alive_with_a_heartbeat(k8s):
     beats = [line for line in stream.getvalue().splitlines() if ": still " in line]
     assert len(beats) >= 3
     assert re.fullmatch(
-        r"\d\d:\d\d:\d\d staging/giphy kubernetes: still rolling out \(.+\); \d+s waited, \d+s left", beats[0]
+        r"\d\d:\d\d:\d\d staging/giphy on kubernetes: still rolling out \(.+\); \d+s waited, \d+s left",
+        beats[0],
     )

@@ -35,7 +35,10 @@ def test_healthy_needs_the_generation_observed_all_replicas_updated_ready_availa
         evaluate(TARGET, deployment(updatedReplicas=1), [], READY_SLICE).summary == "1 of 2 replicas updated"
     )
     assert evaluate(TARGET, deployment(replicas=3), [], READY_SLICE).summary == (
-        "1 old replicas still terminating"
+        "1 old replica still terminating"
+    )
+    assert evaluate(TARGET, deployment(replicas=4), [], READY_SLICE).summary == (
+        "2 old replicas still terminating"
     )
     assert (
         evaluate(TARGET, deployment(availableReplicas=1), [], READY_SLICE).summary
@@ -44,6 +47,24 @@ def test_healthy_needs_the_generation_observed_all_replicas_updated_ready_availa
     no_endpoints = {"web": [{"endpoints": [{"conditions": {"ready": False}}]}]}
     assert (
         evaluate(TARGET, deployment(), [], no_endpoints).summary == "Service web has no ready endpoints yet"
+    )
+
+
+def test_a_scale_down_passes_once_the_surplus_is_gone_and_never_says_more_than_the_whole():
+    """kstatus' pending termination: 3 updated, ready pods while 1 is wanted is still on its way."""
+    shrinking = deployment(desired=1, updatedReplicas=3, replicas=3, readyReplicas=3, availableReplicas=3)
+    verdict = evaluate(TARGET, shrinking, [], READY_SLICE)
+    assert (verdict.state, verdict.summary) == (
+        "progressing",
+        "1 of 1 replica ready, 2 more replicas stopping",
+    )
+    done = deployment(desired=1, updatedReplicas=1, replicas=1, readyReplicas=1, availableReplicas=1)
+    assert (
+        evaluate(TARGET, done, [], READY_SLICE).state,
+        evaluate(TARGET, done, [], READY_SLICE).summary,
+    ) == (
+        "healthy",
+        "1 of 1 replica ready",
     )
 
 

@@ -61,11 +61,12 @@ def test_deploy_status_scale_rollback_with_basic_auth(shop, secured):
     assert deployed.returncode == 0, deployed.stderr
     assert "staging/shop on marathon: deployed" in deployed.stdout
     assert "gate passed" in deployed.stdout
-    assert "staging/shop marathon: healthy (2/2 healthy)" in deployed.stderr
+    assert "staging/shop on marathon: healthy (2 of 2 replicas healthy)" in deployed.stderr
     status = operate("status", shop, "--output", "json", credentials=BASIC)
     assert json.loads(status.stdout)["results"][0]["healthy"] is True
     scaled = operate("scale", shop, "--instances", "3", credentials=BASIC)
-    assert scaled.returncode == 0 and "applied scale from 2 to 3 instances" in scaled.stdout
+    assert scaled.returncode == 0 and "applied scale from 2 replicas to 3 replicas" in scaled.stdout
+    assert "staging/shop on marathon: scaled (revision " in scaled.stdout  # never "deployed" after a scale
     rolled = operate("rollback", shop, credentials=BASIC)
     assert rolled.returncode == 2  # nothing to roll back to: nothing was sent
     assert "shop has no earlier revision to roll back to in staging on marathon" in rolled.stdout

@@ -26,7 +26,7 @@ def test_a_healthy_deploy_passes_its_gate(emulator, service, backend, reporter):
     app = service()
     result = deploy(backend, app, reporter)
     assert result.outcome == Outcome.DEPLOYED
-    assert result.gate.passed and result.gate.summary == "2/2 healthy"
+    assert result.gate.passed and result.gate.summary == "2 of 2 replicas healthy"
     assert result.messages[0].startswith("deployment ") and result.messages[0].endswith(" started")
     live = emulator.app("/shop")
     assert live["version"] == result.revision
@@ -39,7 +39,7 @@ def test_a_healthy_deploy_passes_its_gate(emulator, service, backend, reporter):
 def test_an_app_without_health_checks_is_gated_on_running_tasks(emulator, service, backend, reporter):
     result = deploy(backend, service(checks=False), reporter)
     assert result.outcome == Outcome.DEPLOYED
-    assert result.gate.summary == "2/2 running (no health checks: gated on running tasks)"
+    assert result.gate.summary == "2 of 2 replicas running (no health checks: gated on running tasks)"
     assert emulator.app("/shop")["tasksHealthy"] == 0
 
 
@@ -298,5 +298,8 @@ def test_without_version_info_old_tasks_of_a_cancelled_deployment_never_pass_for
         client.close()
 
     assert result.outcome == Outcome.ROLLED_BACK and result.gate.timed_out
-    assert "2 of the old version" in result.gate.summary
+    # the old tasks are healthy, but they are not the new version: none of it counts as healthy
+    assert result.gate.summary == (
+        "not healthy after 1s: 0 of 2 replicas healthy, 2 replicas of the old version still running"
+    )
     assert "versionInfo" not in bare.app("/shop")

@@ -65,8 +65,8 @@ def test_a_signal_during_the_gate_says_what_runs_and_how_to_roll_back(
     version = emulator.app("/shop")["version"]
     assert f"staging/shop on marathon: interrupted (revision {version})" in stdout
     assert (
-        f"runs now: version {version} (registry.example.com/shop:2): 0/2 tasks of it healthy, "
-        "2 tasks of an earlier version still running, deployment"
+        f"runs now: version {version} (registry.example.com/shop:2): 0 of 2 replicas healthy, "
+        "2 replicas of an earlier version still running, deployment"
     ) in stdout
     assert f"--env staging --target marathon --to-revision {first.revision} --force" in stdout
     assert "Traceback" not in stderr

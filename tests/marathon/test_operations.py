@@ -75,8 +75,8 @@ def test_scale_up_and_down_is_gated_and_keeps_the_config(emulator, service, back
     deployed = deploy(backend, service(), reporter)
     config_change = emulator.app("/shop")["versionInfo"]["lastConfigChangeAt"]
     up = scale(backend, service(), 4, reporter)
-    assert up.outcome == Outcome.DEPLOYED and up.gate.summary == "4/4 healthy"
-    assert "applied scale from 2 to 4 instances" in up.messages
+    assert up.outcome == Outcome.DEPLOYED and up.gate.summary == "4 of 4 replicas healthy"
+    assert "applied scale from 2 replicas to 4 replicas" in up.messages
     assert emulator.app("/shop")["tasksHealthy"] == 4
     down = scale(backend, service(), 0, reporter)
     assert down.outcome == Outcome.DEPLOYED and down.gate.passed
@@ -106,7 +106,7 @@ def test_status_reports_health_and_history(emulator, service, backend, reporter,
     first = deploy(backend, service(tag="1"), reporter)
     status = lifecycle.status(backend, service())
     assert (status.exists, status.healthy, status.revision) == (True, True, first.revision)
-    assert status.objects[0].summary == "2/2 healthy"
+    assert status.objects[0].summary == "2 of 2 replicas healthy"
     emulator.behave(image("2"), Behaviour.stalled())
     deploy(backend, service(tag="2"), reporter, wait=False)
     status = lifecycle.status(backend, service())

@@ -116,7 +116,7 @@ def test_full_run_deploys_stage_after_stage_each_behind_its_gate(
     ]
     results = {(s["stage"], s["name"]): s["result"] for s in record["steps"] if s["kind"] == "deploy"}
     assert {r["outcome"] for r in results.values()} == {"deployed"}
-    assert results[("production", "marathon")]["gate"]["summary"] == "4/4 healthy"
+    assert results[("production", "marathon")]["gate"]["summary"] == "4 of 4 replicas healthy"
     assert results[("staging", "kubernetes")]["gate"]["summary"] == "2 of 2 replicas ready"
     # the Marathon revision is the app version the emulator stored
     assert (

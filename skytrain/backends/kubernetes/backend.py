@@ -59,6 +59,17 @@ from skytrain.errors import ConfigError, Location
 from skytrain.progress import Reporter
 from skytrain.render.hashing import HASH_ANNOTATION
 from skytrain.render.kubernetes import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGER, NAME_LABEL, selector
+from skytrain.wording import (
+    FAILED,
+    HEALTHY,
+    ROLLING_OUT,
+    count,
+    interrupted_after,
+    not_healthy_in_time,
+    part,
+    rollback_to,
+    scaling,
+)
 
 LIVE_KINDS = ("ConfigMap", "Service", "Deployment")
 SYNC_SECONDS = 5.0  # how long the Deployment's watch may take to deliver what exists before a GET
@@ -145,7 +156,7 @@ class KubernetesBackend:
                 )
             elif kind == "Service":
                 ready = ready_endpoints(slices.get(name, []))
-                shown.append(ObjectStatus(f"Service {name}", ready > 0, f"{ready} ready endpoints"))
+                shown.append(ObjectStatus(f"Service {name}", ready > 0, count(ready, "ready endpoint")))
         deployment = objects.get(("Deployment", app.name))
         holder = lock_holder(history_map.configmap)
         if holder:
@@ -221,10 +232,11 @@ class KubernetesSession:
 
     def plan_scale(self, replicas: int, live: Live) -> Change | None:
         deployment = self.known.get(("Deployment", self.app.name)) or {}
-        if deployment.get("spec", {}).get("replicas") == replicas:
+        current = deployment.get("spec", {}).get("replicas")
+        if current == replicas:
             return None
         revision = live.current.revision if live.current else ""
-        return Change(revision, f"scale to {replicas} replicas", Scale(replicas))
+        return Change(revision, scaling(current, replicas), Scale(replicas))
 
     def _manifests(self, desired: list[dict[str, Any]], restores: str | None) -> Change | None:
         changed = [o for o in desired if not contains(self.known.get(_key(o)), without_revision(o))]
@@ -232,7 +244,7 @@ class KubernetesSession:
             return None
         revision = str(self._next_revision())
         what = ", ".join(f"{o['kind']} {o['metadata']['name']}" for o in changed) or "nothing differs"
-        description = f"rollback to revision {restores}" if restores else f"revision {revision}"
+        description = rollback_to(restores) if restores else f"revision {revision}"
         return Change(revision, f"{description} ({what})", Manifests(desired, changed), restores)
 
     def _next_revision(self) -> int:
@@ -245,7 +257,7 @@ class KubernetesSession:
         if isinstance(change.payload, Manifests):
             revision = int(change.revision)
             manifests = [with_revision(o, revision) for o in change.payload.desired]
-            note = f"rollback to revision {change.restores}" if change.restores else ""
+            note = rollback_to(change.restores) if change.restores else ""
             self.releases.add(release(revision, outcome, manifests, note))
             if last:
                 self._collect_garbage()
@@ -274,7 +286,7 @@ class KubernetesSession:
             return
         done: list[str] = []
         for obj in change.payload.changed:
-            line = f"{self.subject} {obj['kind']}/{obj['metadata']['name']}"
+            line = part(self.subject, obj["kind"], obj["metadata"]["name"])
             try:
                 applied = self.applier.apply(with_revision(obj, int(change.revision)))
             except KubeError as exc:
@@ -334,12 +346,12 @@ class KubernetesSession:
             seconds=round(seconds, 3),
             summary=verdict.summary
             if how == "decided"
-            else f"not healthy after {timeout:g}s: {verdict.summary}"
+            else not_healthy_in_time(timeout, verdict.summary)
             if how == "timed out"
-            else f"interrupted after {seconds:.1f}s: {verdict.summary}",
+            else interrupted_after(seconds, verdict.summary),
         )
         if not gate.passed and not gate.interrupted:
-            self.reporter.update(self.subject, how if gate.timed_out else "failed", verdict.summary)
+            self.reporter.update(self.subject, how if gate.timed_out else FAILED, verdict.summary)
             gate.failures = self._kube(
                 lambda: failure_reports(
                     self.kube, target, verdict, gate.timed_out, started, list(run.pods.objects.values())
@@ -433,7 +445,7 @@ def _now() -> datetime.datetime:
 
 
 def _state(verdict: Verdict) -> str:
-    return {"healthy": "healthy", "failed": "failing", "progressing": "rolling out"}[verdict.state]
+    return {"healthy": HEALTHY, "failed": FAILED, "progressing": ROLLING_OUT}[verdict.state]
 
 
 def _refusal_errors(app: App, obj: dict[str, Any], exc: KubeError) -> list[ConfigError]:

@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 from skytrain.backends.kubernetes.kinds import Kind
 from skytrain.backends.reasons import connection_failure
 from skytrain.errors import UsageError
+from skytrain.verbose import request_done
 
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
 APPLY = "application/apply-patch+yaml"
@@ -124,8 +125,9 @@ class Kube:
             url += "?" + urlencode({k: _query_value(v) for k, v in query.items() if v is not None})
         with self._count_lock:
             self.requests += 1
+        started = time.monotonic()
         try:
-            return self.api_client.call_api(
+            response = self.api_client.call_api(
                 method_,
                 url,
                 header_params=headers,
@@ -134,11 +136,15 @@ class Kube:
                 _request_timeout=(5.0, timeout) if stream else timeout,
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
+            request_done("kubernetes", method, url, type(exc).__name__, started)
             raise KubeError(0, "ConnectionError", self._unreachable(exc)) from None
         except Exception as exc:  # the client's ApiException(status=0) for TLS failures
+            request_done("kubernetes", method, url, type(exc).__name__, started)
             if getattr(exc, "status", None) == 0:
                 raise KubeError(0, "ConnectionError", self._unreachable(exc)) from None
             raise
+        request_done("kubernetes", method, url, response.status, started)
+        return response
 
     def _unreachable(self, exc: BaseException) -> str:
         host = getattr(self.api_client.configuration, "host", "") or "the Kubernetes API"

@@ -1,8 +1,9 @@
 """The health gate: is the new version fully rolled out and serving, doomed, or still on its way?
 
 Success follows kstatus: the Deployment's controller has observed the new generation,
-updated = ready = available = desired replicas and no old replica is left (so the new
-ReplicaSet is the current one), and each Service that selects pods has a ready endpoint.
+updated = ready = available = desired replicas, no old replica is left (so the new
+ReplicaSet is the current one) and no more run than desired (so a scale-down is done), and
+each Service that selects pods has a ready endpoint.
 Failure is declared at once, without waiting for the timeout, when the Deployment says
 ProgressDeadlineExceeded or ReplicaFailure, or when every pod of the new version is in
 a state that does not heal by itself. The gate is driven by watches, so it decides
@@ -21,6 +22,7 @@ from skytrain.backends.kubernetes.client import Kube
 from skytrain.backends.kubernetes.kinds import BY_KIND
 from skytrain.backends.kubernetes.watch import Watched
 from skytrain.render.hashing import HASH_ANNOTATION
+from skytrain.wording import REPLICA, count, share, surplus
 
 DOOMED_WAITING = frozenset(
     {"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "InvalidImageName"}
@@ -80,14 +82,16 @@ def deployment_verdict(deployment: dict[str, Any] | None, generation: int) -> Ve
     updated, total = status.get("updatedReplicas", 0), status.get("replicas", 0)
     ready, available = status.get("readyReplicas", 0), status.get("availableReplicas", 0)
     if updated < desired:
-        return Verdict("progressing", f"{updated} of {desired} replicas updated")
+        return Verdict("progressing", share(updated, desired, REPLICA, "updated"))
     if total > updated:
-        return Verdict("progressing", f"{total - updated} old replicas still terminating")
+        return Verdict("progressing", f"{count(total - updated, 'old ' + REPLICA)} still terminating")
+    if total > desired:  # a scale-down is done when the surplus has gone (kstatus: pending termination)
+        return Verdict("progressing", share(ready, desired, REPLICA, "ready") + surplus(total, desired))
     if ready < desired:
-        return Verdict("progressing", f"{ready} of {desired} replicas ready")
+        return Verdict("progressing", share(ready, desired, REPLICA, "ready"))
     if available < desired:
-        return Verdict("progressing", f"{available} of {desired} replicas available")
-    return Verdict("healthy", f"{desired} of {desired} replicas ready")
+        return Verdict("progressing", share(available, desired, REPLICA, "available"))
+    return Verdict("healthy", share(desired, desired, REPLICA, "ready"))
 
 
 def pod_problem(pod: dict[str, Any]) -> Problem | None:

@@ -44,6 +44,7 @@ from skytrain.progress import Reporter
 from skytrain.render.hashing import HASH_LABEL_MARATHON
 from skytrain.render.marathon import READ_ONLY_KEYS
 from skytrain.render.marathon import app_id as marathon_app_id
+from skytrain.wording import REPLICA, count, rollback_to, scaling, share, surplus
 
 HISTORY = 10
 
@@ -136,7 +137,7 @@ class MarathonSession:
         return Change("", f"app {self.app_id} ({_image(definition)})", Put(definition))
 
     def plan_rollback(self, revision: str, live: Live) -> Change:
-        return Change("", f"the config of version {revision}", Restore(revision), restores=revision)
+        return Change("", rollback_to(revision), Restore(revision), restores=revision)
 
     def rollback_target(self, live: Live) -> Revision | None:
         """The newest version before the current one with a different config (not a mere scale)."""
@@ -155,7 +156,7 @@ class MarathonSession:
         instances = (self.live or {}).get("instances")
         if instances == replicas:
             return None
-        return Change("", f"scale from {instances} to {replicas} instances", Scale(replicas))
+        return Change("", scaling(instances, replicas), Scale(replicas))
 
     def record(self, change: Change, outcome: str, last: bool = False) -> None:
         """Marathon stores every version it runs and no outcome: nothing to write."""
@@ -266,7 +267,9 @@ def _settled(live: dict[str, Any]) -> bool:
 def _summary(live: dict[str, Any]) -> str:
     checks = bool(live.get("healthChecks"))
     ready = live.get("tasksHealthy", 0) if checks else live.get("tasksRunning", 0)
-    summary = f"{ready}/{live.get('instances', 0)} {'healthy' if checks else 'running (no health checks)'}"
+    instances = live.get("instances", 0)
+    summary = share(ready, instances, REPLICA, "healthy" if checks else "running")
+    summary += surplus(live.get("tasksRunning", 0), instances) + ("" if checks else " (no health checks)")
     deploying = [d["id"] for d in live.get("deployments", [])]
     if deploying:
         summary += f", deployment {', '.join(deploying)} in progress"
@@ -285,9 +288,9 @@ def _by_version(live: dict[str, Any]) -> str:
         else t.get("state") == "TASK_RUNNING"
         for t in current
     )
-    said = [f"{ready}/{live.get('instances', 0)} tasks of it {'healthy' if checks else 'running'}"]
+    said = [share(ready, live.get("instances", 0), REPLICA, "healthy" if checks else "running")]
     if len(tasks) > len(current):
-        said.append(f"{len(tasks) - len(current)} tasks of an earlier version still running")
+        said.append(f"{count(len(tasks) - len(current), REPLICA)} of an earlier version still running")
     said += [f"deployment {d['id']} in progress" for d in live.get("deployments", [])]
     return ", ".join(said)
 

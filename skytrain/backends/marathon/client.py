@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import requests
 
 from skytrain.backends.reasons import connection_failure
+from skytrain.verbose import request_done
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 THROTTLED = 429  # nothing was done: every call may be sent again, after its Retry-After
@@ -201,9 +202,7 @@ class MarathonClient:
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
             try:
-                response = self._session.request(
-                    method, self.url + path, params=params, json=body, timeout=self.timeout
-                )
+                response = self._send(method, path, params, body)
             except requests.ConnectionError as exc:
                 never_sent = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in repr(exc)
                 if last or not (safe or never_sent):
@@ -228,6 +227,18 @@ class MarathonClient:
                     return self._answer(what, response)
             time.sleep(self.backoff * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
+
+    def _send(self, method: str, path: str, params: dict[str, str] | None, body: Any) -> requests.Response:
+        started = time.monotonic()
+        try:
+            response = self._session.request(
+                method, self.url + path, params=params, json=body, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            request_done("marathon", method, self.display_url + path, type(exc).__name__, started)
+            raise
+        request_done("marathon", method, self.display_url + path, response.status_code, started)
+        return response
 
     def _answer(self, what: str, response: requests.Response) -> Any:
         status = response.status_code

@@ -28,6 +28,17 @@ from skytrain import interrupts
 from skytrain.backends.base import FailureReport, GateResult
 from skytrain.backends.marathon.client import MarathonClient, MarathonError, NotFound
 from skytrain.progress import Reporter
+from skytrain.wording import (
+    FAILED,
+    HEALTHY,
+    REPLICA,
+    ROLLING_OUT,
+    count,
+    interrupted_after,
+    not_healthy_in_time,
+    share,
+    surplus,
+)
 
 POLL_SECONDS = 0.05
 FAILURES_TO_FAIL = 2  # distinct failed tasks of the new version: one can be bad luck, two is a pattern
@@ -100,7 +111,10 @@ class Gate:
                 return GateResult(False, seconds=elapsed, summary=verdict.detail, failures=[verdict.failure])
             if interrupts.requested():
                 return GateResult(
-                    False, seconds=elapsed, summary=f"interrupted: {verdict.detail}", interrupted=True
+                    False,
+                    seconds=elapsed,
+                    summary=interrupted_after(elapsed, verdict.detail),
+                    interrupted=True,
                 )
             if elapsed >= timeout:
                 evidence = [verdict.detail] + (
@@ -114,7 +128,9 @@ class Gate:
                     "(Marathon never gives up on a deployment by itself)",
                     evidence,
                 )
-                return GateResult(False, True, elapsed, f"timed out: {verdict.detail}", [report])
+                return GateResult(
+                    False, True, elapsed, not_healthy_in_time(timeout, verdict.detail), [report]
+                )
             try:
                 interrupts.wait(max(0.0, min(self.poll_seconds, timeout - elapsed)))
             except interrupts.Interrupted:
@@ -124,7 +140,7 @@ class Gate:
         if app is None:
             return _Verdict(
                 False,
-                "failed",
+                FAILED,
                 "the app is gone",
                 FailureReport(f"app {target.app_id}", "the app was deleted while we waited for it"),
             )
@@ -132,7 +148,7 @@ class Gate:
         if not deploying and app.get("version", "") > target.version:
             return _Verdict(
                 False,
-                "failed",
+                FAILED,
                 "superseded",
                 FailureReport(
                     f"app {target.app_id}",
@@ -141,17 +157,11 @@ class Gate:
             )
         failure = self._failing(app, target, watch)
         if failure is not None:
-            return _Verdict(False, "failed", failure.reason, failure)
+            return _Verdict(False, FAILED, failure.reason, failure)
         instances = app.get("instances", 0)
         new = _new_tasks(app, target)
         checks = bool(app.get("healthChecks"))
-        if checks:
-            detail = f"{app.get('tasksHealthy', 0)}/{instances} healthy"
-        else:
-            detail = f"{sum(t.get('state') == 'TASK_RUNNING' for t in new)}/{instances} running (no health checks: gated on running tasks)"
-        outdated = len(app.get("tasks", [])) - len(new)
-        if outdated:
-            detail += f", {outdated} of the old version"
+        detail = _detail(app, new, checks)
         passed = (
             not deploying
             and app.get("tasksStaged", 0) == 0
@@ -163,11 +173,11 @@ class Gate:
             )
         )
         if passed:
-            return _Verdict(True, "healthy", detail)
+            return _Verdict(True, HEALTHY, detail)
         stalled = self._stalled(app, new, target, watch)
         if stalled is not None:
-            return _Verdict(False, "failed", stalled.reason, stalled)
-        return _Verdict(False, "rolling out" if deploying else "settling", detail)
+            return _Verdict(False, FAILED, stalled.reason, stalled)
+        return _Verdict(False, ROLLING_OUT if deploying else "settling", detail)
 
     def _failing(self, app: dict[str, Any], target: GateTarget, watch: _Watch) -> FailureReport | None:
         failure = app.get("lastTaskFailure")
@@ -210,6 +220,24 @@ class Gate:
 
 
 _UNKNOWN: Any = object()
+
+
+def _detail(app: dict[str, Any], new: list[dict[str, Any]], checks: bool) -> str:
+    """How far the rollout is, counting only tasks of the new config (the app's own counts mix
+    every version: during a rollback or a scale-down they exceed `instances`)."""
+    instances = app.get("instances", 0)
+    running = [t for t in new if t.get("state") == "TASK_RUNNING"]
+    if checks:
+        detail = share(sum(_alive(t) is True for t in running), instances, REPLICA, "healthy")
+    else:
+        detail = (
+            share(len(running), instances, REPLICA, "running") + " (no health checks: gated on running tasks)"
+        )
+    detail += surplus(len(new), instances)
+    outdated = len(app.get("tasks", [])) - len(new)
+    if outdated:
+        detail += f", {count(outdated, REPLICA)} of the old version still running"
+    return detail
 
 
 def _config_version(app: dict[str, Any], target: GateTarget) -> str:
