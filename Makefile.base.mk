@@ -65,8 +65,8 @@ help:
 	@echo "make pipeline              validate, then deploy stage by stage (skytrain pipeline run; PIPELINE_FLAGS)"
 	$(if $(SKYTRAIN_FOUND),,@echo "($(SKYTRAIN_MISSING))")
 	$(if $(and $(SKYTRAIN_FOUND),$(SKYTRAIN_ENVIRONMENT_NAMES),$(if $(SKYTRAIN_RUNS_ON),,x)),@echo "(every scheduler listed: $(DEPLOY_DIR)/*.yml do not say which applies until make validate passes)")
-	$(if $(SKYTRAIN_MARATHON_ENVIRONMENTS),@echo "on Marathon:   $(SKYTRAIN_MARATHON_ENVIRONMENTS)")
-	$(if $(SKYTRAIN_KUBERNETES_ENVIRONMENTS),@echo "on Kubernetes: $(SKYTRAIN_KUBERNETES_ENVIRONMENTS)")
+	$(if $(and $(SKYTRAIN_RUNS_ON),$(SKYTRAIN_MARATHON_ENVIRONMENTS)),@echo "on Marathon:   $(SKYTRAIN_MARATHON_ENVIRONMENTS)")
+	$(if $(and $(SKYTRAIN_RUNS_ON),$(SKYTRAIN_KUBERNETES_ENVIRONMENTS)),@echo "on Kubernetes: $(SKYTRAIN_KUBERNETES_ENVIRONMENTS)")
 	@echo "environments: $(or $(SKYTRAIN_ENVIRONMENT_NAMES),none (add $(DEPLOY_DIR)/<env>.yml))"
 
 validate:

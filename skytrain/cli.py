@@ -26,6 +26,7 @@ COMMANDS = (
     "routes",
     "pipeline",
     "jenkins",
+    "new",
     "makefile",
 )
 

@@ -34,6 +34,8 @@ FORBIDDEN = {
     "skytrain.lifecycle": ("commands", "pipeline", "reporting"),
     "skytrain.reporting": ("commands", "pipeline"),
     "skytrain.pipeline": ("commands",),
+    # the project generator writes files; it never deploys or renders for a scheduler
+    "skytrain.generator": ("backends", "commands", "pipeline", "lifecycle", "reporting", "schedulers", "render"),
 }
 
 
