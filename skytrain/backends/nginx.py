@@ -28,7 +28,6 @@ from pathlib import Path
 from skytrain.errors import OperationFailed
 
 
-
 class NginxMissing(OperationFailed):
     """No nginx binary on this machine."""
 
