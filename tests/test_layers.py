@@ -35,7 +35,15 @@ FORBIDDEN = {
     "skytrain.reporting": ("commands", "pipeline"),
     "skytrain.pipeline": ("commands",),
     # the project generator writes files; it never deploys or renders for a scheduler
-    "skytrain.generator": ("backends", "commands", "pipeline", "lifecycle", "reporting", "schedulers", "render"),
+    "skytrain.generator": (
+        "backends",
+        "commands",
+        "pipeline",
+        "lifecycle",
+        "reporting",
+        "schedulers",
+        "render",
+    ),
 }
 
 
