@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 
 from skytrain.config import schemas
 from skytrain.config.build import display_path
+from skytrain.config.model import Maintainer
 from skytrain.config.yamlfile import YamlDocument, parse_yaml, read_text
 from skytrain.errors import ConfigErrors, UsageError
 
@@ -27,12 +28,6 @@ SCHEMA = "skeleton-vars.schema.json"
 DEFAULT_SCHEDULER = "kubernetes"
 # --maintainer 'Anubhav Mishra <anubhav.mishra@example.com>'
 _MAINTAINER = re.compile(r"\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>]*)>\s*")
-
-
-@dataclass(frozen=True)
-class Maintainer:
-    name: str
-    email: str
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from skytrain.config.model import Maintainer
 from skytrain.generator.skeleton import render_skeleton
-from skytrain.generator.variables import Maintainer, SkeletonVars, flag
+from skytrain.generator.variables import SkeletonVars, flag
 from tests.support import cli_env, require_tool, skytrain
 
 MAINTAINER = "--maintainer=Anubhav Mishra <anubhav.mishra@example.com>"
