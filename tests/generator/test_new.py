@@ -221,6 +221,24 @@ def test_skeleton_vars_as_the_talk_writes_them_and_flags_over_them(tmp_path: Pat
     assert all((again / f).read_text() == (first / f).read_text() for f in files_in(first))
 
 
+def test_says_what_it_wrote_and_what_to_do_next(tmp_path: Path) -> None:
+    done = new(tmp_path, "parcel-tracker", "--project-type", "go", MAINTAINER, "--scheduler", "both")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "created parcel-tracker (go, on both) in parcel-tracker:"
+    assert sorted(line.strip() for line in lines[1 : len(COMMON_FILES | FILES["go"]) + 1]) == sorted(
+        COMMON_FILES | FILES["go"]
+    )
+    assert lines[-4:] == [
+        "next:",
+        "  cd parcel-tracker && make test && make validate",
+        "  skytrain dev up --dir .skytrain-dev     # a local Marathon and Kubernetes; run the two export lines it prints",
+        "  cd parcel-tracker && make deploy-k8s-dev",
+    ]
+    done = new(tmp_path, "legacy", "--project-type", "go", MAINTAINER, "--scheduler", "marathon")
+    assert done.stdout.splitlines()[-1] == "  cd legacy && make deploy-dev"
+
+
 def test_flags_alone_fill_in_the_title_from_the_name(tmp_path: Path) -> None:
     repo = generated(tmp_path, "go", "--scheduler", "marathon")
     written = yaml.safe_load((repo / "skeleton-vars.yml").read_text())

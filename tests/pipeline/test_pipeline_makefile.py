@@ -159,6 +159,17 @@ def test_skytrain_is_found_on_path_then_in_the_repositorys_venv(repo: Path, tmp_
     assert "on Kubernetes: dev staging" in done.stdout
 
 
+def test_the_examples_find_the_checkouts_venv(tmp_path: Path) -> None:
+    """The examples include the checkout's own Makefile.base.mk, so `make validate` there runs
+    the .venv that `make demo` or `make test` made, with nothing on PATH."""
+    venv = ROOT / ".venv/bin/skytrain"
+    require(str(venv) if venv.is_file() else None, "the checkout's .venv", "make test makes it")
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    done = make(EXAMPLES / "giphy", "-n", "validate", PATH=str(empty))
+    assert done.stdout.splitlines() == [f"{venv} validate ."]
+
+
 def test_without_skytrain_make_says_how_to_install_it(repo: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty-path"
     empty.mkdir()
