@@ -140,6 +140,6 @@ def _report(out: Path, variables: SkeletonVars, files: list[str], environments: 
     print(
         "next:\n"
         f"  cd {out} && make test && make validate\n"
-        "  skytrain dev up --dir .skytrain-dev     # a local Marathon and Kubernetes; run the two export lines it prints\n"
-        f"  cd {out} && make {deploy}"
+        '  eval "$(skytrain dev up --dir ../.skytrain-dev)"     # a local Marathon and Kubernetes to deploy to\n'
+        f"  make {deploy}"
     )

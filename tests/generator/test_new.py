@@ -232,11 +232,11 @@ def test_says_what_it_wrote_and_what_to_do_next(tmp_path: Path) -> None:
     assert lines[-4:] == [
         "next:",
         "  cd parcel-tracker && make test && make validate",
-        "  skytrain dev up --dir .skytrain-dev     # a local Marathon and Kubernetes; run the two export lines it prints",
-        "  cd parcel-tracker && make deploy-k8s-dev",
+        '  eval "$(skytrain dev up --dir ../.skytrain-dev)"     # a local Marathon and Kubernetes to deploy to',
+        "  make deploy-k8s-dev",
     ]
     done = new(tmp_path, "legacy", "--project-type", "go", MAINTAINER, "--scheduler", "marathon")
-    assert done.stdout.splitlines()[-1] == "  cd legacy && make deploy-dev"
+    assert done.stdout.splitlines()[-1] == "  make deploy-dev"
 
 
 def test_flags_alone_fill_in_the_title_from_the_name(tmp_path: Path) -> None:
