@@ -236,7 +236,7 @@ def against_configured_fleet(directory: Path, environments_file: str | None) -> 
 
     path = find_environments_file(environments_file, directory)
     environments = load_environments(path, found_in_checkout(environments_file, path))
-    this = read_member(directory)
+    this = read_member(directory) if environments.fleet is not None else None
     if environments.fleet is None or this is None:
         return Findings([], [])
     try:
