@@ -28,6 +28,12 @@ SCHEMA = "skeleton-vars.schema.json"
 DEFAULT_SCHEDULER = "kubernetes"
 # --maintainer 'Anubhav Mishra <anubhav.mishra@example.com>'
 _MAINTAINER = re.compile(r"\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>]*)>\s*")
+# how each required key is given on the command line, for "missing" messages
+_FLAGS = {
+    "name": "the service's name (NAME)",
+    "maintainers": "--maintainer 'Name <email>'",
+    "projectType": "--project-type",
+}
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,7 @@ def skeleton_vars(vars_file: Path | None, flags: Mapping[str, Any]) -> SkeletonV
     flags that are missing."""
     given = {key: value for key, value in flags.items() if value is not None}
     if vars_file is None:
-        missing = [flag for key, flag in _FLAGS.items() if key in _schema()["required"] and key not in given]
+        missing = [said for key, said in _FLAGS.items() if key in _schema()["required"] and key not in given]
         if missing:
             raise UsageError(
                 f"skytrain new needs {', '.join(missing)}, or --vars skeleton-vars.yml "
@@ -127,14 +133,6 @@ def skeleton_vars(vars_file: Path | None, flags: Mapping[str, Any]) -> SkeletonV
         project_type=data["projectType"],
         scheduler=data.get("scheduler", DEFAULT_SCHEDULER),
     )
-
-
-# how each key is given on the command line, for "missing" messages
-_FLAGS = {
-    "name": "the service's name (NAME)",
-    "maintainers": "--maintainer 'Name <email>'",
-    "projectType": "--project-type",
-}
 
 
 def _read(path: Path) -> YamlDocument:

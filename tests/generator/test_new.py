@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from skytrain.config.model import Maintainer
-from skytrain.generator.skeleton import render_skeleton
-from skytrain.generator.variables import SkeletonVars, flag
+from skytrain.generator.skeleton import project_types, render_skeleton
+from skytrain.generator.variables import SkeletonVars, choices, flag
 from tests.support import cli_env, require_tool, skytrain
 
 MAINTAINER = "--maintainer=Anubhav Mishra <anubhav.mishra@example.com>"
@@ -413,6 +413,10 @@ def test_the_starter_environments_file_keeps_environments_apart_and_lists_no_var
     done = skytrain("render", repo, "--env", "staging", "--target", "marathon", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["id"] == "/staging/parcel-tracker"
+
+
+def test_every_project_type_of_the_schema_has_a_skeleton_and_a_check() -> None:
+    assert project_types() == choices("projectType") == sorted(FILES)
 
 
 def test_the_skeleton_vars_schema_has_application_yml_s_name_rule() -> None:
