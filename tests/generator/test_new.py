@@ -442,3 +442,31 @@ def test_templates_see_only_the_variables_and_a_misspelt_one_is_an_error() -> No
     assert "{{" not in "".join(text for name, text in files.items() if name != "deploy/application.yml")
     with pytest.raises(Exception, match="'nameNice' is undefined"):
         render_skeleton("go", {k: v for k, v in variables.template_context().items() if k != "nameNice"})
+
+
+def test_the_new_service_deploys_with_make_and_its_gate_passes(tmp_path: Path) -> None:
+    """`make deploy-k8s-dev` of a service just made, against the emulated platform (its
+    environments file named as `skytrain dev up` exports it): deployed, gated, healthy."""
+    from skytrain.emulators.platform import emulated_platform
+
+    repo = generated(tmp_path, "python")
+    (tmp_path / "platform").mkdir()
+    with emulated_platform(tmp_path / "platform") as platform:
+        done = subprocess.run(
+            [require_tool("make"), "--no-print-directory", "deploy-k8s-dev", "BUILD_TAG=1.0"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            env=cli_env(
+                SKYTRAIN=f"{sys.executable} -m skytrain",
+                SKYTRAIN_ENVIRONMENTS=str(platform.environments),
+                **platform.process_env(),
+            ),
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "dev/parcel-tracker on kubernetes: deployed (revision 1)" in done.stdout
+        assert platform.kubernetes_image("dev", "parcel-tracker") == "registry.example.com/parcel-tracker:1.0"
+        assert platform.kubernetes_healthy("dev", "parcel-tracker")
+        assert platform.marathon["dev"].calls == []  # a new service runs on Kubernetes only
+        assert all(platform.kubernetes[env].calls == [] for env in ("staging", "production"))
