@@ -17,7 +17,7 @@ demo: $(VENV)/.installed
 	$(SKYTRAIN) validate $(EXAMPLES)
 	$(SKYTRAIN) render examples/giphy --env staging -o build/demo/giphy-staging
 	$(SKYTRAIN) render examples/giphy --env production --target marathon
-	$(SKYTRAIN) routes --fleet examples --env production --out build/demo/routes --check
+	$(SKYTRAIN) routes --fleet examples --env production --out build/demo/routes
 	$(PY) -m skytrain.demo
 
 test: $(VENV)/.installed

@@ -31,6 +31,8 @@ COMMANDS = (
     "jenkins",
     "dev",
     "completion",
+    "new",
+    "makefile",
 )
 
 

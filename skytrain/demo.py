@@ -44,6 +44,11 @@ CRASHING_TAG = "2.0-crash"  # the Kubernetes controllers drive this image into C
 REQUESTS = 20  # sent through the mesh per phase of the cut-over
 SETTLE_SECONDS = 10.0  # how long a reloaded mesh may take to answer from the new side
 GIPHY_PATH = "/service/giphy/search?q=cat"
+NO_NGINX = (
+    "nginx is not installed, so the NGINX steps (nginx -t of the generated mesh, requests through it) "
+    "are skipped: install it (Debian: apt-get install nginx-light) and run make demo again to see them. "
+    "The regenerated SDB lines are shown instead."
+)
 
 
 class Story:
@@ -151,7 +156,7 @@ class CutOver:
     nginx, requests through the real local proxy → SDB → bridge say who answered."""
 
     def __init__(self, story: Story, platform: Platform, root: Path, nginx: str | None) -> None:
-        self.story, self.platform, self.nginx = story, platform, nginx
+        self.story, self.platform, self.nginx, self.root = story, platform, nginx, root
         environment, self.apps = fleet(story.environments)
         root.mkdir()
         self.mesh = LocalMesh(root, environment, nginx or "nginx")
@@ -216,14 +221,22 @@ class CutOver:
             "The mesh: local proxy (:5040 on every agent) → SDB → Mesos tasks, or the skyline-bridge → Kubernetes.",
         )
         if self.nginx:
+            story.say("The fleet's mesh for staging, generated and checked with nginx -t:")
+            story.run(
+                "routes",
+                "--fleet",
+                str(EXAMPLES),
+                "--env",
+                ENV,
+                "--out",
+                str(self.root.with_name("routes")),
+                "--check",
+            )
             self.mesh.start(self.regenerate())
             story.say(f"started real NGINX ({self.nginx}): local proxy, SDB and bridge on 127.0.0.1")
         else:
             self.regenerate()
-            story.say(
-                "nginx is not installed (Debian: apt-get install nginx-light): the requests through the "
-                "mesh are skipped; the regenerated SDB lines are shown instead."
-            )
+            story.say(NO_NGINX)
         self.traffic("giphy@mesos")
         story.run("scale", service("giphy"), "--env", ENV, "--target", "marathon", "--instances", "0")
         self.mesos["giphy"].stop()  # the Mesos tasks are gone

@@ -1,7 +1,8 @@
-"""Where the schemas and templates shipped with skytrain are, installed or in a checkout.
+"""Where the schemas, templates and Makefile.base.mk shipped with skytrain are, installed or
+in a checkout.
 
-A wheel carries them under `skytrain/_data/`; a checkout (and an editable install) has
-them at the repository's top level, where DESIGN.md puts them.
+A wheel carries them under `skytrain/_data/` (pyproject.toml's force-include); a checkout
+(and an editable install) has them at the repository's top level, where DESIGN.md puts them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ def data_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"skytrain is installed without its {name}/ folder; reinstall it")
+
+
+def data_file(name: str) -> Path:
+    for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parent / name):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"skytrain is installed without its {name}; reinstall it")
 
 
 def schema_path(filename: str) -> Path:

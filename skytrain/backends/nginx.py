@@ -27,8 +27,6 @@ from pathlib import Path
 
 from skytrain.errors import OperationFailed
 
-NGINX_PATHS = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
-
 
 class NginxMissing(OperationFailed):
     """No nginx binary on this machine."""
@@ -39,10 +37,15 @@ class ConfigRefused(OperationFailed):
 
 
 def find_nginx() -> str | None:
+    """`nginx` on PATH, else in the `sbin` folder beside a `bin` folder on PATH: Debian installs
+    it as /usr/sbin/nginx, which a user's PATH often leaves out. PATH alone decides, so a
+    PATH without it is a machine without nginx (as `make demo` on a fresh machine is tested)."""
     found = shutil.which("nginx")
     if found:
         return found
-    return next((p for p in NGINX_PATHS if os.access(p, os.X_OK)), None)
+    folders = [Path(p) for p in os.environ.get("PATH", os.defpath).split(os.pathsep) if p]
+    beside = [folder.parent / "sbin" / "nginx" for folder in folders if folder.name == "bin"]
+    return next((str(p) for p in beside if os.access(p, os.X_OK) and p.is_file()), None)
 
 
 def _binary(binary: str | None) -> str:

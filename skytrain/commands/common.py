@@ -16,10 +16,14 @@ from skytrain.secret_shapes import SECRET_NAME
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def add_service_arguments(parser: argparse.ArgumentParser, many: bool = False) -> None:
+def add_service_arguments(parser: argparse.ArgumentParser, many: bool = False, required: bool = True) -> None:
     if many:
         parser.add_argument(
-            "services", nargs="+", type=Path, metavar="SERVICE_DIR", help="service repositories"
+            "services",
+            nargs="+" if required else "*",
+            type=Path,
+            metavar="SERVICE_DIR",
+            help="service repositories",
         )
     else:
         parser.add_argument("service", type=Path, metavar="SERVICE_DIR", help="the service repository")

@@ -81,6 +81,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_pipeline_command(args: argparse.Namespace) -> int:
     from skytrain import interrupts
+    from skytrain.config.fleet import against_configured_fleet, warning_text
     from skytrain.errors import ConfigErrors
     from skytrain.pipeline.definition import build_pipeline
     from skytrain.pipeline.run import EXIT_AWAITING_APPROVAL, checked_files, run_pipeline
@@ -95,7 +96,11 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
         apps = load_apps(args.service, args.environments, None, args.variables)
         pipeline = build_pipeline(str(args.service), apps)
     files = checked_files(args.service, pipeline, args.first, args.last)  # a bad --from/--until: exit 2 now
-    _, stages = pipeline.select(args.first, args.last)
+    validates, stages = pipeline.select(args.first, args.last)
+    fleet = against_configured_fleet(args.service, args.environments) if validates else None
+    if fleet is not None:
+        for warning in fleet.warnings:
+            print(warning_text(warning), file=sys.stderr)
     suite = f"skytrain.pipeline.{pipeline.service}"
     # a live view redrawing over the approval question would hide it: plain lines when asking
     asks = interactive(args) and any(stage.approval for stage in stages)
@@ -115,6 +120,7 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
                 last=args.last,
                 approve=approver(args),
                 reporter=reporter,
+                fleet_errors=fleet.errors if fleet is not None else (),
             )
     finally:
         reporter.close()

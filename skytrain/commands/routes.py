@@ -11,8 +11,9 @@ import tempfile
 from pathlib import Path
 
 from skytrain.commands.common import add_set_argument, load_many
-from skytrain.config.build import BASE_FILE, DEPLOY_DIR
+from skytrain.config.build import DEPLOY_DIR
 from skytrain.config.environments import find_environments_file, found_in_checkout, load_environments
+from skytrain.config.fleet import services_in
 from skytrain.errors import EXIT_OK, OperationFailed, UsageError
 from skytrain.outputs import check_directory, write_file
 from skytrain.render.routing.model import BRIDGE_IMAGE, DEFAULT_CLUSTER_DNS, RoutingModel
@@ -55,27 +56,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def fleet_services(paths: list[Path]) -> list[Path]:
-    """Service repositories among `paths`: each path is one, or a folder holding several."""
-    services: list[Path] = []
-    for path in paths:
-        if not path.is_dir():
-            raise UsageError(f"{path} is not a directory; give a folder of service repositories or a service")
-        if (path / DEPLOY_DIR / BASE_FILE).is_file():
-            services.append(path)
-            continue
-        found = sorted(p.parent.parent for p in path.glob(f"*/{DEPLOY_DIR}/{BASE_FILE}"))
-        if not found:
-            raise UsageError(f"{path} holds no service repository (no */{DEPLOY_DIR}/{BASE_FILE})")
-        services += found
-    return services
-
-
 def run(args: argparse.Namespace) -> int:
     from skytrain.render.routing import RoutingSettings, build_routing, render_routes
 
     check_directory(args.out, "--out")
-    services = fleet_services(args.fleet)
+    services = services_in(args.fleet)
     path = find_environments_file(args.environments, services[0])
     environments = load_environments(path, found_in_checkout(args.environments, path))
     if args.env not in environments:

@@ -11,13 +11,14 @@ NAMES = {
     "application": "application.schema.json",
     "overlay": "overlay.schema.json",
     "environments": "environments.schema.json",
+    "skeleton-vars": "skeleton-vars.schema.json",
 }
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "schema",
-        help="print the JSON Schema of application.yml, overlays or the environments file",
+        help="print the JSON Schema of application.yml, overlays, the environments file or skeleton-vars.yml",
         description="Print a JSON Schema (draft 2020-12); point yaml-language-server at it for completion.",
     )
     parser.add_argument("which", nargs="?", choices=sorted(NAMES), default="application")

@@ -1,20 +1,23 @@
-"""`skytrain validate`: every environment and target of each service, rendered and checked.
+"""`skytrain validate`: every environment and target of each service, rendered and checked;
+with --fleet, or a `fleet:` in the environments file, the services against their fleet.
 
 `--output json` prints one document for machines (an editor, a bot commenting on a pull
-request): every error with its file, line, column, field path and message, and per service
-and environment which targets validated. Secrets are masked in it as everywhere.
+request): every error with its file, line, column, field path and message, the warnings,
+and per service and environment which targets validated. Secrets are masked in it as
+everywhere.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from skytrain.commands.common import add_service_arguments, add_target_argument, load_apps, targets_for
-from skytrain.errors import EXIT_OK, EXIT_USAGE, ConfigError, ConfigErrors
+from skytrain.errors import EXIT_OK, EXIT_USAGE, ConfigError, ConfigErrors, UsageError
 from skytrain.reporting.junit import add_junit_argument, check_junit_path
 
 
@@ -25,7 +28,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Check deploy/application.yml and every overlay: schema, secrets, and the rendered "
         "objects against Marathon's and Kubernetes' own schemas. Reports every error at once.",
     )
-    add_service_arguments(parser, many=True)
+    add_service_arguments(parser, many=True, required=False)
+    parser.add_argument(
+        "--fleet",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="also every service in DIR (a folder of service repositories), and the fleet as a whole: each "
+        "dependency names one of its services, no two share a name, no dependency cycle",
+    )
     parser.add_argument("--env", help="only this environment")
     add_target_argument(parser)
     add_junit_argument(parser)
@@ -75,22 +87,36 @@ class Service:
 
 
 def run(args: argparse.Namespace) -> int:
+    from skytrain.config.fleet import services_in
+
     check_junit_path(args.junit)
+    if not args.services and not args.fleet:
+        raise UsageError("give the service directories to validate, or --fleet DIR")
+    directories = [*args.services, *services_in(args.fleet)]
     errors: list[ConfigError] = []
-    services = [check(directory, args, errors) for directory in args.services]
-    report(args, errors)
+    warnings: list[ConfigError] = []
+    services = [check(directory, args, errors, warnings) for directory in directories]
+    lines = [s.summary(args.target) for s in services if s.environments]
+    if args.fleet:
+        lines.append(fleet(args.fleet, directories, errors, warnings))
+    report(args, directories, errors)
     if args.output == "json":
-        print_json(services, errors)
+        print_json(services, errors, warnings)
         return EXIT_USAGE if errors else EXIT_OK
+    print_warnings(warnings)
     if errors:
         raise ConfigErrors(errors)
-    print("\n".join(s.summary(args.target) for s in services if s.environments))
+    print("\n".join(lines))
     return EXIT_OK
 
 
-def check(directory: Path, args: argparse.Namespace, errors: list[ConfigError]) -> Service:
-    """Load and render one service, adding what is wrong to `errors`: a service that does not
-    load does not stop the others from being checked."""
+def check(
+    directory: Path, args: argparse.Namespace, errors: list[ConfigError], warnings: list[ConfigError]
+) -> Service:
+    """Load and render one service, adding what is wrong to `errors` (and, without --fleet, what
+    its configured fleet says to `errors` and `warnings`): a service that does not load does
+    not stop the others from being checked."""
+    from skytrain.config.fleet import against_configured_fleet
     from skytrain.schedulers import render
 
     service = Service(directory)
@@ -99,6 +125,10 @@ def check(directory: Path, args: argparse.Namespace, errors: list[ConfigError]) 
     except ConfigErrors as exc:
         errors.extend(exc.errors)
         return service
+    if not args.fleet:
+        findings = against_configured_fleet(directory, args.environments)
+        errors += findings.errors
+        warnings += findings.warnings
     for env_name, app in apps.items():
         service.name = app.name
         targets = targets_for(app, args.target) if args.target is None or app.runs_on(args.target) else []
@@ -113,29 +143,56 @@ def check(directory: Path, args: argparse.Namespace, errors: list[ConfigError]) 
     return service
 
 
-def print_json(services: list[Service], errors: list[ConfigError]) -> None:
+def fleet(
+    folders: list[Path], services: list[Path], errors: list[ConfigError], warnings: list[ConfigError]
+) -> str:
+    """Adds what is wrong with the fleet to `errors` and `warnings`; the line to print when
+    nothing fails."""
+    from skytrain.config.fleet import check_fleet, read_fleet, shown_folder
+
+    members, unreadable = read_fleet(services)
+    shown = ", ".join(map(shown_folder, folders))
+    findings = check_fleet(members, shown, unreadable)
+    errors += findings.errors
+    warnings += findings.warnings
+    return f"ok  fleet {shown}: {len(services)} services, every dependency one of them"
+
+
+def _as_json(found: tuple[ConfigError, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "file": e.location.file,
+            "line": e.location.line,
+            "column": e.location.column,
+            "path": e.path,
+            "message": e.message,
+        }
+        for e in found
+    ]
+
+
+def print_json(services: list[Service], errors: list[ConfigError], warnings: list[ConfigError]) -> None:
     from skytrain.redact import redact_data
 
     found = ConfigErrors(errors).errors  # sorted, without repeats, as the text lists them
     document = {
         "valid": not found,
-        "errors": [
-            {
-                "file": e.location.file,
-                "line": e.location.line,
-                "column": e.location.column,
-                "path": e.path,
-                "message": e.message,
-            }
-            for e in found
-        ],
+        "errors": _as_json(found),
+        "warnings": _as_json(tuple(sorted(set(warnings)))),
         "services": [s.to_json() for s in services],
     }
     print(json.dumps(redact_data(document), indent=2))
 
 
-def report(args: argparse.Namespace, errors: list[ConfigError] | tuple[ConfigError, ...]) -> None:
+def print_warnings(warnings: list[ConfigError]) -> None:
+    from skytrain.config.fleet import warning_text
+
+    for warning in sorted(set(warnings)):
+        print(warning_text(warning), file=sys.stderr)
+
+
+def report(args: argparse.Namespace, services: list[Path], errors: list[ConfigError]) -> None:
     if args.junit is not None:
         from skytrain.reporting.junit import write_validation_report
 
-        write_validation_report(args.junit, args.services, args.env, errors)
+        write_validation_report(args.junit, services, args.env, errors)

@@ -32,6 +32,7 @@ from skytrain.config.model import (
     Resources,
     SecretRef,
     frozen,
+    schedulers_of,
 )
 from skytrain.config.variables import TemplateVariables, template_variables
 from skytrain.config.yamlfile import YamlDocument, parse_yaml, read_text
@@ -311,7 +312,7 @@ def _app(document: YamlDocument, environment: Environment) -> App:
         name=data["name"],
         environment=environment,
         image=data["image"],
-        schedulers=("marathon", "kubernetes") if scheduler == "both" else (scheduler,),
+        schedulers=schedulers_of(scheduler),
         port=data["port"],
         replicas=data.get("replicas", 1),
         resources=Resources(_cpu(resources.get("cpu", 0.1)), _memory_mib(resources.get("memory", "128Mi"))),

@@ -5,6 +5,7 @@ It never holds credentials; those come from the process environment or kubeconfi
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ class Environments:
     by_name: Mapping[str, Environment]
     # process environment variables templates may read besides the default build variables
     template_variables: tuple[str, ...] = ()
+    # the folder of the fleet's service repositories (`fleet:`), resolved from the file's folder
+    fleet: Path | None = None
 
     def __getitem__(self, name: str) -> Environment:
         return self.by_name[name]
@@ -124,6 +127,8 @@ def load_environments(path: Path, in_checkout: bool = False) -> Environments:
     have the value rendered into the diff posted on the pull request."""
     display = _display(path)
     environments = _parse_environments(display, read_text(path, display))
+    if environments.fleet is not None:
+        environments = _with_fleet(environments, environments.fleet, path, in_checkout)
     if in_checkout and environments.template_variables:
         document = parse_yaml(read_text(path, display), display)
         raise ConfigErrors(
@@ -151,7 +156,35 @@ def _parse_environments(display: str, text: str) -> Environments:
     errors = collisions.shared_schedulers(by_name, document.positions)
     if errors:
         raise ConfigErrors(errors)
-    return Environments(document.file, by_name, tuple(document.data.get("templateVariables") or ()))
+    fleet = document.data.get("fleet")
+    return Environments(
+        document.file,
+        by_name,
+        tuple(document.data.get("templateVariables") or ()),
+        Path(fleet) if fleet is not None else None,
+    )
+
+
+def _with_fleet(environments: Environments, written: Path, path: Path, in_checkout: bool) -> Environments:
+    """`fleet:` made absolute from the file's folder. In a file found in the checkout it must
+    stay inside that folder: a pull request that can change the file must not point skytrain
+    at folders elsewhere on the agent."""
+    folder = path.resolve().parent
+    fleet = (folder / written).resolve()
+    if in_checkout and not fleet.is_relative_to(folder):
+        document = parse_yaml(read_text(path, environments.file), environments.file)
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    document.positions.of_value(("fleet",)),
+                    "fleet",
+                    f"{written} lies outside {folder}; this file was found next to the service, where "
+                    f"a pull request can change it, so its fleet must be inside its folder (or name the file "
+                    f"with --environments or ${ENV_VAR})",
+                )
+            ]
+        )
+    return dataclasses.replace(environments, fleet=fleet)
 
 
 def _secret_variable_names(document: YamlDocument) -> list[ConfigError]:

@@ -20,6 +20,11 @@ SKYLINE_PORT = 5040
 SERVICE_PORT = 8080
 
 
+def schedulers_of(scheduler: str) -> tuple[str, ...]:
+    """The schedulers an application.yml `scheduler:` value means ('both' while migrating)."""
+    return SCHEDULERS if scheduler == "both" else (scheduler,)
+
+
 def frozen(value: Any) -> Any:
     """Deep read-only copy of plain data, so a renderer cannot mutate the model by accident."""
     if isinstance(value, dict):

@@ -91,9 +91,11 @@ def run_pipeline(
     approve: Approver = lambda stage: False,
     backend_factory: BackendFactory = default_backend_factory,
     reporter: Reporter | None = None,
+    fleet_errors: Iterable[ConfigError] = (),
 ) -> PipelineRun:
     """Run the stages between `first` and `last`. Never raises for a failed stage: the
-    returned run says what happened, with an exit code."""
+    returned run says what happened, with an exit code. `fleet_errors` (the service against
+    its fleet, skytrain.config.fleet) fail the validate stage when the run has it."""
     from skytrain.schedulers import render
 
     reporter = reporter or NullReporter()
@@ -107,7 +109,7 @@ def run_pipeline(
         if validates or any(s.environment == app.environment.name and target in s.targets for s in stages)
     ]
     rendered: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    errors: list[ConfigError] = []
+    errors: list[ConfigError] = list(fleet_errors) if validates else []
     for app, target in wanted:
         try:
             rendered[(app.environment.name, target)] = render(app, target)

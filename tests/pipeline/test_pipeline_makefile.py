@@ -11,13 +11,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import EXAMPLES, ROOT, cli_env, require_tool
+from pipeline_helpers import EXAMPLES, ROOT, cli_env, require_tool, skytrain
 
 from skytrain.emulators.kubernetes_controllers import CRASH_LOOP
 from skytrain.emulators.platform import Platform
+from tests.support import require
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +27,12 @@ def make_installed() -> None:
     require_tool("make")
 
 
+# records the commands the targets run; the ones that only read files run for real (and
+# the question make help asks is answered, unrecorded)
 RECORDER = """#!/bin/sh
+case "$1" in
+  makefile) exec "{python}" -m skytrain "$@" ;;
+esac
 printf '%s\\n' "$*" >> "{log}"
 case "$1" in
   validate|render|pipeline) exec "{python}" -m skytrain "$@" ;;
@@ -50,9 +57,16 @@ def recorder(tmp_path: Path) -> tuple[Path, Path]:
     return script, log
 
 
+def require_console_script() -> Path:
+    """The `skytrain` console script of the Python running the tests (make test installs it)."""
+    script = Path(sys.prefix) / "bin" / "skytrain"
+    require(str(script) if script.is_file() else None, "the skytrain console script", "pip install -e .")
+    return script
+
+
 def make(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "--no-print-directory", *args],
+        [require_tool("make"), "--no-print-directory", *args],  # by its path: a test may empty PATH
         cwd=repo,
         capture_output=True,
         text=True,
@@ -68,23 +82,141 @@ def recorded(repo: Path, recorder: tuple[Path, Path], *args: str) -> list[str]:
     return log.read_text().splitlines()
 
 
-def test_help_lists_every_target_once_with_the_environments_present(repo: Path) -> None:
-    done = make(repo, "help")
+SKYTRAIN_HERE = f"SKYTRAIN={sys.executable} -m skytrain"
+
+
+def help_targets(done: subprocess.CompletedProcess[str]) -> list[str]:
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    targets = [line.split()[1] for line in lines if line.startswith("make ")]
-    assert targets == [
-        "validate",
-        "render-<env>",
-        "diff-<env>",
-        "deploy-<env>",
-        "deploy-k8s-<env>",
-        "rollback-<env>",
-        "rollback-k8s-<env>",
-        "status-<env>",
-        "pipeline",
+    return [line.split()[1] for line in done.stdout.splitlines() if line.startswith("make ")]
+
+
+COMMON = ["validate", "render-<env>", "diff-<env>"]
+MARATHON = ["deploy-<env>", "rollback-<env>"]
+KUBERNETES = ["deploy-k8s-<env>", "rollback-k8s-<env>"]
+LAST = ["status-<env>", "pipeline"]
+
+
+def test_help_lists_the_targets_and_where_each_environment_runs(repo: Path) -> None:
+    done = make(repo, "help", SKYTRAIN_HERE)
+    assert help_targets(done) == COMMON + MARATHON + KUBERNETES + LAST
+    assert done.stdout.splitlines()[-3:] == [
+        "on Marathon:   dev production staging",  # giphy's production is still Marathon only
+        "on Kubernetes: dev staging",
+        "environments: dev production staging",
     ]
-    assert lines[-1] == "environments: dev production staging"
+
+
+@pytest.mark.parametrize(
+    ("example", "runs_on", "targets"),
+    [("media", "on Kubernetes: ", KUBERNETES), ("organization", "on Marathon:   ", MARATHON)],
+)
+def test_help_of_a_service_on_one_scheduler_lists_only_its_targets(
+    example: str, runs_on: str, targets: list[str]
+) -> None:
+    done = make(EXAMPLES / example, "help", SKYTRAIN_HERE)
+    assert help_targets(done) == COMMON + targets + LAST
+    assert done.stdout.splitlines()[-2:] == [
+        f"{runs_on}dev production staging",
+        "environments: dev production staging",
+    ]
+
+
+def test_a_target_of_a_scheduler_the_environment_does_not_run_on_says_so_in_make_words(repo: Path) -> None:
+    done = make(repo, "deploy-k8s-production", SKYTRAIN_HERE)
+    assert done.returncode == 2
+    assert (
+        "make deploy-k8s-production: this service does not run on Kubernetes in production "
+        "(scheduler: in deploy/application.yml or deploy/production.yml); make help lists the targets that apply"
+    ) in done.stderr
+    assert "--target" not in done.stderr  # no advice meant for the command line
+
+
+def test_help_lists_every_scheduler_when_the_files_do_not_say(repo: Path) -> None:
+    (repo / "deploy/staging.yml").write_text("scheduler: nomad\n")
+    done = make(repo, "help", SKYTRAIN_HERE)
+    assert help_targets(done) == COMMON + MARATHON + KUBERNETES + LAST
+    assert "do not say which applies until make validate passes" in done.stdout
+
+
+def test_skytrain_is_found_on_path_then_in_the_repositorys_venv(repo: Path, tmp_path: Path) -> None:
+    """The SKYTRAIN default: the command on PATH, else .venv/bin/skytrain, else how to install it."""
+    installed = require_console_script()
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    on_path = tmp_path / "bin"
+    on_path.mkdir()
+    (on_path / "skytrain").symlink_to(installed)
+
+    done = make(repo, "-n", "validate", PATH=f"{on_path}")
+    assert done.stdout.splitlines() == [f"{on_path}/skytrain validate ."]
+
+    venv = repo / ".venv/bin"
+    venv.mkdir(parents=True)
+    (venv / "skytrain").symlink_to(installed)
+    done = make(repo, "-n", "validate", PATH=str(empty))
+    assert done.stdout.splitlines() == [f"{venv}/skytrain validate ."]
+    done = make(repo, "help", PATH=str(empty))  # the found command answers make help's question
+    assert "on Kubernetes: dev staging" in done.stdout
+
+
+def test_the_examples_find_the_checkouts_venv(tmp_path: Path) -> None:
+    """The examples include the checkout's own Makefile.base.mk, so `make validate` there runs
+    the .venv that `make demo` or `make test` made, with nothing on PATH."""
+    venv = ROOT / ".venv/bin/skytrain"
+    require(str(venv) if venv.is_file() else None, "the checkout's .venv", "make test makes it")
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    done = make(EXAMPLES / "giphy", "-n", "validate", PATH=str(empty))
+    assert done.stdout.splitlines() == [f"{venv} validate ."]
+
+
+def test_without_skytrain_make_says_how_to_install_it(repo: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    sentence = (
+        "skytrain is not installed here: install it (python3 -m venv .venv && .venv/bin/pip install skytrain"
+    )
+    done = make(repo, "validate", PATH=str(empty))
+    assert done.returncode == 2
+    assert sentence in done.stderr
+    done = make(repo, "help", PATH=str(empty))
+    assert help_targets(done) == COMMON + MARATHON + KUBERNETES + LAST
+    assert sentence in done.stdout
+
+
+def test_the_shipped_makefile_is_the_one_at_the_top_of_skytrain() -> None:
+    """One source: `skytrain makefile` prints the top-level Makefile.base.mk (the wheel carries
+    that very file as package data), which the examples and the README use."""
+    done = skytrain("makefile")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (ROOT / "Makefile.base.mk").read_text()
+    with (ROOT / "pyproject.toml").open("rb") as stream:
+        included = tomllib.load(stream)["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert included["Makefile.base.mk"] == "skytrain/_data/Makefile.base.mk"
+    copies = [
+        p
+        for folder in ("templates", "examples", "skytrain")
+        for p in (ROOT / folder).rglob("Makefile.base.mk")
+    ]
+    assert copies == []  # no second copy to drift: skytrain new copies the shipped one
+
+
+def test_runs_on_reads_the_scheduler_of_each_environment(repo: Path) -> None:
+    done = skytrain("makefile", "--runs-on", repo)
+    assert done.stdout.split() == [
+        "dev:marathon",
+        "dev:kubernetes",
+        "production:marathon",
+        "staging:marathon",
+        "staging:kubernetes",
+    ]
+    (repo / "deploy/dev.yml").write_text("scheduler: nomad\n")
+    done = skytrain("makefile", "--runs-on", repo)
+    assert done.returncode == 2 and done.stdout == ""
+    assert (
+        "deploy/dev.yml:1:12: error: scheduler: must be one of marathon, kubernetes, both in dev"
+        in done.stderr
+    )
 
 
 def test_validate_and_render_run_skytrain_for_real(repo: Path, recorder: tuple[Path, Path]) -> None:
@@ -141,7 +273,7 @@ def test_cluster_names_and_environments_file_are_overridable(
 def test_environments_come_from_the_files_present(repo: Path, recorder: tuple[Path, Path]) -> None:
     shutil.copy(repo / "deploy/dev.yml", repo / "deploy/minikube.yml")
     (repo / "deploy/production.yml").unlink()
-    assert make(repo, "help").stdout.splitlines()[-1] == "environments: dev minikube staging"
+    assert make(repo, "help", SKYTRAIN_HERE).stdout.splitlines()[-1] == "environments: dev minikube staging"
     assert recorded(repo, recorder, "deploy-k8s-minikube") == ["deploy . --env minikube --target kubernetes"]
     missing = make(repo, "deploy-production")
     assert missing.returncode != 0
@@ -173,13 +305,22 @@ def test_make_fails_when_skytrain_fails(repo: Path, recorder: tuple[Path, Path])
     assert "deploy/staging.yml:1:11: error: replicas: must be at least 0" in done.stderr
 
 
-@pytest.mark.parametrize("example", ["giphy", "organization", "media"])
-def test_each_example_makefile_includes_the_base(example: str, recorder: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize(
+    ("example", "deploy", "target"),
+    [
+        ("giphy", "deploy-k8s-staging", "kubernetes"),
+        ("organization", "deploy-staging", "marathon"),
+        ("media", "deploy-k8s-staging", "kubernetes"),
+    ],
+)
+def test_each_example_makefile_includes_the_base(
+    example: str, deploy: str, target: str, recorder: tuple[Path, Path]
+) -> None:
     script, log = recorder
-    done = make(EXAMPLES / example, f"SKYTRAIN={script}", "help", "validate", "deploy-k8s-staging")
+    done = make(EXAMPLES / example, f"SKYTRAIN={script}", "help", "validate", deploy)
     assert done.returncode == 0, done.stderr
     assert "environments: dev production staging" in done.stdout
-    assert log.read_text().splitlines() == ["validate .", "deploy . --env staging --target kubernetes"]
+    assert log.read_text().splitlines() == ["validate .", f"deploy . --env staging --target {target}"]
 
 
 def real_make(repo: Path, platform: Platform, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from skytrain.backends.nginx import ConfigRefused, NginxServer, check_text, safe_apply
+from skytrain.backends.nginx import ConfigRefused, NginxServer, check_text, find_nginx, safe_apply
 from skytrain.emulators.mesh import LocalMesh
 from skytrain.render.routing import BRIDGE_CONF, LOCAL_CONF, SDB_CONF
 from tests.support import EXAMPLES, require, skytrain
@@ -90,3 +90,20 @@ def test_without_nginx_the_tests_skip_but_fail_under_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="must install nginx-light"):
         require(None, "nginx", "nginx-light")
+
+
+def test_nginx_is_found_on_path_or_in_the_sbin_beside_a_bin_on_it(tmp_path, monkeypatch):
+    """Debian's /usr/sbin/nginx is found from a user's PATH of /usr/bin; a PATH that leads to
+    no nginx is a machine without one (`make demo` is tested that way)."""
+    for name in ("bin", "sbin", "elsewhere"):
+        (tmp_path / name).mkdir()
+    binary = tmp_path / "sbin" / "nginx"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    assert find_nginx() == str(binary)
+    monkeypatch.setenv("PATH", str(tmp_path / "elsewhere"))
+    assert find_nginx() is None
+    binary.chmod(0o644)  # not executable: not an nginx to run
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    assert find_nginx() is None
