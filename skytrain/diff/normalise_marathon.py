@@ -54,6 +54,17 @@ APP_DEFAULTS: dict[str, Any] = {
         "ignoreHttp1xx": False,
     },
     "fetch[]": {"executable": False, "extract": True, "cache": False},
+    # R-app ReadinessCheck: the defaults of a readiness check's fields
+    "readinessChecks[]": {
+        "name": "readinessCheck",
+        "protocol": "HTTP",
+        "path": "/",
+        "portName": "http-api",
+        "intervalSeconds": 30,
+        "timeoutSeconds": 10,
+        "httpStatusCodesForReady": [200],
+        "preserveLastResponse": False,
+    },
 }
 # API-NOTES §4.3 and §9: the 1.4 schema's delaySeconds default is 2.
 HEALTH_CHECK_DELAY_14 = 2
