@@ -26,6 +26,7 @@ COMMANDS = (
     "routes",
     "pipeline",
     "jenkins",
+    "import_",
 )
 
 

@@ -38,7 +38,7 @@ from skytrain.config.model import (
     frozen,
 )
 from skytrain.config.variables import TemplateVariables, template_variables
-from skytrain.config.yamlfile import YamlDocument, parse_yaml, read_text
+from skytrain.config.yamlfile import Positions, YamlDocument, parse_yaml, read_text
 from skytrain.errors import ConfigError, ConfigErrors, Location, UsageError
 
 BASE_FILE = "application.yml"
@@ -291,6 +291,12 @@ def build_app(
     if errors:
         raise ConfigErrors(errors)
     return _app(document, environment)
+
+
+def app_of(data: dict[str, Any], environment: Environment, file: str = BASE_FILE) -> App:
+    """The App of a configuration that is already valid, given as data (one `skytrain import`
+    is about to write), without files or positions."""
+    return _app(YamlDocument(file, data, Positions(values={(): Location(file, 1, 1)})), environment)
 
 
 def _memory_mib(text: str) -> int:
