@@ -177,6 +177,9 @@ def _drop_assigned(desired: Obj, live: Obj) -> None:
         for index, mapping in enumerate(get(live, path) or []):
             if index >= len(wanted) or not wanted[index].get("servicePort"):
                 mapping.pop("servicePort", None)
+        for mapping in wanted:
+            if mapping.get("servicePort") == 0:  # "let the server pick", as leaving it out says
+                mapping.pop("servicePort")
     for key in ("portDefinitions", *LEGACY_COPIES):
         if key not in desired:
             live.pop(key, None)

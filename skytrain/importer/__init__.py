@@ -53,6 +53,7 @@ class Service:
     given: dict[str, dict[str, Any]] = field(default_factory=dict)
     intended: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    pointers: dict[str, str] = field(default_factory=dict)  # environment → the app's place in its source
 
 
 @dataclass
@@ -138,6 +139,7 @@ def _service(name: str, per_environment: dict[str, tuple[Input, Found, list[str]
         service.given[environment] = found.app
         service.intended[environment] = draft.intended
         service.versions[environment] = version
+        service.pointers[environment] = found.pointer
         service.notes += notes.items
     service.files = _files(name, drafts, service.origins)
     return service

@@ -188,6 +188,7 @@ def _health_port_names(app: dict[str, Any], notes: Notes) -> None:
                 pointer("healthChecks", index, "portName"),
                 f"an app's health check names its port by portIndex, not portName; read as portIndex "
                 f"{check.get('portIndex', 0)}",
+                (pointer("healthChecks", index),),
             )
 
 
