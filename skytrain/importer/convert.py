@@ -284,6 +284,7 @@ def _env(app: dict[str, Any], draft: Draft, notes: Notes) -> None:
         dependency = _dependency(variable, value, name)
         if dependency is not None:
             dependencies.append(dependency)
+            _renamed_callee(variable, value, dependency, notes)
         elif value and (why := secret_reason(variable, value)):
             reference = store_reference(name, variable)
             secrets[variable] = reference
@@ -293,6 +294,19 @@ def _env(app: dict[str, Any], draft: Draft, notes: Notes) -> None:
     for section, content in (("env", env), ("secrets", secrets), ("dependencies", dependencies)):
         if content:
             doc[section] = content
+
+
+def _renamed_callee(variable: str, value: str, dependency: Any, notes: Notes) -> None:
+    callee = dependency if isinstance(dependency, str) else dependency["name"]
+    match = SKYLINE_URL.fullmatch(value)
+    if match is not None and match["name"] != callee:
+        notes.warn(
+            "dependency-renamed",
+            pointer("env", variable),
+            f"{variable} calls {match['name']}, which skytrain names {callee}: Kubernetes calls {callee}, and "
+            f"Marathon keeps the URL of today (marathon.env) until {callee} is deployed under its new name; "
+            f"then remove marathon.env.{variable}",
+        )
 
 
 def _secret_reference(

@@ -62,6 +62,15 @@ _RULES: tuple[tuple[str, Rule], ...] = (
         Rule("env (a Skyline URL)", "`dependencies` (`env`, `path`)", "cluster DNS URL, same path", CARRIED),
     ),
     (
+        "dependency-renamed",
+        Rule(
+            "env (a Skyline URL of a service skytrain names otherwise)",
+            "`dependencies`, `marathon.env`",
+            "cluster DNS URL",
+            WARNED,
+        ),
+    ),
+    (
         "env-secret-shape",
         Rule("env (a value that looks like a secret)", "`secrets` (placeholder)", "secretKeyRef", WARNED),
     ),

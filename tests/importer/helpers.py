@@ -51,6 +51,7 @@ def imported(
     """Import {environment: JSON document} (sources named <env>.json), write the files, and
     load every service back as `validate` does."""
     result = import_marathon([Input(env, f"{env}.json", doc) for env, doc in documents.items()], **options)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     envs = environments_file(tmp_path / "environments.yml", {env: {} for env in documents})
     folders = write_result(result, tmp_path / "out")
     return result, {name: load_service(folder, str(envs), environ={})[1] for name, folder in folders.items()}
