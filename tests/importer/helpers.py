@@ -77,7 +77,7 @@ def as_marathon_holds_it(app: dict[str, Any]) -> dict[str, Any]:
 
 def differences(a: Any, b: Any, path: str = "") -> list[str]:
     """JSON pointers where two normalised apps differ (down to the keys of a mapping one side lacks)."""
-    if isinstance(a, dict) and b is None or a is None and isinstance(b, dict):
+    if (isinstance(a, dict) and b is None) or (a is None and isinstance(b, dict)):
         a, b = a or {}, b or {}
     if isinstance(a, dict) and isinstance(b, dict):
         return [

@@ -315,7 +315,7 @@ def test_each_rule_says_what_to_do_and_the_import_still_validates(tmp_path, rule
             import_marathon([Input("production", "production.json", document)])
         assert "production.json: /" in str(refused.value)
         return
-    service, model, notes = one(tmp_path, document)
+    _service, model, notes = one(tmp_path, document)
     assert rule in {n.rule for n in notes}
     render(model, "kubernetes")
     assert all(str(note).startswith("production.json: /") and ": warning: " in str(note) for note in notes)
@@ -451,7 +451,7 @@ def test_an_escape_hatch_null_only_one_environment_needs_sits_in_the_base(tmp_pa
         networks=[{"mode": "host"}],
         portDefinitions=[{"port": 8080}],
     )
-    result, apps = imported(tmp_path, {"dev": host, "staging": APP, "production": APP})
+    _result, apps = imported(tmp_path, {"dev": host, "staging": APP, "production": APP})
     for env, document in (("dev", host), ("staging", APP), ("production", APP)):
         assert round_trip(apps["giphy"][env], document) == []
 
