@@ -30,7 +30,9 @@ SKYLINE_URL = re.compile(r"http://localhost:5040/service/(?P<name>[a-z0-9][a-z0-
 HTTP_CHECKS = ("HTTP", "HTTPS", "MESOS_HTTP", "MESOS_HTTPS")
 TCP_CHECKS = ("TCP", "MESOS_TCP")
 # label prefixes that configure Marathon-side tooling (routers, DC/OS, Marathon itself)
-PLATFORM_LABELS = ("DCOS_", "traefik.", "MARATHON_", "VIP_", "vip_", "SKYTRAIN_")
+PLATFORM_LABELS = ("DCOS_", "MARATHON_", "VIP_", "vip_", "SKYTRAIN_")
+# label prefixes of the routers that read Marathon (marathon-lb, Traefik's Marathon provider)
+ROUTER_LABELS = ("HAPROXY_", "traefik.")
 LITERAL = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_]*[A-Za-z0-9])?")
 MARATHON_DEFAULT_CHECK = {"gracePeriodSeconds": 300, "intervalSeconds": 60, "timeoutSeconds": 20}
 
@@ -501,7 +503,7 @@ def _labels(app: dict[str, Any], doc: dict[str, Any], notes: Notes) -> None:
     balancer = []
     valid = _pattern("properties", "labels", "propertyNames")
     for key, value in (app.get("labels") or {}).items():
-        if key.startswith("HAPROXY_"):
+        if key.startswith(ROUTER_LABELS):
             balancer.append(key)
         elif key.startswith(PLATFORM_LABELS):
             continue
@@ -517,7 +519,7 @@ def _labels(app: dict[str, Any], doc: dict[str, Any], notes: Notes) -> None:
         notes.warn(
             "labels-lb",
             "/labels",
-            f"marathon-lb settings ({', '.join(sorted(balancer))}) stay on Marathon; on Kubernetes the service is "
+            f"router settings ({', '.join(sorted(balancer))}) stay on Marathon; on Kubernetes the service is "
             "reached through Skyline and its Service, and a virtual host or public port needs an Ingress",
         )
     if labels:

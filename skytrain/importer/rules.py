@@ -164,10 +164,10 @@ _RULES: tuple[tuple[str, Rule], ...] = (
     ("labels", Rule("labels", "`labels`", "Deployment annotations", CARRIED)),
     (
         "labels-platform",
-        Rule("labels DCOS_*, traefik.*, MARATHON_*", "`marathon.labels`", "-", MARATHON_ONLY),
+        Rule("labels DCOS_*, MARATHON_*, VIP_*", "`marathon.labels`", "-", MARATHON_ONLY),
     ),
     ("label-name", Rule("labels (a name Kubernetes refuses)", "`marathon.labels`", "-", WARNED)),
-    ("labels-lb", Rule("labels HAPROXY_* (marathon-lb)", "`marathon.labels`", "-", WARNED)),
+    ("labels-lb", Rule("labels HAPROXY_* (marathon-lb), traefik.*", "`marathon.labels`", "-", WARNED)),
     ("constraint-unique", Rule("constraints UNIQUE", "`constraints`", "required pod anti-affinity", CARRIED)),
     (
         "constraint-group-by",
