@@ -62,16 +62,15 @@ def clean(raw: dict[str, Any], notes: Notes, legacy: bool) -> dict[str, Any]:
             "this app is written in the Marathon 1.5+ form (networks, container.portMappings), but the "
             "environment's Marathon is 1.4 in the environments file; import it for a 1.5+ Marathon",
         )
+    _schema(app, notes, legacy)  # before the translation: it reads a valid app only
     if not legacy:
         to_modern_form(app)
-    _schema(app, notes, legacy)
     return app
 
 
 def in_legacy_form(app: dict[str, Any]) -> bool:
     """Written in the 1.4 form: networking under container.docker."""
-    docker = (app.get("container") or {}).get("docker") or {}
-    return isinstance(docker, dict) and "network" in docker
+    return "network" in _mapping(_mapping(app.get("container")).get("docker"))
 
 
 def _unknown_fields(app: dict[str, Any], notes: Notes) -> None:
@@ -113,7 +112,8 @@ def _numbers(app: dict[str, Any], notes: Notes) -> None:
         app[key] = int(number) if key in INTEGERS or number.is_integer() else number
         notes.warn("fix-type", pointer(key), f"{key} was written as a string; read as the number {app[key]}")
     for section in ("env", "labels"):
-        for name, value in (app.get(section) or {}).items():
+        values = app.get(section)
+        for name, value in values.items() if isinstance(values, dict) else ():
             if isinstance(value, bool | int | float):
                 app[section][name] = json.dumps(value)
                 notes.warn(
@@ -154,8 +154,8 @@ def _shapes(app: dict[str, Any], notes: Notes) -> None:
         )
     _health_port_names(app, notes)
     strategy = app.get("upgradeStrategy")
-    for key, value in (strategy or {}).items():
-        if isinstance(value, int | float) and not 0 <= value <= 1:
+    for key, value in strategy.items() if isinstance(strategy, dict) else ():
+        if isinstance(value, int | float) and not isinstance(value, bool) and not 0 <= value <= 1:
             strategy[key] = min(1, max(0, value))
             notes.warn(
                 "fix-range",
@@ -178,7 +178,8 @@ def _shapes(app: dict[str, Any], notes: Notes) -> None:
 def _health_port_names(app: dict[str, Any], notes: Notes) -> None:
     """A health check's portName is a pod's field; an app's checks say portIndex."""
     names = [port.get("name") for port in port_list(app)]
-    for index, check in enumerate(app.get("healthChecks") or []):
+    checks = app.get("healthChecks")
+    for index, check in enumerate(checks if isinstance(checks, list) else []):
         if isinstance(check, dict) and "portName" in check:
             name = check.pop("portName")
             if name in names:
@@ -194,14 +195,17 @@ def _health_port_names(app: dict[str, Any], notes: Notes) -> None:
 
 def port_list(app: dict[str, Any]) -> list[dict[str, Any]]:
     """The ports the app declares, in Marathon's order (what portIndex counts)."""
-    container = app.get("container") or {}
-    mappings = container.get("portMappings") or (container.get("docker") or {}).get("portMappings")
-    if mappings:
-        return [m for m in mappings if isinstance(m, dict)]
-    definitions = app.get("portDefinitions")
-    if definitions:
-        return [d for d in definitions if isinstance(d, dict)]
-    return [{"port": port} for port in app.get("ports") or [] if isinstance(port, int)]
+    container = _mapping(app.get("container"))
+    mappings = container.get("portMappings") or _mapping(container.get("docker")).get("portMappings")
+    for ports in (mappings, app.get("portDefinitions")):
+        if ports and isinstance(ports, list):
+            return [p for p in ports if isinstance(p, dict)]
+    legacy = app.get("ports")
+    return [{"port": port} for port in legacy if isinstance(port, int)] if isinstance(legacy, list) else []
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _schema(app: dict[str, Any], notes: Notes, legacy: bool) -> None:

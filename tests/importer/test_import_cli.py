@@ -257,14 +257,14 @@ def run_import(tmp_path: Path, document: Any) -> int:
     return main(["import", "marathon", str(source), "--env", "production", "--out", str(out), "--force"])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(document=JSON)
 def test_any_json_ends_in_exit_0_or_2(tmp_path, capsys, document):
     assert run_import(tmp_path, document) in (0, 2)
     assert "Traceback" not in capsys.readouterr().err
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(document=mutated_apps())
 def test_any_mutated_app_is_refused_or_imports_into_valid_files(tmp_path, capsys, document):
     code = run_import(tmp_path, document)
