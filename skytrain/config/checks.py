@@ -258,7 +258,6 @@ _CONSTRAINT_VALUES = {
     "UNIQUE": None,
     "GROUP_BY": "count?",
     "MAX_PER": "count",
-    "IS": "value",
     "LIKE": "value",
 }
 

@@ -537,7 +537,7 @@ def _constraints(app: dict[str, Any], doc: dict[str, Any], notes: Notes) -> None
             (operator == "UNIQUE" and value is None)
             or (operator == "GROUP_BY" and (value is None or value.isdigit()))
             or (operator == "MAX_PER" and value is not None and value.isdigit())
-            or (operator in ("IS", "LIKE") and value is not None and LITERAL.fullmatch(value) is not None)
+            or (operator == "LIKE" and value is not None and LITERAL.fullmatch(value) is not None)
         )
         if not known:
             notes.warn(

@@ -179,7 +179,7 @@ _RULES: tuple[tuple[str, Rule], ...] = (
     ),
     (
         "constraint-literal",
-        Rule("constraints IS, LIKE (a plain value)", "`constraints`", "nodeSelector", CARRIED),
+        Rule("constraints LIKE (a plain value)", "`constraints`", "nodeSelector", CARRIED),
     ),
     (
         "constraint-other",

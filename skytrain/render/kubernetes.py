@@ -233,7 +233,7 @@ HOSTNAME_LABEL = "kubernetes.io/hostname"
 def _pod_placement(app: App) -> dict[str, Any]:
     """What the pod spec gets besides its containers, only when the config asks for it:
     the stop grace period, and Marathon's constraints as Kubernetes says them (UNIQUE:
-    required anti-affinity; GROUP_BY, MAX_PER: topology spread; IS, LIKE: node selector)."""
+    required anti-affinity; GROUP_BY, MAX_PER: topology spread; LIKE a value: node selector)."""
     spec: dict[str, Any] = {}
     if app.stop_grace_period_seconds is not None:
         spec["terminationGracePeriodSeconds"] = app.stop_grace_period_seconds

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from skytrain.importer.rules import matrix
 from skytrain.schedulers import render
 from tests.importer.helpers import environments_file
 from tests.importer.test_import_rules import APP, app
-from tests.support import ROOT, SHARED_REFERENCE, skytrain
+from tests.support import ROOT, SHARED_REFERENCE, cli_env, network_modules, skytrain
 
 WARNING_LINE = re.compile(r"[^:]+: (/[^:]*)?: warning: .+")
 
@@ -276,3 +278,32 @@ def test_any_mutated_app_is_refused_or_imports_into_valid_files(tmp_path, capsys
             model = load_service(service, str(envs), environ={})[1]["production"]
             render(model, "marathon")
             render(model, "kubernetes")
+
+
+def test_importing_files_loads_no_network_library(tmp_path):
+    """The conversion is pure: only --from loads the Marathon client."""
+    source = write_json(tmp_path / "app.json", APP)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "skytrain",
+            "import",
+            "marathon",
+            str(source),
+            "--env",
+            "production",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line]
+    assert "skytrain.importer" in imported
+    assert network_modules(imported) == []
