@@ -374,17 +374,22 @@ def _pattern_ok(path: str) -> bool:
     return re.search(node["pattern"], path) is not None
 
 
-def _health_check(app: dict[str, Any], doc: dict[str, Any], names: list[str | None], notes: Notes) -> None:
-    checks = [c for c in app.get("healthChecks") or [] if isinstance(c, dict)]
+def _first_check(app: dict[str, Any], key: str, rule: str, notes: Notes) -> dict[str, Any] | None:
+    """The check Kubernetes gets: the first; the others stay on Marathon, with a warning each."""
+    checks = app.get(key) or []
     for index in range(1, len(checks)):
         notes.warn(
-            "health-other",
-            pointer("healthChecks", index),
-            "Kubernetes takes one health check per container; this one stays on Marathon only",
+            rule,
+            pointer(key, index),
+            "Kubernetes takes one such check per container; this one stays on Marathon",
         )
-    if not checks:
+    return checks[0] if checks else None
+
+
+def _health_check(app: dict[str, Any], doc: dict[str, Any], names: list[str | None], notes: Notes) -> None:
+    check = _first_check(app, "healthChecks", "health-other", notes)
+    if check is None:
         return
-    check = checks[0]
     protocol = check.get("protocol", "HTTP")
     health: dict[str, Any] = {}
     if protocol in HTTP_CHECKS:
@@ -442,16 +447,9 @@ def _check_port(check: dict[str, Any], names: list[str | None]) -> str | None:
 
 
 def _readiness_check(app: dict[str, Any], doc: dict[str, Any], names: list[str | None], notes: Notes) -> None:
-    checks = [c for c in app.get("readinessChecks") or [] if isinstance(c, dict)]
-    for index in range(1, len(checks)):
-        notes.warn(
-            "readiness-other",
-            pointer("readinessChecks", index),
-            "Kubernetes takes one readiness probe; kept on Marathon",
-        )
-    if not checks:
+    check = _first_check(app, "readinessChecks", "readiness-other", notes)
+    if check is None:
         return
-    check = checks[0]
     path = check.get("path", "/")
     if not _pattern("properties", "readinessCheck", "properties", "path").search(path):
         notes.warn(

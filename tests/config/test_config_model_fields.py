@@ -45,28 +45,6 @@ def test_further_ports_on_both_schedulers(tmp_path):
     }
 
 
-@pytest.mark.parametrize(
-    ("ports", "said"),
-    [
-        ("[{name: http, port: 9001}]", "ports[0].name: the name http is taken by port"),
-        (
-            "[{name: a1, port: 9001}, {name: a1, port: 9002}]",
-            "ports[1].name: the name a1 is taken by ports[0]",
-        ),
-        ("[{name: admin, port: 8080}]", "ports[0].port: 8080 is the Kubernetes Service's port"),
-        (
-            "[{name: admin, port: 9000}, {name: b, port: 9000}]",
-            "ports[1].port: port 9000 is already ports[0]",
-        ),
-        ("[{name: Admin, port: 9001}]", "a port name is lowercase letters"),
-    ],
-)
-def test_ports_are_named_and_numbered_once(tmp_path, ports, said):
-    with pytest.raises(ConfigErrors) as refused:
-        staging(tmp_path, f"ports: {ports}\n")
-    assert any(said in m for m in messages(refused)), messages(refused)
-
-
 def test_tcp_and_command_checks_and_a_readiness_check(tmp_path):
     marathon, kubernetes = both(
         tmp_path,
@@ -111,24 +89,6 @@ def test_tcp_and_command_checks_and_a_readiness_check(tmp_path):
     }
 
 
-@pytest.mark.parametrize(
-    ("check", "said"),
-    [
-        ("healthCheck: {path: /status, tcp: true}", "healthCheck.tcp: a health check is one kind"),
-        ("healthCheck: {intervalSeconds: 5}", "healthCheck: missing required field 'path'"),
-        (
-            "healthCheck: {path: /status, port: admin}",
-            "healthCheck.port: there is no port named admin; known: http",
-        ),
-        ("readinessCheck: {path: /ready, port: nope}", "readinessCheck.port: there is no port named nope"),
-    ],
-)
-def test_a_check_is_one_kind_on_a_port_that_exists(tmp_path, check, said):
-    with pytest.raises(ConfigErrors) as refused:
-        staging(tmp_path, check + "\n")
-    assert any(said in m for m in messages(refused)), messages(refused)
-
-
 def test_labels_and_constraints(tmp_path):
     marathon, kubernetes = both(
         tmp_path,
@@ -149,22 +109,6 @@ def test_labels_and_constraints(tmp_path):
     ] == ("kubernetes.io/hostname")
 
 
-@pytest.mark.parametrize(
-    ("extra", "said"),
-    [
-        ("constraints: [{attribute: hostname, operator: UNIQUE, value: '1'}]", "UNIQUE takes no value"),
-        ("constraints: [{attribute: rack, operator: MAX_PER}]", "constraints[0]: MAX_PER needs a value"),
-        ("constraints: [{attribute: rack, operator: MAX_PER, value: two}]", "MAX_PER takes a whole number"),
-        ("constraints: [{attribute: rack, operator: LIKE, value: 'r.*'}]", "no pattern"),
-        ("labels: {SKYTRAIN_APP: x}", "does not start with SKYTRAIN_"),
-    ],
-)
-def test_constraints_and_labels_say_what_is_wrong(tmp_path, extra, said):
-    with pytest.raises(ConfigErrors) as refused:
-        staging(tmp_path, extra + "\n")
-    assert any(said in m for m in messages(refused)), messages(refused)
-
-
 def test_a_dependency_names_its_variable_and_sub_path(tmp_path):
     marathon, kubernetes = both(
         tmp_path,
@@ -179,23 +123,6 @@ def test_a_dependency_names_its_variable_and_sub_path(tmp_path):
     assert data["MEMBER_ADMIN_URL"] == "http://member.web.svc.cluster.local:8080/admin/"
 
 
-@pytest.mark.parametrize(
-    ("dependencies", "said"),
-    [
-        ("[member, {name: member}]", "dependencies[1]: member is listed twice"),
-        (
-            "[{name: a, env: X_URL}, {name: b, env: X_URL}]",
-            "dependencies[1]: X_URL is already set by the dependency on a",
-        ),
-        ("[{name: member, path: v2}]", "a dependency is a service name"),
-    ],
-)
-def test_dependencies_set_each_variable_once(tmp_path, dependencies, said):
-    with pytest.raises(ConfigErrors) as refused:
-        staging(tmp_path, f"dependencies: {dependencies}\n")
-    assert any(said in m for m in messages(refused)), messages(refused)
-
-
 def test_a_marathon_secret_reference_in_the_escape_hatch_is_not_a_value(tmp_path):
     marathon, _ = both(
         tmp_path, "marathon:\n  env: {DB_PASSWORD: {secret: db}}\n  secrets: {db: {source: team/db}}\n"
@@ -204,3 +131,29 @@ def test_a_marathon_secret_reference_in_the_escape_hatch_is_not_a_value(tmp_path
     with pytest.raises(ConfigErrors) as refused:
         staging(tmp_path / "inline", "marathon:\n  env: {DB_PASSWORD: hunter2}\n")
     assert any("looks like a secret written inline" in m for m in messages(refused))
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        ("ports: [{name: http, port: 9001}]", "ports[0].name: the name http is taken by port"),
+        ("ports: [{name: admin, port: 8080}]", "ports[0].port: 8080 is the Kubernetes Service's port"),
+        ("ports: [{name: Admin, port: 9001}]", "a port name is lowercase letters"),
+        ("healthCheck: {path: /status, tcp: true}", "healthCheck.tcp: a health check is one kind"),
+        ("healthCheck: {intervalSeconds: 5}", "healthCheck: missing required field 'path'"),
+        ("readinessCheck: {path: /ready, port: nope}", "readinessCheck.port: there is no port named nope"),
+        ("constraints: [{attribute: hostname, operator: UNIQUE, value: '1'}]", "UNIQUE takes no value"),
+        ("constraints: [{attribute: rack, operator: MAX_PER}]", "constraints[0]: MAX_PER needs a value"),
+        ("constraints: [{attribute: rack, operator: MAX_PER, value: two}]", "MAX_PER takes a whole number"),
+        ("constraints: [{attribute: rack, operator: LIKE, value: 'r.*'}]", "no pattern"),
+        ("labels: {SKYTRAIN_APP: x}", "does not start with SKYTRAIN_"),
+        ("dependencies: [member, {name: member}]", "dependencies[1]: member is listed twice"),
+        ("dependencies: [{name: member, path: v2}]", "a dependency is a service name"),
+    ],
+)
+def test_each_mistake_is_a_sentence_at_its_field(tmp_path, extra, said):
+    """Ports named and numbered once, a check of one kind on a port that exists, constraints
+    with the value their operator needs, labels not skytrain's own, each variable set once."""
+    with pytest.raises(ConfigErrors) as refused:
+        staging(tmp_path, extra + "\n")
+    assert any(said in m for m in messages(refused)), messages(refused)

@@ -11,6 +11,7 @@ from typing import Any
 from skytrain.config import App, load_service
 from skytrain.diff.normalise_marathon import normalise_pair, to_modern_form
 from skytrain.importer import Input, Result, import_marathon
+from skytrain.importer.clean import without_nulls
 from skytrain.importer.notes import Note
 from skytrain.render.marathon import READ_ONLY_KEYS
 from skytrain.schedulers import render
@@ -60,13 +61,6 @@ def imported(
 def as_marathon_holds_it(app: dict[str, Any]) -> dict[str, Any]:
     """The app as a 1.5+ Marathon stores it: nulls mean "not set", its own read-only fields
     dropped, the 1.4 form translated (API-NOTES §9)."""
-
-    def without_nulls(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: without_nulls(v) for k, v in value.items() if v is not None}
-        if isinstance(value, list):
-            return [without_nulls(v) for v in value]
-        return value
 
     held = without_nulls(copy.deepcopy(app))
     for key in READ_ONLY_KEYS:

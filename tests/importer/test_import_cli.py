@@ -27,6 +27,11 @@ from tests.support import ROOT, SHARED_REFERENCE, cli_env, network_modules, skyt
 WARNING_LINE = re.compile(r"[^:]+: (/[^:]*)?: warning: .+")
 
 
+def run(*argv: str | Path) -> int:
+    """`skytrain import marathon ARGV` in this process."""
+    return main(["import", "marathon", *map(str, argv)])
+
+
 def write_json(path: Path, document: Any) -> Path:
     path.write_text(json.dumps(document))
     return path
@@ -54,17 +59,7 @@ def test_a_group_gives_one_service_per_app_and_several_environments_one_base(tmp
         "groups": [{"id": "tools", "apps": [app(id="admin")]}],
     }
     assert (
-        main(
-            [
-                "import",
-                "marathon",
-                str(write_json(tmp_path / "g.json", group)),
-                "--env",
-                "production",
-                "--out",
-                str(tmp_path / "a"),
-            ]
-        )
+        run(str(write_json(tmp_path / "g.json", group)), "--env", "production", "--out", str(tmp_path / "a"))
         == 0
     )
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["admin", "cart", "checkout"]
@@ -108,7 +103,7 @@ def test_a_link_on_the_way_is_refused_before_anything_is_written(tmp_path, monke
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "services").symlink_to(tmp_path / "elsewhere")
     source = write_json(tmp_path / "app.json", APP)
-    assert main(["import", "marathon", str(source), "--env", "production", "--out", "services"]) == 2
+    assert run(str(source), "--env", "production", "--out", "services") == 2
     assert "symbolic link" in capsys.readouterr().err
     assert list((tmp_path / "elsewhere").iterdir()) == []
 
@@ -148,28 +143,13 @@ def test_usage_mistakes_are_sentences(tmp_path, capsys):
         (["--from", "staging"], "--from needs --app"),
         ([source, "--env", "production", "--app", "/x"], "--app goes with --from"),
     ):
-        assert main(["import", "marathon", *argv, "--out", str(tmp_path)]) == 2
+        assert run(*argv, "--out", tmp_path) == 2
         assert said in capsys.readouterr().err
 
 
 def test_the_report_as_json_names_files_warnings_and_no_secret(tmp_path, capsys):
     source = write_json(tmp_path / "app.json", app(env={"API_TOKEN": "abcdef0123456789abcdef"}))
-    assert (
-        main(
-            [
-                "import",
-                "marathon",
-                str(source),
-                "--env",
-                "production",
-                "--out",
-                str(tmp_path / "o"),
-                "--format",
-                "json",
-            ]
-        )
-        == 0
-    )
+    assert run(str(source), "--env", "production", "--out", str(tmp_path / "o"), "--format", "json") == 0
     out, err = capsys.readouterr()
     report = json.loads(out)
     assert report["errors"] == [] and err == ""
@@ -181,16 +161,13 @@ def test_the_report_as_json_names_files_warnings_and_no_secret(tmp_path, capsys)
         p.read_text() for p in (tmp_path / "o").rglob("*.yml")
     )
     (tmp_path / "bad.json").write_text("[]")
-    assert (
-        main(["import", "marathon", str(tmp_path / "bad.json"), "--env", "production", "--format", "json"])
-        == 2
-    )
+    assert run(str(tmp_path / "bad.json"), "--env", "production", "--format", "json") == 2
     assert json.loads(capsys.readouterr().out)["errors"][0]["source"] == str(tmp_path / "bad.json")
 
 
 def test_the_matrix_in_docs_is_the_code_s_own(capsys):
     """docs/import.md's matrix section is what `skytrain import marathon --matrix` prints."""
-    assert main(["import", "marathon", "--matrix"]) == 0
+    assert run("--matrix") == 0
     printed = capsys.readouterr().out
     assert printed == matrix()
     text = (ROOT / "docs" / "import.md").read_text()
@@ -256,7 +233,7 @@ def run_import(tmp_path: Path, document: Any) -> int:
     source.write_text(json.dumps(document))
     out = tmp_path / "out"
     shutil.rmtree(out, ignore_errors=True)
-    return main(["import", "marathon", str(source), "--env", "production", "--out", str(out), "--force"])
+    return run(str(source), "--env", "production", "--out", str(out), "--force")
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

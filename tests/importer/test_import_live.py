@@ -17,9 +17,9 @@ from skytrain.diff.normalise_marathon import normalise_pair
 from skytrain.emulators.marathon import Behaviour, MarathonEmulator
 from skytrain.schedulers import render
 from tests.importer.helpers import differences, environments_file
+from tests.importer.test_import_rules import IMAGE, app
 from tests.support import closed_port, skytrain
 
-IMAGE = "registry.example.com/giphy:1.4.2"
 CHECK = {
     "protocol": "HTTP",
     "path": "/status",
@@ -30,25 +30,16 @@ CHECK = {
 
 
 def staging_app() -> dict[str, Any]:
-    """The 1.5+ form, in the group /staging."""
+    """The 1.5+ form, in the group /staging, a Skyline URL and a password among its env."""
     return {
-        "id": "/staging/giphy",
-        "instances": 2,
-        "cpus": 0.5,
-        "mem": 256,
-        "container": {
-            "type": "DOCKER",
-            "docker": {"image": IMAGE},
-            "portMappings": [{"containerPort": 8080, "hostPort": 0, "protocol": "tcp"}],
-        },
-        "networks": [{"mode": "container/bridge"}],
+        **app(
+            id="/staging/giphy", labels={"team": "search", "HAPROXY_GROUP": "internal"}, healthChecks=[CHECK]
+        ),
         "env": {
             "LOG_LEVEL": "debug",
             "MEMBER_SERVICE_URL": "http://localhost:5040/service/member/v2/",
             "DB_PASSWORD": "staging-only-password",
         },
-        "healthChecks": [CHECK],
-        "labels": {"team": "search", "HAPROXY_GROUP": "internal"},
     }
 
 
