@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import keyword
 import sys
 
 from skytrain import __version__
@@ -26,7 +27,7 @@ COMMANDS = (
     "routes",
     "pipeline",
     "jenkins",
-    "import_",
+    "import",
 )
 
 
@@ -40,7 +41,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"skytrain {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS if only is None else (only,):
-        importlib.import_module(f"skytrain.commands.{name}").add_parser(subparsers)
+        module = f"skytrain.commands.{name}{'_' * keyword.iskeyword(name)}"  # import_.py: a keyword
+        importlib.import_module(module).add_parser(subparsers)
     return parser
 
 
