@@ -52,7 +52,6 @@ class Service:
     # environment → the app as given, and the app the imported files render on Marathon
     given: dict[str, dict[str, Any]] = field(default_factory=dict)
     intended: dict[str, dict[str, Any]] = field(default_factory=dict)
-    versions: dict[str, str] = field(default_factory=dict)
     pointers: dict[str, str] = field(default_factory=dict)  # environment → the app's place in its source
 
 
@@ -138,7 +137,6 @@ def _service(name: str, per_environment: dict[str, tuple[Input, Found, list[str]
         service.origins[environment] = (given.source, found.app_id)
         service.given[environment] = found.app
         service.intended[environment] = draft.intended
-        service.versions[environment] = version
         service.pointers[environment] = found.pointer
         service.notes += notes.items
     service.files = _files(name, drafts, service.origins)

@@ -57,6 +57,7 @@ def test_each_imported_service_validates_and_round_trips(tmp_path, name):
         app = load_service(folders[service.name], str(envs), environ={})[1]["production"]
         render(app, "marathon")  # checked against the Marathon app schema
         render(app, "kubernetes")  # checked against the Kubernetes schemas
+        assert round_trip(app, service.intended["production"]) == []  # the files render what the import meant
         unannounced = [
             spot
             for spot in round_trip(app, service.given["production"])
