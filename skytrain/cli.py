@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import keyword
 import sys
 from collections.abc import Iterator
 
@@ -33,6 +34,7 @@ COMMANDS = (
     "completion",
     "new",
     "makefile",
+    "import",
 )
 
 
@@ -47,7 +49,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     terminal.add_options(parser, defaults=True)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS if only is None else (only,):
-        importlib.import_module(f"skytrain.commands.{name}").add_parser(subparsers)
+        module = f"skytrain.commands.{name}{'_' * keyword.iskeyword(name)}"  # import_.py: a keyword
+        importlib.import_module(module).add_parser(subparsers)
     for command in command_parsers(parser):
         terminal.add_options(command, defaults=False)
     return parser

@@ -22,6 +22,7 @@ FORBIDDEN = {
     "skytrain.config": FRONT,
     "skytrain.render": ("backends", "commands", "pipeline", "lifecycle", "reporting", "schedulers", "diff"),
     "skytrain.diff": ("backends", "commands", "pipeline", "lifecycle", "reporting"),
+    "skytrain.importer": ("backends", "commands", "pipeline", "lifecycle", "reporting", "schedulers"),
     "skytrain.schedulers": ("commands", "pipeline", "lifecycle", "reporting"),
     "skytrain.backends": ("commands", "pipeline", "lifecycle", "reporting", "schedulers"),
     "skytrain.lifecycle": ("commands", "pipeline", "reporting"),

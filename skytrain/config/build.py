@@ -22,20 +22,24 @@ from skytrain.config.limits import Limits
 from skytrain.config.limits import current as current_limits
 from skytrain.config.merge import merge_documents
 from skytrain.config.model import (
+    MAIN_PORT_NAME,
     App,
+    Constraint,
     Dependency,
     DeployStrategy,
     HealthCheck,
     Maintainer,
     PipelineSpec,
     PipelineStageSpec,
+    Port,
+    ReadinessCheck,
     Resources,
     SecretRef,
     frozen,
     schedulers_of,
 )
 from skytrain.config.variables import TemplateVariables, template_variables
-from skytrain.config.yamlfile import YamlDocument, parse_yaml, read_text
+from skytrain.config.yamlfile import Positions, YamlDocument, parse_yaml, read_text
 from skytrain.errors import ConfigError, ConfigErrors, Location, UsageError
 
 BASE_FILE = "application.yml"
@@ -290,6 +294,12 @@ def build_app(
     return _app(document, environment)
 
 
+def app_of(data: dict[str, Any], environment: Environment, file: str = BASE_FILE) -> App:
+    """The App of a configuration that is already valid, given as data (one `skytrain import`
+    is about to write), without files or positions."""
+    return _app(YamlDocument(file, data, Positions(values={(): Location(file, 1, 1)})), environment)
+
+
 def _memory_mib(text: str) -> int:
     number = int(text.rstrip("MiG"))
     return number * 1024 if text.rstrip("i").endswith("G") else number
@@ -325,19 +335,21 @@ def _app(document: YamlDocument, environment: Environment) -> App:
         secrets=tuple(
             SecretRef(k, v["secret"], v["key"]) for k, v in sorted((data.get("secrets") or {}).items())
         ),
-        health_check=HealthCheck(
-            path=health["path"],
-            grace_period_seconds=health.get("gracePeriodSeconds", 60),
-            interval_seconds=health.get("intervalSeconds", 10),
-            timeout_seconds=health.get("timeoutSeconds", 5),
-            consecutive_failures=health.get("consecutiveFailures", 3),
-        )
-        if health
-        else None,
+        health_check=_health_check(health) if health else None,
+        readiness_check=_readiness_check(data["readinessCheck"]) if data.get("readinessCheck") else None,
+        ports=tuple(Port(p["name"], p["port"], p.get("protocol", "tcp")) for p in data.get("ports") or []),
+        always_pull_image=data.get("alwaysPullImage", False),
+        stop_grace_period_seconds=data.get("stopGracePeriodSeconds"),
+        labels=MappingProxyType(dict(sorted((data.get("labels") or {}).items()))),
+        constraints=tuple(
+            Constraint(c["attribute"], c["operator"], c.get("value")) for c in data.get("constraints") or []
+        ),
         dependencies=tuple(
             Dependency(d, default_namespace)
             if isinstance(d, str)
-            else Dependency(d["name"], d.get("namespace", default_namespace))
+            else Dependency(
+                d["name"], d.get("namespace", default_namespace), d.get("env"), d.get("path", "/")
+            )
             for d in data.get("dependencies", [])
         ),
         mesh=routing.get("mesh", True),
@@ -362,6 +374,28 @@ def _app(document: YamlDocument, environment: Environment) -> App:
                 },
             }
         ),
+    )
+
+
+def _health_check(raw: dict[str, Any]) -> HealthCheck:
+    return HealthCheck(
+        path=raw.get("path"),
+        grace_period_seconds=raw.get("gracePeriodSeconds", 60),
+        interval_seconds=raw.get("intervalSeconds", 10),
+        timeout_seconds=raw.get("timeoutSeconds", 5),
+        consecutive_failures=raw.get("consecutiveFailures", 3),
+        tcp=raw.get("tcp", False),
+        command=raw.get("command"),
+        port=raw.get("port", MAIN_PORT_NAME),
+    )
+
+
+def _readiness_check(raw: dict[str, Any]) -> ReadinessCheck:
+    return ReadinessCheck(
+        path=raw["path"],
+        port=raw.get("port", MAIN_PORT_NAME),
+        interval_seconds=raw.get("intervalSeconds", 30),
+        timeout_seconds=raw.get("timeoutSeconds", 10),
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from skytrain.config.environments import Environment, Environments
-from skytrain.config.model import Dependency
+from skytrain.config.model import MAIN_PORT_NAME, SERVICE_PORT, Dependency
 from skytrain.config.yamlfile import YamlDocument, YamlPath
 from skytrain.errors import ConfigError, Location, field_path
 from skytrain.secret_shapes import PASSWORD_IN_URL, SECRET_NAME, secret_kind
@@ -32,7 +32,7 @@ def inline_secrets(
     one of `allowlisted` (see `allowlisted_spots`)."""
     errors = []
     for path, name, value in _env_entries(document.data):
-        if value in (None, ""):
+        if value in (None, "") or _marathon_reference(path, value):
             continue
         where = document.positions.of_value(path)
         if isinstance(name, str) and SECRET_NAME.search(name):
@@ -71,6 +71,12 @@ def allowlisted_spots(raw: YamlDocument, sources: Mapping[str, str]) -> frozense
         if _ALLOW_SAME_LINE.search(line) or _ALLOW_NEXT_LINE.search(above):
             spots.add(where)
     return frozenset(spots)
+
+
+def _marathon_reference(path: YamlPath, value: Any) -> bool:
+    """`{secret: <name of an entry of the app's secrets>}` in the Marathon hatch's env is how
+    Marathon reads a variable from its secret store: a reference, not a value."""
+    return path[0] == "marathon" and isinstance(value, dict) and set(value) == {"secret"}
 
 
 def _text(value: Any) -> str:
@@ -141,6 +147,9 @@ def consistency(
             )
         )
     errors += _dependencies(document)
+    errors += _ports(document)
+    errors += _checks(document)
+    errors += _constraints(document)
     errors += _escape_hatch_identity(document)
     deploy = data.get("deploy") or {}
     if deploy.get("minimumHealthyCapacity", 1) == 1 and deploy.get("maximumOverCapacity", 0.25) == 0:
@@ -156,19 +165,25 @@ def consistency(
 
 
 def _dependencies(document: YamlDocument) -> list[ConfigError]:
-    """A dependency is another service, listed once, whose <NAME>_URL nothing else sets."""
+    """A dependency is another service whose URL variable (<NAME>_URL, or its `env`) nothing
+    else sets; one service may be listed again only for another variable (another sub-path)."""
     data: dict[str, Any] = document.data
     errors = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # variable -> the service that sets it
     for index, dependency in enumerate(data.get("dependencies") or []):
         path = ("dependencies", index)
-        name = dependency.get("name") if isinstance(dependency, dict) else dependency
-        variable = Dependency(name, "").env_name
+        if isinstance(dependency, dict):
+            name, env = dependency.get("name"), dependency.get("env")
+        else:
+            name, env = dependency, None
+        variable = Dependency(name, "", env).env_name
         problem = None
         if name == data.get("name"):
             problem = "a service cannot depend on itself"
-        elif name in seen:
+        elif seen.get(variable) == name:
             problem = f"{name} is listed twice; keep one entry"
+        elif variable in seen:
+            problem = f"{variable} is already set by the dependency on {seen[variable]}; give this one another variable with env:"
         else:
             for section in ("env", "secrets"):
                 if variable in (data.get(section) or {}):
@@ -176,10 +191,96 @@ def _dependencies(document: YamlDocument) -> list[ConfigError]:
                         f"skytrain sets {variable} from this dependency (the Skyline URL on Marathon, cluster DNS on "
                         f"Kubernetes), so {section}.{variable} would be overwritten; remove it from {section}"
                     )
-        seen.add(name)
+        seen.setdefault(variable, name)
         if problem:
             errors.append(ConfigError(document.positions.of_value(path), field_path(path), problem))
     return errors
+
+
+def _ports(document: YamlDocument) -> list[ConfigError]:
+    """Each port has its own name and number; 'http' is the main port's name."""
+    data: dict[str, Any] = document.data
+    names = {MAIN_PORT_NAME: "port"}
+    numbers = {data.get("port"): "port"}
+    errors = []
+    for index, item in enumerate(data.get("ports") or []):
+        path = ("ports", index)
+        if item["name"] in names:
+            errors.append(
+                _error(
+                    document, (*path, "name"), f"the name {item['name']} is taken by {names[item['name']]}"
+                )
+            )
+        elif item["port"] == SERVICE_PORT:
+            errors.append(
+                _error(
+                    document,
+                    (*path, "port"),
+                    f"{SERVICE_PORT} is the Kubernetes Service's port of 'http' (how every service is reached); "
+                    "give this port another number",
+                )
+            )
+        elif item["port"] in numbers:
+            errors.append(
+                _error(document, (*path, "port"), f"port {item['port']} is already {numbers[item['port']]}")
+            )
+        names.setdefault(item["name"], field_path(path))
+        numbers.setdefault(item["port"], field_path(path))
+    return errors
+
+
+def _checks(document: YamlDocument) -> list[ConfigError]:
+    """A health check is one kind (path, tcp or command); checks name ports that exist."""
+    data: dict[str, Any] = document.data
+    known = [MAIN_PORT_NAME, *(p["name"] for p in data.get("ports") or [])]
+    errors = []
+    health = data.get("healthCheck") or {}
+    kinds = [kind for kind in ("path", "tcp", "command") if kind in health]
+    if len(kinds) > 1:
+        errors.append(
+            _error(
+                document,
+                ("healthCheck", kinds[1]),
+                f"a health check is one kind: an HTTP path, tcp or a command; this one gives {' and '.join(kinds)}",
+            )
+        )
+    for check in ("healthCheck", "readinessCheck"):
+        port = (data.get(check) or {}).get("port")
+        if port is not None and port not in known:
+            errors.append(
+                _error(document, (check, "port"), f"there is no port named {port}; known: {', '.join(known)}")
+            )
+    return errors
+
+
+# what `value` a constraint operator needs: a count, a plain value, or nothing
+_CONSTRAINT_VALUES = {
+    "UNIQUE": None,
+    "GROUP_BY": "count?",
+    "MAX_PER": "count",
+    "LIKE": "value",
+}
+
+
+def _constraints(document: YamlDocument) -> list[ConfigError]:
+    errors = []
+    for index, item in enumerate(document.data.get("constraints") or []):
+        path = ("constraints", index)
+        needs = _CONSTRAINT_VALUES[item["operator"]]
+        value = item.get("value")
+        if needs is None and value is not None:
+            errors.append(_error(document, (*path, "value"), "UNIQUE takes no value; remove it"))
+        elif needs in ("count", "value") and value is None:
+            errors.append(_error(document, path, f"{item['operator']} needs a value"))
+        elif needs in ("count", "count?") and value is not None and not value.isdigit():
+            errors.append(
+                _error(document, (*path, "value"), f"{item['operator']} takes a whole number; got {value}")
+            )
+    return errors
+
+
+def _error(document: YamlDocument, path: YamlPath, message: str) -> ConfigError:
+    return ConfigError(document.positions.of_value(path), field_path(path), message)
 
 
 # fields by which skytrain (and its backends) find the objects it owns; a patch must not move them

@@ -55,13 +55,51 @@ class Resources:
     memory_mib: int
 
 
+MAIN_PORT_NAME = "http"
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port the container listens on besides the main one (`port`, named MAIN_PORT_NAME)."""
+
+    name: str
+    number: int
+    protocol: str = "tcp"
+
+
 @dataclass(frozen=True)
 class HealthCheck:
-    path: str
+    """An HTTP GET of `path`, or (`tcp`) a TCP connection, or a `command` run by a shell, on
+    the port named `port`. Exactly one of path, tcp and command is set (the schema and the
+    checks see to it)."""
+
+    path: str | None = None
     grace_period_seconds: int = 60
     interval_seconds: int = 10
     timeout_seconds: int = 5
     consecutive_failures: int = 3
+    tcp: bool = False
+    command: str | None = None
+    port: str = MAIN_PORT_NAME
+
+
+@dataclass(frozen=True)
+class ReadinessCheck:
+    """When a new copy may take traffic (Marathon readinessChecks, Kubernetes readinessProbe)."""
+
+    path: str
+    port: str = MAIN_PORT_NAME
+    interval_seconds: int = 30
+    timeout_seconds: int = 10
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """Marathon's placement constraint, limited to the operators Kubernetes can express."""
+
+    attribute: str
+    operator: str
+    value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,18 +111,24 @@ class SecretRef:
 
 @dataclass(frozen=True)
 class Dependency:
+    """Another service this one calls. Its URL lands in `env_name` (<NAME>_URL unless the
+    service reads another variable), with `path` after the service's root: the sub-path a
+    caller uses keeps working when either side moves between schedulers."""
+
     name: str
     namespace: str
+    env: str | None = None
+    path: str = "/"
 
     @property
     def env_name(self) -> str:
-        return self.name.upper().replace("-", "_") + "_URL"
+        return self.env or self.name.upper().replace("-", "_") + "_URL"
 
     def skyline_url(self) -> str:
-        return f"http://localhost:{SKYLINE_PORT}/service/{self.name}/"
+        return f"http://localhost:{SKYLINE_PORT}/service/{self.name}{self.path}"
 
     def cluster_url(self) -> str:
-        return f"http://{self.name}.{self.namespace}.svc.cluster.local:{SERVICE_PORT}/"
+        return f"http://{self.name}.{self.namespace}.svc.cluster.local:{SERVICE_PORT}{self.path}"
 
 
 @dataclass(frozen=True)
@@ -120,6 +164,7 @@ class App:
     image: str
     schedulers: tuple[str, ...]
     port: int
+    ports: tuple[Port, ...] = ()
     replicas: int = 1
     resources: Resources = Resources(0.1, 128)
     name_nice: str = ""
@@ -130,6 +175,11 @@ class App:
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     secrets: tuple[SecretRef, ...] = ()
     health_check: HealthCheck | None = None
+    readiness_check: ReadinessCheck | None = None
+    always_pull_image: bool = False
+    stop_grace_period_seconds: int | None = None
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    constraints: tuple[Constraint, ...] = ()
     dependencies: tuple[Dependency, ...] = ()
     mesh: bool = True
     namespace: str = "default"
@@ -155,3 +205,8 @@ class App:
     @property
     def secret_env_names(self) -> frozenset[str]:
         return frozenset(s.env_name for s in self.secrets)
+
+    def port_index(self, name: str) -> int:
+        """The position of the port called `name` (0: the main port), as Marathon counts them."""
+        names = [MAIN_PORT_NAME, *(p.name for p in self.ports)]
+        return names.index(name)

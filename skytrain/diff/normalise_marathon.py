@@ -54,6 +54,17 @@ APP_DEFAULTS: dict[str, Any] = {
         "ignoreHttp1xx": False,
     },
     "fetch[]": {"executable": False, "extract": True, "cache": False},
+    # R-app ReadinessCheck: the defaults of a readiness check's fields
+    "readinessChecks[]": {
+        "name": "readinessCheck",
+        "protocol": "HTTP",
+        "path": "/",
+        "portName": "http-api",
+        "intervalSeconds": 30,
+        "timeoutSeconds": 10,
+        "httpStatusCodesForReady": [200],
+        "preserveLastResponse": False,
+    },
 }
 # API-NOTES §4.3 and §9: the 1.4 schema's delaySeconds default is 2.
 HEALTH_CHECK_DELAY_14 = 2
@@ -166,6 +177,9 @@ def _drop_assigned(desired: Obj, live: Obj) -> None:
         for index, mapping in enumerate(get(live, path) or []):
             if index >= len(wanted) or not wanted[index].get("servicePort"):
                 mapping.pop("servicePort", None)
+        for mapping in wanted:
+            if mapping.get("servicePort") == 0:  # "let the server pick", as leaving it out says
+                mapping.pop("servicePort")
     for key in ("portDefinitions", *LEGACY_COPIES):
         if key not in desired:
             live.pop(key, None)

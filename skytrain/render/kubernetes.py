@@ -18,7 +18,7 @@ import math
 from typing import Any
 
 from skytrain.config.merge import merge_values
-from skytrain.config.model import SERVICE_PORT, App, thawed
+from skytrain.config.model import MAIN_PORT_NAME, SERVICE_PORT, App, thawed
 from skytrain.errors import ConfigError, field_path
 from skytrain.render.hashing import HASH_ANNOTATION, digest
 from skytrain.render.patch import set_within
@@ -30,7 +30,7 @@ MAINTAINERS_ANNOTATION = "skytrain.io/maintainers"
 # what a content-named object was generated from ("giphy-env"): the diff pairs its versions by it
 GENERATED_FROM_LABEL = "skytrain.io/generated-from"
 MANAGER = "skytrain"
-PORT_NAME = "http"
+PORT_NAME = MAIN_PORT_NAME
 
 # the order an apply must follow (krane's): config before the workloads that read it
 KIND_ORDER = ("ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment")
@@ -129,8 +129,11 @@ def _percent(share: float) -> str:
 
 def _deployment(app: App) -> dict[str, Any]:
     metadata = _metadata(app, app.name)
+    if app.maintainers or app.labels:
+        # labels' values may be any text (a list of hosts, a JSON blob): annotations, not labels
+        metadata["annotations"] = dict(app.labels)
     if app.maintainers:
-        metadata["annotations"] = {MAINTAINERS_ANNOTATION: ", ".join(m.email for m in app.maintainers)}
+        metadata["annotations"][MAINTAINERS_ANNOTATION] = ", ".join(m.email for m in app.maintainers)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -149,7 +152,7 @@ def _deployment(app: App) -> dict[str, Any]:
             "revisionHistoryLimit": 10,
             "template": {
                 "metadata": {"labels": {**selector(app), ENVIRONMENT_LABEL: app.environment.name}},
-                "spec": {"containers": [_container(app)]},
+                "spec": {"containers": [_container(app)], **_pod_placement(app)},
             },
         },
     }
@@ -157,11 +160,16 @@ def _deployment(app: App) -> dict[str, Any]:
 
 def _container(app: App) -> dict[str, Any]:
     container: dict[str, Any] = {"name": app.name, "image": app.image}
+    if app.always_pull_image:
+        container["imagePullPolicy"] = "Always"
     if app.command:
         container["command"] = list(app.command)
     if app.args is not None:
         container["args"] = list(app.args)
-    container["ports"] = [{"name": PORT_NAME, "containerPort": app.port, "protocol": "TCP"}]
+    container["ports"] = [
+        {"name": PORT_NAME, "containerPort": app.port, "protocol": "TCP"},
+        *({"name": p.name, "containerPort": p.number, "protocol": p.protocol.upper()} for p in app.ports),
+    ]
     if app.env or app.dependencies:
         container["envFrom"] = [{"configMapRef": {"name": env_configmap_name(app)}}]
     if app.secrets:
@@ -180,13 +188,20 @@ def _container(app: App) -> dict[str, Any]:
 
 
 def _probes(app: App) -> dict[str, Any]:
-    """Marathon's grace period (failures ignored until the first success) is a startup probe."""
+    """Marathon's grace period (failures ignored until the first success) is a startup probe;
+    a readiness check of its own replaces the health check as the readiness probe."""
     check = app.health_check
     assert check is not None
+    if check.command is not None:
+        action: dict[str, Any] = {"exec": {"command": ["/bin/sh", "-c", check.command]}}
+    elif check.tcp:
+        action = {"tcpSocket": {"port": check.port}}
+    else:
+        action = {"httpGet": {"path": check.path, "port": check.port}}
 
     def probe(failure_threshold: int) -> dict[str, Any]:
         return {
-            "httpGet": {"path": check.path, "port": PORT_NAME},
+            **action,
             "periodSeconds": check.interval_seconds,
             "timeoutSeconds": check.timeout_seconds,
             "failureThreshold": failure_threshold,
@@ -195,9 +210,57 @@ def _probes(app: App) -> dict[str, Any]:
     startup_attempts = max(1, math.ceil(check.grace_period_seconds / check.interval_seconds))
     return {
         "startupProbe": probe(startup_attempts),
-        "readinessProbe": probe(check.consecutive_failures),
+        "readinessProbe": _readiness_probe(app) or probe(check.consecutive_failures),
         "livenessProbe": probe(check.consecutive_failures),
     }
+
+
+def _readiness_probe(app: App) -> dict[str, Any] | None:
+    ready = app.readiness_check
+    if ready is None:
+        return None
+    return {
+        "httpGet": {"path": ready.path, "port": ready.port},
+        "periodSeconds": ready.interval_seconds,
+        "timeoutSeconds": ready.timeout_seconds,
+    }
+
+
+# Marathon's hostname attribute is this well-known node label; other attributes keep their name
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+
+
+def _pod_placement(app: App) -> dict[str, Any]:
+    """What the pod spec gets besides its containers, only when the config asks for it:
+    the stop grace period, and Marathon's constraints as Kubernetes says them (UNIQUE:
+    required anti-affinity; GROUP_BY, MAX_PER: topology spread; LIKE a value: node selector)."""
+    spec: dict[str, Any] = {}
+    if app.stop_grace_period_seconds is not None:
+        spec["terminationGracePeriodSeconds"] = app.stop_grace_period_seconds
+    apart, spread, selector_labels = [], [], {}
+    for constraint in app.constraints:
+        key = HOSTNAME_LABEL if constraint.attribute == "hostname" else constraint.attribute
+        if constraint.operator == "UNIQUE":
+            apart.append({"labelSelector": {"matchLabels": selector(app)}, "topologyKey": key})
+        elif constraint.operator in ("GROUP_BY", "MAX_PER"):
+            skew = int(constraint.value) if constraint.operator == "MAX_PER" and constraint.value else 1
+            spread.append(
+                {
+                    "maxSkew": skew,
+                    "topologyKey": key,
+                    "whenUnsatisfiable": "DoNotSchedule",
+                    "labelSelector": {"matchLabels": selector(app)},
+                }
+            )
+        else:
+            selector_labels[key] = constraint.value
+    if apart:
+        spec["affinity"] = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": apart}}
+    if spread:
+        spec["topologySpreadConstraints"] = spread
+    if selector_labels:
+        spec["nodeSelector"] = selector_labels
+    return spec
 
 
 def _service(app: App) -> dict[str, Any]:
@@ -207,6 +270,12 @@ def _service(app: App) -> dict[str, Any]:
         "metadata": _metadata(app, app.name),
         "spec": {
             "selector": selector(app),
-            "ports": [{"name": PORT_NAME, "port": SERVICE_PORT, "targetPort": PORT_NAME, "protocol": "TCP"}],
+            "ports": [
+                {"name": PORT_NAME, "port": SERVICE_PORT, "targetPort": PORT_NAME, "protocol": "TCP"},
+                *(
+                    {"name": p.name, "port": p.number, "targetPort": p.name, "protocol": p.protocol.upper()}
+                    for p in app.ports
+                ),
+            ],
         },
     }

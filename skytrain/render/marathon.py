@@ -11,11 +11,11 @@ import shlex
 from typing import Any
 
 from skytrain.config.merge import merge_values
-from skytrain.config.model import App, thawed
+from skytrain.config.model import MAIN_PORT_NAME, App, thawed
 from skytrain.render.hashing import HASH_LABEL_MARATHON, digest
 from skytrain.render.patch import set_within
 
-CONTAINER_PORT_NAME = "http"
+CONTAINER_PORT_NAME = MAIN_PORT_NAME
 
 # What a GET /v2/apps/{id} answer adds to an app definition (API-NOTES §2.1): read-only,
 # never part of what we PUT, and dropped before comparing or re-sending an app.
@@ -59,6 +59,7 @@ def render_marathon(app: App) -> dict[str, Any]:
             "maximumOverCapacity": app.deploy.maximum_over_capacity,
         },
         "labels": {
+            **app.labels,
             "SKYTRAIN_APP": app.name,
             "SKYTRAIN_ENV": app.environment.name,
             "SKYTRAIN_MANAGED_BY": "skytrain",
@@ -69,18 +70,8 @@ def render_marathon(app: App) -> dict[str, Any]:
     if app.secrets:
         definition["secrets"] = {s.env_name: {"source": f"{s.secret}/{s.key}"} for s in app.secrets}
     if app.health_check:
-        check = app.health_check
-        definition["healthChecks"] = [
-            {
-                "protocol": "MESOS_HTTP",
-                "path": check.path,
-                "portIndex": 0,
-                "gracePeriodSeconds": check.grace_period_seconds,
-                "intervalSeconds": check.interval_seconds,
-                "timeoutSeconds": check.timeout_seconds,
-                "maxConsecutiveFailures": check.consecutive_failures,
-            }
-        ]
+        definition["healthChecks"] = [_health_check(app)]
+    definition.update(_optional_fields(app))
     definition = merge_values(definition, thawed(app.marathon_overrides))
     set_within(definition, ("labels",), HASH_LABEL_MARATHON, marathon_config_hash(definition))
     return definition
@@ -94,11 +85,59 @@ def marathon_config_hash(definition: dict[str, Any]) -> str:
     return digest({**{k: v for k, v in definition.items() if k != "instances"}, "labels": labels})
 
 
+def _health_check(app: App) -> dict[str, Any]:
+    """Checked by the Mesos agent (MESOS_*), as Kubernetes' kubelet checks, not by Marathon."""
+    check = app.health_check
+    assert check is not None
+    if check.command is not None:
+        kind: dict[str, Any] = {"protocol": "COMMAND", "command": {"value": check.command}}
+    elif check.tcp:
+        kind = {"protocol": "MESOS_TCP", "portIndex": app.port_index(check.port)}
+    else:
+        kind = {"protocol": "MESOS_HTTP", "path": check.path, "portIndex": app.port_index(check.port)}
+    return {
+        **kind,
+        "gracePeriodSeconds": check.grace_period_seconds,
+        "intervalSeconds": check.interval_seconds,
+        "timeoutSeconds": check.timeout_seconds,
+        "maxConsecutiveFailures": check.consecutive_failures,
+    }
+
+
+def _optional_fields(app: App) -> dict[str, Any]:
+    """Fields rendered only when the config uses them, so that a service that does not keeps
+    its app definition (and its config hash) as it was."""
+    fields: dict[str, Any] = {}
+    if app.readiness_check:
+        check = app.readiness_check
+        fields["readinessChecks"] = [
+            {
+                "name": "readiness",
+                "protocol": "HTTP",
+                "path": check.path,
+                "portName": check.port,
+                "intervalSeconds": check.interval_seconds,
+                "timeoutSeconds": check.timeout_seconds,
+            }
+        ]
+    if app.stop_grace_period_seconds is not None:
+        fields["taskKillGracePeriodSeconds"] = app.stop_grace_period_seconds
+    if app.constraints:
+        fields["constraints"] = [
+            [c.attribute, c.operator, *([c.value] if c.value is not None else [])] for c in app.constraints
+        ]
+    return fields
+
+
 def _container(app: App, legacy: bool) -> dict[str, Any]:
     port_mappings = [
-        {"containerPort": app.port, "hostPort": 0, "protocol": "tcp", "name": CONTAINER_PORT_NAME}
+        {"containerPort": app.port, "hostPort": 0, "protocol": "tcp", "name": CONTAINER_PORT_NAME},
+        *(
+            {"containerPort": p.number, "hostPort": 0, "protocol": p.protocol, "name": p.name}
+            for p in app.ports
+        ),
     ]
-    docker: dict[str, Any] = {"image": app.image, "forcePullImage": False}
+    docker: dict[str, Any] = {"image": app.image, "forcePullImage": app.always_pull_image}
     container: dict[str, Any] = {"type": "DOCKER", "docker": docker}
     if legacy:
         docker["network"] = "BRIDGE"

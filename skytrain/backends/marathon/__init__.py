@@ -10,10 +10,14 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from skytrain.backends.base import Backend
 from skytrain.config.environments import Environment
 from skytrain.errors import UsageError
+
+if TYPE_CHECKING:
+    from skytrain.backends.marathon.client import MarathonClient
 
 TIMEOUT_ENV = "SKYTRAIN_MARATHON_TIMEOUT"
 DEFAULT_TIMEOUT = 10.0
@@ -24,6 +28,12 @@ def create_backend(environment: Environment) -> Backend:
     """The backend for this environment's Marathon (URL from the environments file,
     credentials from MARATHON_USER/MARATHON_PASSWORD or MARATHON_TOKEN)."""
     from skytrain.backends.marathon.backend import MarathonBackend
+
+    return MarathonBackend(create_client(environment))
+
+
+def create_client(environment: Environment) -> MarathonClient:
+    """The client of this environment's Marathon, for reads outside a deploy (`import marathon`)."""
     from skytrain.backends.marathon.client import MarathonClient
 
     if environment.marathon is None:
@@ -31,7 +41,7 @@ def create_backend(environment: Environment) -> Backend:
             f"the environments file has no Marathon for {environment.name!r}; "
             "add environments.<name>.marathon.url or deploy with --target kubernetes"
         )
-    return MarathonBackend(MarathonClient(environment.marathon.url, timeout=request_timeout(os.environ)))
+    return MarathonClient(environment.marathon.url, timeout=request_timeout(os.environ))
 
 
 def request_timeout(environ: Mapping[str, str]) -> float:
