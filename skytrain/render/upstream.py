@@ -6,7 +6,9 @@ entry point of the API form the cluster speaks. The Kubernetes schemas come from
 the kubernetes-validate package ships, read directly so that neither that package's
 per-call reloads nor its imports land on the render path. Validators are built once per
 process and schema (building one per object costs ~13 ms; reusing it ~0.25 ms per object),
-here and nowhere else.
+here and nowhere else. An object is first given the fast verdict of skytrain/schema_verdict.py
+(microseconds); only one that does not pass it is checked by jsonschema, whose errors the
+messages are made from, and which is imported only then.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from skytrain.resources import schema_path
+from skytrain.schema_verdict import SchemaVerdict
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
 
 MARATHON_SCHEMA = "marathon-app.schema.json"
 # the schema's entry point for each API form: 1.4 (legacy networking) or 1.5 and later
@@ -31,14 +33,28 @@ MARATHON_FORM = {True: "app-1.4", False: "app-1.5"}
 
 
 def _no_network(uri: str) -> Resource:
+    from referencing.exceptions import NoSuchResource
+
     raise NoSuchResource(ref=uri)
 
 
 @cache
-def marathon_validator(legacy: bool) -> Draft202012Validator:
+def _marathon_schema(legacy: bool) -> dict[str, Any]:
     """The Marathon app schema at the entry point of the 1.4 form (`legacy`) or the 1.5+ one."""
     schema = json.loads(schema_path(MARATHON_SCHEMA).read_text(encoding="utf-8"))
-    return Draft202012Validator(_inlined(schema["$defs"][MARATHON_FORM[legacy]], schema["$defs"]))
+    return _inlined(schema["$defs"][MARATHON_FORM[legacy]], schema["$defs"])
+
+
+@cache
+def marathon_validator(legacy: bool) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_marathon_schema(legacy))
+
+
+@cache
+def _marathon_verdict(legacy: bool) -> SchemaVerdict:
+    return SchemaVerdict(_marathon_schema(legacy))
 
 
 def _inlined(node: Any, definitions: dict[str, Any]) -> Any:
@@ -75,9 +91,16 @@ def _kubernetes_schema_dir(version: str) -> Path:
 
 
 @cache
+def _kubernetes_definitions(version: str) -> dict[str, Any]:
+    return json.loads((_kubernetes_schema_dir(version) / "_definitions.json").read_text())
+
+
+@cache
 def _kubernetes_registry(version: str) -> Registry:
-    folder = _kubernetes_schema_dir(version)
-    definitions = json.loads((folder / "_definitions.json").read_text())
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    definitions = _kubernetes_definitions(version)
     resource = Resource(definitions, DRAFT202012)
     return Registry(retrieve=_no_network).with_resource(definitions["$id"], resource)
 
@@ -87,11 +110,24 @@ def _api_group(api_version: str) -> str:
 
 
 @cache
-def kubernetes_validator(version: str, kind: str, api_version: str) -> Draft202012Validator:
+def _kubernetes_schema(version: str, kind: str, api_version: str) -> dict[str, Any]:
+    """The kind's schema; FileNotFoundError when this Kubernetes version has no such kind."""
     folder = _kubernetes_schema_dir(version)
-    file = folder / f"{kind.lower()}-{_api_group(api_version)}.json"
-    schema = json.loads(file.read_text())
+    return json.loads((folder / f"{kind.lower()}-{_api_group(api_version)}.json").read_text())
+
+
+@cache
+def kubernetes_validator(version: str, kind: str, api_version: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    schema = _kubernetes_schema(version, kind, api_version)
     return Draft202012Validator(schema, registry=_kubernetes_registry(version))
+
+
+@cache
+def _kubernetes_verdict(version: str, kind: str, api_version: str) -> SchemaVerdict:
+    definitions = _kubernetes_definitions(version)
+    return SchemaVerdict(_kubernetes_schema(version, kind, api_version), {definitions["$id"]: definitions})
 
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -99,6 +135,8 @@ Problem = tuple[tuple[str | int, ...], str]
 
 def marathon_errors(app: dict[str, Any], legacy: bool) -> list[Problem]:
     """(path in the object, what is wrong) for each way `app` fails the Marathon app schema."""
+    if _marathon_verdict(legacy).passes(app):
+        return []
     return [(tuple(e.absolute_path), e.message) for e in marathon_validator(legacy).iter_errors(app)]
 
 
@@ -106,9 +144,11 @@ def kubernetes_errors(obj: dict[str, Any], version: str) -> list[Problem]:
     """(path in the object, what is wrong) for each way `obj` fails its Kubernetes schema."""
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     try:
-        validator = kubernetes_validator(version, str(kind), str(api_version))
+        if _kubernetes_verdict(version, str(kind), str(api_version)).passes(obj):
+            return []
     except FileNotFoundError:
         return [((), f"Kubernetes {version} has no kind {kind!r} in apiVersion {api_version!r}")]
+    validator = kubernetes_validator(version, str(kind), str(api_version))
     return [(tuple(e.absolute_path), e.message) for e in validator.iter_errors(obj)]
 
 
