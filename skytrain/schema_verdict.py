@@ -164,7 +164,8 @@ class SchemaVerdict:
         if schema is True:
             return _accept
         if schema is False:
-            return _reject
+            exempt = self._exempt
+            return (lambda x: isinstance(x, str) and exempt(x)) if lenient else _reject
         if not isinstance(schema, dict):
             raise Unsupported(f"not a schema: {schema!r}")
         if _UNSUPPORTED & schema.keys():

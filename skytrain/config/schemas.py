@@ -123,7 +123,7 @@ def service_wide_fields(application: dict[str, Any]) -> list[str]:
 @cache
 def verdict(name: str) -> SchemaVerdict:
     """The fast answer for the valid documents that nearly all are (skytrain/schema_verdict.py)."""
-    return SchemaVerdict(load_schema(name), exempt=_templated)
+    return SchemaVerdict(load_schema(name), exempt=templated)
 
 
 @cache
@@ -146,12 +146,12 @@ def check(document: YamlDocument, schema_name: str, as_written: bool = False) ->
     return [
         error
         for raw in validator(schema_name).iter_errors(document.data)
-        if not (as_written and _templated(raw.instance))
+        if not (as_written and templated(raw.instance))
         for error in _translate(raw, document.positions)
     ]
 
 
-def _templated(value: Any) -> bool:
+def templated(value: Any) -> bool:
     return isinstance(value, str) and any(marker in value for marker in _TEMPLATE_MARKERS)
 
 

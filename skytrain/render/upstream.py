@@ -53,7 +53,7 @@ def marathon_validator(legacy: bool) -> Draft202012Validator:
 
 
 @cache
-def _marathon_verdict(legacy: bool) -> SchemaVerdict:
+def marathon_verdict(legacy: bool) -> SchemaVerdict:
     return SchemaVerdict(_marathon_schema(legacy))
 
 
@@ -125,7 +125,7 @@ def kubernetes_validator(version: str, kind: str, api_version: str) -> Draft2020
 
 
 @cache
-def _kubernetes_verdict(version: str, kind: str, api_version: str) -> SchemaVerdict:
+def kubernetes_verdict(version: str, kind: str, api_version: str) -> SchemaVerdict:
     definitions = _kubernetes_definitions(version)
     return SchemaVerdict(_kubernetes_schema(version, kind, api_version), {definitions["$id"]: definitions})
 
@@ -135,7 +135,7 @@ Problem = tuple[tuple[str | int, ...], str]
 
 def marathon_errors(app: dict[str, Any], legacy: bool) -> list[Problem]:
     """(path in the object, what is wrong) for each way `app` fails the Marathon app schema."""
-    if _marathon_verdict(legacy).passes(app):
+    if marathon_verdict(legacy).passes(app):
         return []
     return [(tuple(e.absolute_path), e.message) for e in marathon_validator(legacy).iter_errors(app)]
 
@@ -144,7 +144,7 @@ def kubernetes_errors(obj: dict[str, Any], version: str) -> list[Problem]:
     """(path in the object, what is wrong) for each way `obj` fails its Kubernetes schema."""
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     try:
-        if _kubernetes_verdict(version, str(kind), str(api_version)).passes(obj):
+        if kubernetes_verdict(version, str(kind), str(api_version)).passes(obj):
             return []
     except FileNotFoundError:
         return [((), f"Kubernetes {version} has no kind {kind!r} in apiVersion {api_version!r}")]
