@@ -2,9 +2,8 @@
 
 Marathon apps are checked against skytrain's own Marathon app schema
 (schemas/marathon-app.schema.json, held to Marathon's published one by the tests), at the
-entry point of the API form the cluster speaks. The Kubernetes schemas come from the files
-the kubernetes-validate package ships, read directly so that neither that package's
-per-call reloads nor its imports land on the render path. Validators are built once per
+entry point of the API form the cluster speaks; the Kubernetes ones against the schemas the
+kubernetes-validate package ships (skytrain/render/kubernetes_schemas.py). Validators are built once per
 process and schema (building one per object costs ~13 ms; reusing it ~0.25 ms per object),
 here and nowhere else. An object is first given the fast verdict of skytrain/schema_verdict.py
 (microseconds); only one that does not pass it is checked by jsonschema, whose errors the
@@ -13,13 +12,11 @@ messages are made from, and which is imported only then.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import re
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skytrain.render import kubernetes_schemas
 from skytrain.resources import schema_path
 from skytrain.schema_verdict import SchemaVerdict
 
@@ -75,59 +72,29 @@ def _inlined(node: Any, definitions: dict[str, Any]) -> Any:
 
 
 @cache
-def _kubernetes_schema_dir(version: str) -> Path:
-    spec = importlib.util.find_spec("kubernetes_validate")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the kubernetes-validate package is missing; reinstall skytrain")
-    root = Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
-
-    def minor(name: str) -> int:
-        return int(re.match(r"v1\.(\d+)", name).group(1))
-
-    wanted = int(version.split(".")[1])
-    available = sorted((d.name for d in root.glob("v1.*-local-strict")), key=minor)
-    older = [name for name in available if minor(name) <= wanted] or available[:1]
-    return root / older[-1]
-
-
-@cache
-def _kubernetes_definitions(version: str) -> dict[str, Any]:
-    return json.loads((_kubernetes_schema_dir(version) / "_definitions.json").read_text())
-
-
-@cache
 def _kubernetes_registry(version: str) -> Registry:
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
-    definitions = _kubernetes_definitions(version)
-    resource = Resource(definitions, DRAFT202012)
-    return Registry(retrieve=_no_network).with_resource(definitions["$id"], resource)
-
-
-def _api_group(api_version: str) -> str:
-    return re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
-
-
-@cache
-def _kubernetes_schema(version: str, kind: str, api_version: str) -> dict[str, Any]:
-    """The kind's schema; FileNotFoundError when this Kubernetes version has no such kind."""
-    folder = _kubernetes_schema_dir(version)
-    return json.loads((folder / f"{kind.lower()}-{_api_group(api_version)}.json").read_text())
+    document = kubernetes_schemas.definitions(version)
+    resource = Resource(document, DRAFT202012)
+    return Registry(retrieve=_no_network).with_resource(document["$id"], resource)
 
 
 @cache
 def kubernetes_validator(version: str, kind: str, api_version: str) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
-    schema = _kubernetes_schema(version, kind, api_version)
+    schema = kubernetes_schemas.kind_schema(version, kind, api_version)
     return Draft202012Validator(schema, registry=_kubernetes_registry(version))
 
 
 @cache
 def kubernetes_verdict(version: str, kind: str, api_version: str) -> SchemaVerdict:
-    definitions = _kubernetes_definitions(version)
-    return SchemaVerdict(_kubernetes_schema(version, kind, api_version), {definitions["$id"]: definitions})
+    document = kubernetes_schemas.definitions_on_demand(version)
+    return SchemaVerdict(
+        kubernetes_schemas.kind_schema(version, kind, api_version), {document["$id"]: document}
+    )
 
 
 Problem = tuple[tuple[str | int, ...], str]

@@ -25,7 +25,7 @@ from skytrain.config.build import read_service
 from skytrain.config.merge import merge_documents
 from skytrain.config.yamlfile import parse_yaml
 from skytrain.errors import ConfigErrors, UsageError
-from skytrain.render import render, upstream
+from skytrain.render import kubernetes_schemas, render, upstream
 from skytrain.schema_verdict import SchemaVerdict, Unsupported
 from tests.support import EXAMPLES, ROOT, cli_env
 
@@ -396,3 +396,26 @@ def test_an_invalid_service_is_explained_by_jsonschema():
     report = json.loads(result.stdout)
     assert report["code"] == 2
     assert "jsonschema" in report["modules"]
+
+
+@pytest.mark.parametrize(
+    "folder",
+    sorted(kubernetes_schemas.schema_dir("1.99").parent.glob("v1.*-local-strict")),
+    ids=lambda p: p.name,
+)
+def test_definitions_read_one_by_one_are_the_definitions(folder: Path):
+    """Each definition read from its own stretch of _definitions.json (the whole file is
+    parsed only for jsonschema) is the one the whole file holds; none needs the whole file."""
+    text = (folder / kubernetes_schemas.DEFINITIONS).read_bytes()
+    whole = json.loads(text)["$defs"]
+    on_demand = kubernetes_schemas.DefinitionsOnDemand(text, lambda: pytest.fail("parsed the whole file"))
+    for name, definition in whole.items():
+        assert on_demand[name] == definition, name
+
+
+def test_a_definition_of_another_layout_is_read_from_the_whole_file():
+    document = {"$defs": {"a": {"type": "string"}, "b": {"type": "integer"}}}
+    text = json.dumps(document).encode()  # on one line: no stretch to find
+    on_demand = kubernetes_schemas.DefinitionsOnDemand(text, lambda: json.loads(text)["$defs"])
+    assert on_demand["b"] == {"type": "integer"}
+    assert dict(on_demand) == document["$defs"]
