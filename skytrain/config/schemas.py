@@ -9,7 +9,6 @@ value (a secret written where a reference belongs) out of the message; editors i
 
 from __future__ import annotations
 
-import copy
 import difflib
 import json
 import re
@@ -54,12 +53,17 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads(schema_path(name).read_text(encoding="utf-8"))
 
 
+def _copied(schema: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of plain JSON data, through json (~30 times copy.deepcopy's speed)."""
+    return json.loads(json.dumps(schema))
+
+
 def base_schema(application: dict[str, Any]) -> dict[str, Any]:
     """The base file on its own: the application schema with only the top-level fields
     required (name, image, scheduler, port: the base says what the service is). A nested
     object may be completed by each overlay (a secret's key, a health check's path), so
     that completeness is checked on the merged configuration only."""
-    schema = copy.deepcopy(application)
+    schema = _copied(application)
     schema["$id"] = schema["$id"].replace(APPLICATION, BASE)
 
     def drop_required(node: Any) -> None:
@@ -80,7 +84,7 @@ def base_schema(application: dict[str, Any]) -> dict[str, Any]:
 def overlay_schema(application: dict[str, Any]) -> dict[str, Any]:
     """The overlay schema is the application schema with nothing required and null allowed
     everywhere (null removes a key). Generated, so the two can never drift apart."""
-    schema = copy.deepcopy(application)
+    schema = _copied(application)
     schema["$id"] = schema["$id"].replace(APPLICATION, OVERLAY)
     schema["title"] = "skytrain deploy/<env>.yml overlay"
     schema["description"] = (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -70,33 +70,50 @@ def definitions_on_demand(version: str) -> dict[str, Any]:
 class DefinitionsOnDemand(Mapping[str, Any]):
     """The $defs of a _definitions.json, each parsed from its own stretch of the text.
 
-    The files are JSON written with an indent of 2: a definition runs from its name at four
-    spaces' indentation to the first closing brace at that indentation (deeper lines are
-    indented further, and a newline inside a string is written as \\n). A name not found
-    that way, or a stretch that does not parse into an object, is looked up in the whole
-    document (`whole`), parsed once; so a file laid out otherwise is only slower."""
+    The files are JSON written with an indent of 2: each definition starts on a line of its
+    own with its name at four spaces' indentation and ends at the first line that closes
+    a brace at that indentation (deeper lines are indented further, and a newline inside a
+    string is written as \\n). A name not found that way, or a stretch that does not parse
+    into an object, is looked up in the whole document (`whole`, parsed once); so a file
+    laid out otherwise is only slower."""
 
-    def __init__(self, text: bytes, whole: Any):
+    _START = b'\n    "'
+    _END = b"\n    }"
+
+    def __init__(self, text: bytes, whole: Callable[[], dict[str, Any]]):
         self._text = text
         self._whole = whole
+        self._starts: dict[bytes, int] | None = None
         self._parsed: dict[str, Any] = {}
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._parsed:
-            self._parsed[name] = self._stretch(name) or self._whole()[name]
+            self._parsed[name] = self._from_stretch(name) or self._whole()[name]
         return self._parsed[name]
 
-    def _stretch(self, name: str) -> dict[str, Any] | None:
-        opening = b"\n    " + json.dumps(name).encode() + b": {\n"
-        start = self._text.find(opening)
-        end = self._text.find(b"\n    }", start)
-        if start < 0 or end < 0:
+    def _from_stretch(self, name: str) -> dict[str, Any] | None:
+        start = self._index().get(json.dumps(name)[1:-1].encode())
+        end = self._text.find(self._END, start) if start is not None else -1
+        if start is None or end < 0:
             return None
         try:
-            value = json.loads(self._text[start + len(opening) - 2 : end + len(b"\n    }")])
+            value = json.loads(self._text[start : end + len(self._END)])
         except ValueError:
             return None
         return value if isinstance(value, dict) else None
+
+    def _index(self) -> dict[bytes, int]:
+        """{name as written: where its value starts}, in one pass over the text."""
+        if self._starts is None:
+            self._starts = {}
+            at = self._text.find(self._START)
+            while at >= 0:
+                name_end = self._text.find(b'": ', at + len(self._START))
+                if name_end < 0:
+                    break
+                self._starts[self._text[at + len(self._START) : name_end]] = name_end + len(b'": ')
+                at = self._text.find(self._START, name_end)
+        return self._starts
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._whole())
