@@ -9,7 +9,6 @@ value (a secret written where a reference belongs) out of the message; editors i
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from functools import cache
@@ -191,7 +190,9 @@ def _json_type(value: Any) -> str:
 
 
 def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    from difflib import get_close_matches  # only to word an error
+
+    close = get_close_matches(word, choices, n=1, cutoff=0.6)
     if close:
         return f"; did you mean '{close[0]}'?"
     return f"; expected one of: {', '.join(sorted(choices))}" if choices else ""
