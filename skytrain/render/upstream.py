@@ -36,22 +36,26 @@ def _no_network(uri: str) -> Resource:
 
 
 @cache
-def _marathon_schema(legacy: bool) -> dict[str, Any]:
-    """The Marathon app schema at the entry point of the 1.4 form (`legacy`) or the 1.5+ one."""
-    schema = json.loads(schema_path(MARATHON_SCHEMA).read_text(encoding="utf-8"))
-    return _inlined(schema["$defs"][MARATHON_FORM[legacy]], schema["$defs"])
+def _marathon_document() -> dict[str, Any]:
+    return json.loads(schema_path(MARATHON_SCHEMA).read_text(encoding="utf-8"))
 
 
 @cache
 def marathon_validator(legacy: bool) -> Draft202012Validator:
+    """jsonschema at the entry point of the 1.4 form (`legacy`) or the 1.5+ one, references inlined."""
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(_marathon_schema(legacy))
+    definitions = _marathon_document()["$defs"]
+    return Draft202012Validator(_inlined(definitions[MARATHON_FORM[legacy]], definitions))
 
 
 @cache
 def marathon_verdict(legacy: bool) -> SchemaVerdict:
-    return SchemaVerdict(_marathon_schema(legacy))
+    """The fast verdict at the same entry point; it follows references as documents reach
+    them, building each definition's check once, so it needs no inlining."""
+    document = _marathon_document()
+    entry = {"$ref": f"{document['$id']}#/$defs/{MARATHON_FORM[legacy]}"}
+    return SchemaVerdict(entry, {document["$id"]: document})
 
 
 def _inlined(node: Any, definitions: dict[str, Any]) -> Any:
