@@ -25,7 +25,9 @@ from skytrain.config.build import read_service
 from skytrain.config.merge import merge_documents
 from skytrain.config.yamlfile import parse_yaml
 from skytrain.errors import ConfigErrors, UsageError
-from skytrain.render import kubernetes_schemas, render, upstream
+from skytrain.render import kubernetes_schemas, upstream
+from skytrain.render.kubernetes import render_kubernetes
+from skytrain.render.marathon import render_marathon
 from skytrain.schema_verdict import SchemaVerdict, Unsupported
 from tests.support import EXAMPLES, ROOT, cli_env
 
@@ -251,11 +253,14 @@ def config_documents(service: Path) -> Iterator[Any]:
 
 
 def rendered_objects() -> Iterator[dict[str, Any]]:
+    """What the examples render to, before any check."""
     for service in example_services():
         _, apps = load_service(service, environ={})
         for app in apps.values():
-            for target in app.schedulers:
-                yield from render(app, target)
+            if app.runs_on("marathon"):
+                yield render_marathon(app)
+            if app.runs_on("kubernetes"):
+                yield from render_kubernetes(app)
 
 
 BROKEN_CASES = sorted(path for path in BROKEN.iterdir() if path.is_dir())
@@ -369,10 +374,10 @@ PROBE = textwrap.dedent(
 )
 
 
-def test_valid_services_are_checked_without_importing_jsonschema():
-    """jsonschema (~60 ms to import) is for explaining errors; a valid service never needs it."""
+def validate_in_a_fresh_process(*services: Path) -> tuple[int, list[str]]:
+    """`skytrain validate SERVICES` in a new process: (exit code, the modules it loaded)."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, *map(str, example_services())],
+        [sys.executable, "-c", PROBE, *map(str, services)],
         cwd=ROOT,
         env=cli_env(),
         capture_output=True,
@@ -380,22 +385,20 @@ def test_valid_services_are_checked_without_importing_jsonschema():
         check=True,
     )
     report = json.loads(result.stdout)
-    assert report["code"] == 0
-    assert [m for m in report["modules"] if m.split(".")[0] in ("jsonschema", "referencing")] == []
+    return report["code"], report["modules"]
+
+
+def test_valid_services_are_checked_without_importing_jsonschema():
+    """jsonschema (~60 ms to import) is for explaining errors; a valid service never needs it."""
+    code, modules = validate_in_a_fresh_process(*example_services())
+    assert code == 0
+    assert [m for m in modules if m.split(".")[0] in ("jsonschema", "referencing")] == []
 
 
 def test_an_invalid_service_is_explained_by_jsonschema():
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(BROKEN / "negative-replicas")],
-        cwd=ROOT,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report = json.loads(result.stdout)
-    assert report["code"] == 2
-    assert "jsonschema" in report["modules"]
+    code, modules = validate_in_a_fresh_process(BROKEN / "negative-replicas")
+    assert code == 2
+    assert "jsonschema" in modules
 
 
 @pytest.mark.parametrize(
