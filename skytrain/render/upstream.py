@@ -2,12 +2,13 @@
 
 Marathon apps are checked against skytrain's own Marathon app schema
 (schemas/marathon-app.schema.json, held to Marathon's published one by the tests), at the
-entry point of the API form the cluster speaks; the Kubernetes ones against the schemas the
-kubernetes-validate package ships (skytrain/render/kubernetes_schemas.py). Validators are built once per
-process and schema (building one per object costs ~13 ms; reusing it ~0.25 ms per object),
-here and nowhere else. An object is first given the fast verdict of skytrain/schema_verdict.py
-(microseconds); only one that does not pass it is checked by jsonschema, whose errors the
-messages are made from, and which is imported only then.
+entry point of the API form the cluster speaks; Kubernetes objects against the schemas
+the kubernetes-validate package ships (skytrain/render/kubernetes_schemas.py). An object
+first gets the fast verdict of skytrain/schema_verdict.py (microseconds); only one that
+does not pass it is checked by jsonschema, imported only then, whose errors the messages
+are made from. Validators of either kind are built once per process and schema (building
+a jsonschema one per object cost ~13 ms; reusing it ~0.25 ms per object), here and
+nowhere else.
 """
 
 from __future__ import annotations
