@@ -295,6 +295,23 @@ def test_every_example_passes_the_fast_verdict():
             assert upstream.marathon_verdict("networks" not in obj).passes(obj)
 
 
+def test_each_verdict_is_built_once_per_process():
+    """Like jsonschema's validators (test_config_render.py), a verdict is built once per
+    schema and process, and then only reused."""
+
+    def check_all() -> tuple[int, int]:
+        for obj in EXAMPLE_RENDERED:
+            if "kind" in obj:
+                upstream.kubernetes_errors(obj, KUBERNETES)
+            else:
+                upstream.marathon_errors(obj, "networks" not in obj)
+        return upstream.marathon_verdict.cache_info().misses, upstream.kubernetes_verdict.cache_info().misses
+
+    built = check_all()
+    assert check_all() == built
+    assert built[0] <= 2  # one per Marathon form
+
+
 def paths(document: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     yield prefix
     if isinstance(document, dict):
