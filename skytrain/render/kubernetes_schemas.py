@@ -104,15 +104,16 @@ class DefinitionsOnDemand(Mapping[str, Any]):
 
     def _index(self) -> dict[bytes, int]:
         """{name as written: where its value starts}, in one pass over the text."""
-        if self._starts is None:
-            self._starts = {}
+        if self._starts is None:  # made whole before it is kept: renders may run in threads
+            starts = {}
             at = self._text.find(self._START)
             while at >= 0:
                 name_end = self._text.find(b'": ', at + len(self._START))
                 if name_end < 0:
                     break
-                self._starts[self._text[at + len(self._START) : name_end]] = name_end + len(b'": ')
+                starts[self._text[at + len(self._START) : name_end]] = name_end + len(b'": ')
                 at = self._text.find(self._START, name_end)
+            self._starts = starts
         return self._starts
 
     def __iter__(self) -> Iterator[str]:
