@@ -6,13 +6,10 @@ leaves the collector as it found it."""
 from __future__ import annotations
 
 import gc
-import json
-import subprocess
-import sys
 import textwrap
 
 from skytrain.cli import main
-from tests.support import EXAMPLES, ROOT, cli_env
+from tests.support import EXAMPLES, probe
 
 PROBE = textwrap.dedent(
     """
@@ -27,15 +24,7 @@ PROBE = textwrap.dedent(
 
 
 def test_as_the_program_start_up_is_frozen_and_the_collector_left_on():
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, "validate", str(EXAMPLES / "giphy")],
-        cwd=ROOT,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report = json.loads(result.stdout)
+    report = probe(PROBE, "validate", EXAMPLES / "giphy")
     assert report["code"] == 0
     assert report["enabled"]
     assert report["frozen"] > 10_000  # modules, classes, the parser: scanned never again

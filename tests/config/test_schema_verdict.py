@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +27,7 @@ from skytrain.render import kubernetes_schemas, upstream
 from skytrain.render.kubernetes import render_kubernetes
 from skytrain.render.marathon import render_marathon
 from skytrain.schema_verdict import SchemaVerdict, Unsupported
-from tests.support import EXAMPLES, ROOT, cli_env
+from tests.support import EXAMPLES, probe
 
 BROKEN = Path(__file__).parent / "broken"
 CONFIG_SCHEMAS = (schemas.APPLICATION, schemas.BASE, schemas.OVERLAY, schemas.ENVIRONMENTS)
@@ -393,15 +391,7 @@ PROBE = textwrap.dedent(
 
 def validate_in_a_fresh_process(*services: Path) -> tuple[int, list[str]]:
     """`skytrain validate SERVICES` in a new process: (exit code, the modules it loaded)."""
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, *map(str, services)],
-        cwd=ROOT,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report = json.loads(result.stdout)
+    report = probe(PROBE, *services)
     return report["code"], report["modules"]
 
 
