@@ -17,7 +17,6 @@ deploys says "cannot write --junit" before it sends anything to a scheduler.
 from __future__ import annotations
 
 import os
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -40,6 +39,8 @@ def check_directory(path: Path, option: str) -> None:
 
 def write_file(path: Path, data: str | bytes, option: str = "output") -> None:
     """Write `data` to `path` atomically (temporary file, fsync, rename), never through a link."""
+    import tempfile  # here, not at the top: most runs write nothing, and it costs every start ~1.5 ms
+
     target = _absolute(path)
     _refuse(target, option, path, final_is_file=True)
     content = data.encode("utf-8") if isinstance(data, str) else data
@@ -97,6 +98,8 @@ def _probe(folder: Path, option: str, given: Path) -> None:
     """Create (and remove) a file in `folder`, or in its nearest existing parent when it is
     still to be made, as the write will: permissions and a read-only file system show now
     rather than after a deploy, and a command that fails later leaves nothing behind."""
+    import tempfile
+
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     try:

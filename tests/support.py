@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -55,6 +55,21 @@ def skytrain(*args: str | Path, cwd: Path | None = None, **env: str) -> subproce
         env=cli_env(**env),
         timeout=60,
     )
+
+
+def probe(code: str, *args: str | Path) -> Any:
+    """Run `python -c CODE ARGS` as a fresh process (as `skytrain` runs) and read the JSON it
+    prints: what a process looked like from inside (the modules it loaded...)."""
+    result = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=cli_env(),
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
 
 
 def missing(what: str, ci_fix: str) -> NoReturn:

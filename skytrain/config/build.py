@@ -7,7 +7,6 @@ error of every environment before giving up, so one run shows them all.
 from __future__ import annotations
 
 import contextlib
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,7 +227,9 @@ def _unknown_environments(files: ServiceFiles, environments: Environments) -> li
     errors = []
     for name in files.overlay_names():
         if name not in environments:
-            close = difflib.get_close_matches(name, environments.names(), n=1)
+            from difflib import get_close_matches  # only to word this error
+
+            close = get_close_matches(name, environments.names(), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             errors.append(
                 ConfigError(

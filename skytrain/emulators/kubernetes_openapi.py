@@ -23,7 +23,8 @@ from typing import Any
 
 from skytrain.backends.kubernetes.kinds import KINDS, Kind
 from skytrain.emulators.kubernetes_discovery import SERVER_VERSION
-from skytrain.render.upstream import kubernetes_definitions, kubernetes_validator
+from skytrain.render.kubernetes_schemas import definitions as kubernetes_definitions
+from skytrain.render.upstream import kubernetes_validator
 
 ROOT = "/openapi/v3"
 SCHEMA_VERSION = "{}.{}".format(*SERVER_VERSION)

@@ -2,28 +2,28 @@
 
 Marathon apps are checked against skytrain's own Marathon app schema
 (schemas/marathon-app.schema.json, held to Marathon's published one by the tests), at the
-entry point of the API form the cluster speaks. The Kubernetes schemas come from the files
-the kubernetes-validate package ships, read directly so that neither that package's
-per-call reloads nor its imports land on the render path. Validators are built once per
-process and schema (building one per object costs ~13 ms; reusing it ~0.25 ms per object),
-here and nowhere else.
+entry point of the API form the cluster speaks; Kubernetes objects against the schemas
+the kubernetes-validate package ships (skytrain/render/kubernetes_schemas.py). An object
+first gets the fast verdict of skytrain/schema_verdict.py (microseconds); only one that
+does not pass it is checked by jsonschema, imported only then, whose errors the messages
+are made from. Validators of either kind are built once per process and schema (building
+a jsonschema one per object cost ~13 ms; reusing it ~0.25 ms per object), here and
+nowhere else.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import re
 from functools import cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource
-from referencing.jsonschema import DRAFT202012
-
+from skytrain.render import kubernetes_schemas
 from skytrain.resources import schema_path
+from skytrain.schema_verdict import SchemaVerdict
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
 
 MARATHON_SCHEMA = "marathon-app.schema.json"
 # the schema's entry point for each API form: 1.4 (legacy networking) or 1.5 and later
@@ -31,14 +31,32 @@ MARATHON_FORM = {True: "app-1.4", False: "app-1.5"}
 
 
 def _no_network(uri: str) -> Resource:
+    from referencing.exceptions import NoSuchResource
+
     raise NoSuchResource(ref=uri)
 
 
 @cache
+def _marathon_document() -> dict[str, Any]:
+    return json.loads(schema_path(MARATHON_SCHEMA).read_text(encoding="utf-8"))
+
+
+@cache
 def marathon_validator(legacy: bool) -> Draft202012Validator:
-    """The Marathon app schema at the entry point of the 1.4 form (`legacy`) or the 1.5+ one."""
-    schema = json.loads(schema_path(MARATHON_SCHEMA).read_text(encoding="utf-8"))
-    return Draft202012Validator(_inlined(schema["$defs"][MARATHON_FORM[legacy]], schema["$defs"]))
+    """jsonschema at the entry point of the 1.4 form (`legacy`) or the 1.5+ one, references inlined."""
+    from jsonschema import Draft202012Validator
+
+    definitions = _marathon_document()["$defs"]
+    return Draft202012Validator(_inlined(definitions[MARATHON_FORM[legacy]], definitions))
+
+
+@cache
+def marathon_verdict(legacy: bool) -> SchemaVerdict:
+    """The fast verdict at the same entry point; it follows references as documents reach
+    them, building each definition's check once, so it needs no inlining."""
+    document = _marathon_document()
+    entry = {"$ref": f"{document['$id']}#/$defs/{MARATHON_FORM[legacy]}"}
+    return SchemaVerdict(entry, {document["$id"]: document})
 
 
 def _inlined(node: Any, definitions: dict[str, Any]) -> Any:
@@ -59,45 +77,29 @@ def _inlined(node: Any, definitions: dict[str, Any]) -> Any:
 
 
 @cache
-def _kubernetes_schema_dir(version: str) -> Path:
-    spec = importlib.util.find_spec("kubernetes_validate")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the kubernetes-validate package is missing; reinstall skytrain")
-    root = Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
-
-    def minor(name: str) -> int:
-        return int(re.match(r"v1\.(\d+)", name).group(1))
-
-    wanted = int(version.split(".")[1])
-    available = sorted((d.name for d in root.glob("v1.*-local-strict")), key=minor)
-    older = [name for name in available if minor(name) <= wanted] or available[:1]
-    return root / older[-1]
-
-
-@cache
-def kubernetes_definitions(version: str) -> dict[str, Any]:
-    """Every definition of Kubernetes `version`'s API (`$defs`, keyed as in its OpenAPI:
-    io.k8s.api.apps.v1.Deployment), as the kinds' schemas refer to them."""
-    return json.loads((_kubernetes_schema_dir(version) / "_definitions.json").read_text())
-
-
-@cache
 def _kubernetes_registry(version: str) -> Registry:
-    definitions = kubernetes_definitions(version)
-    resource = Resource(definitions, DRAFT202012)
-    return Registry(retrieve=_no_network).with_resource(definitions["$id"], resource)
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
 
-
-def _api_group(api_version: str) -> str:
-    return re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    document = kubernetes_schemas.definitions(version)
+    resource = Resource(document, DRAFT202012)
+    return Registry(retrieve=_no_network).with_resource(document["$id"], resource)
 
 
 @cache
 def kubernetes_validator(version: str, kind: str, api_version: str) -> Draft202012Validator:
-    folder = _kubernetes_schema_dir(version)
-    file = folder / f"{kind.lower()}-{_api_group(api_version)}.json"
-    schema = json.loads(file.read_text())
+    from jsonschema import Draft202012Validator
+
+    schema = kubernetes_schemas.kind_schema(version, kind, api_version)
     return Draft202012Validator(schema, registry=_kubernetes_registry(version))
+
+
+@cache
+def kubernetes_verdict(version: str, kind: str, api_version: str) -> SchemaVerdict:
+    document = kubernetes_schemas.definitions_on_demand(version)
+    return SchemaVerdict(
+        kubernetes_schemas.kind_schema(version, kind, api_version), {document["$id"]: document}
+    )
 
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -105,6 +107,8 @@ Problem = tuple[tuple[str | int, ...], str]
 
 def marathon_errors(app: dict[str, Any], legacy: bool) -> list[Problem]:
     """(path in the object, what is wrong) for each way `app` fails the Marathon app schema."""
+    if marathon_verdict(legacy).passes(app):
+        return []
     return [(tuple(e.absolute_path), e.message) for e in marathon_validator(legacy).iter_errors(app)]
 
 
@@ -112,9 +116,11 @@ def kubernetes_errors(obj: dict[str, Any], version: str) -> list[Problem]:
     """(path in the object, what is wrong) for each way `obj` fails its Kubernetes schema."""
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     try:
-        validator = kubernetes_validator(version, str(kind), str(api_version))
+        if kubernetes_verdict(version, str(kind), str(api_version)).passes(obj):
+            return []
     except FileNotFoundError:
         return [((), f"Kubernetes {version} has no kind {kind!r} in apiVersion {api_version!r}")]
+    validator = kubernetes_validator(version, str(kind), str(api_version))
     return [(tuple(e.absolute_path), e.message) for e in validator.iter_errors(obj)]
 
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from skytrain.config import schemas
+from skytrain.schema_verdict import SchemaVerdict
 from tests.support import ROOT
 
 # regular expressions that detect (a secret's name, a config line to rewrite) rather than
@@ -108,16 +109,25 @@ def test_the_walk_finds_the_patterns():
     assert {name for _, name, _ in python_patterns()} >= {"SECRET_NAME"}
 
 
+# both engines that judge a value: jsonschema, and the fast verdict that passes valid
+# documents without it (skytrain/schema_verdict.py)
+JUDGES = (
+    lambda schema: Draft202012Validator(schema).is_valid,
+    lambda schema: SchemaVerdict(schema).passes,
+)
+
+
 @pytest.mark.parametrize("pattern", SCHEMA_PATTERNS)
 def test_a_schema_pattern_matches_the_whole_value(pattern: str):
-    validator = Draft202012Validator({"type": "string", "pattern": pattern})
+    judges = [judge({"type": "string", "pattern": pattern}) for judge in JUDGES]
 
     @CHECK
     @given(st.from_regex(pattern, fullmatch=True))
     def check(valid: str) -> None:
-        assert validator.is_valid(valid)
-        assert not validator.is_valid(valid + "\n")
-        assert not validator.is_valid("\n" + valid)
+        for passes in judges:
+            assert passes(valid)
+            assert not passes(valid + "\n")
+            assert not passes("\n" + valid)
 
     check()
 
@@ -139,6 +149,6 @@ def test_every_python_pattern_anchored_with_dollar_matches_the_whole_value():
 
 def test_the_walk_sees_a_pattern_with_the_hole():
     """The check itself can fail: a plain `^...$` lets a trailing newline through."""
-    validator = Draft202012Validator({"type": "string", "pattern": "^[a-z]+$"})
-    assert validator.is_valid("giphy\n")
-    assert not Draft202012Validator({"type": "string", "pattern": "^[a-z]+$(?!\\n)"}).is_valid("giphy\n")
+    for judge in JUDGES:
+        assert judge({"type": "string", "pattern": "^[a-z]+$"})("giphy\n")
+        assert not judge({"type": "string", "pattern": "^[a-z]+$(?!\\n)"})("giphy\n")
