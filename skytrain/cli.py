@@ -24,6 +24,7 @@ COMMANDS = (
     "rollback",
     "scale",
     "routes",
+    "migrate",
     "pipeline",
     "jenkins",
 )
