@@ -15,7 +15,7 @@ from skytrain.backends.consul import ConsulKV
 from skytrain.config.environments import Environment
 from skytrain.errors import UsageError
 from skytrain.migration.phases import LastStep
-from skytrain.render.routing.canary import PREFIX, parse_share, record_key, share_key
+from skytrain.render.routing.canary import environment_prefix, parse_share, record_key, share_key
 
 
 def utc_now() -> str:
@@ -49,7 +49,7 @@ class ShareStore:
         found = Snapshot()
         share_prefix = share_key(self.environment, "")
         note_prefix = record_key(self.environment, "")
-        for key, entry in self.kv.entries(PREFIX).items():
+        for key, entry in self.kv.entries(environment_prefix(self.environment)).items():
             if key.startswith(share_prefix):
                 name = key[len(share_prefix) :]
                 share = parse_share(entry.value)

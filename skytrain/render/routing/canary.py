@@ -13,17 +13,22 @@ import re
 
 PREFIX = "skytrain/"
 SHARE = re.compile(r"100|[1-9]?[0-9]")
-# the same rule for consul-template's regexMatch (Go's RE2), anchored
-SHARE_GO = "^(100|[1-9]?[0-9])$"
+# a share that makes a canary (1 to 100), for consul-template's regexMatch (Go's RE2)
+CANARY_SHARE_GO = "^(100|[1-9][0-9]?)$"
+
+
+def environment_prefix(environment: str) -> str:
+    """Every key of one environment: the shares and the notes, read in one request."""
+    return f"{PREFIX}{environment}/"
 
 
 def share_key(environment: str, name: str) -> str:
-    return f"{PREFIX}canary/{environment}/{name}"
+    return f"{environment_prefix(environment)}canary/{name}"
 
 
 def record_key(environment: str, name: str) -> str:
     """The migration's own note of its last step (what, when, by whom), beside the share."""
-    return f"{PREFIX}migration/{environment}/{name}"
+    return f"{environment_prefix(environment)}migration/{name}"
 
 
 def parse_share(text: str) -> int | None:
