@@ -111,7 +111,11 @@ def _copies(copies: Copies | None) -> dict[str, Any] | None:
 
 
 def command(verb: str, seen: Seen, extra: str = "") -> str:
-    return f"skytrain migrate {verb} {seen.where} --env {seen.environment}{extra}"
+    return migrate_command(verb, seen.where, seen.environment, extra)
+
+
+def migrate_command(verb: str, where: str, environment: str, extra: str = "") -> str:
+    return f"skytrain migrate {verb} {where} --env {environment}{extra}"
 
 
 def deploy_command(seen: Seen, target: str) -> str:
