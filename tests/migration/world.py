@@ -16,11 +16,20 @@ import yaml
 from skytrain.cli import main
 from skytrain.emulators.consul import ConsulEmulator
 from skytrain.emulators.platform import Platform, emulated_platform
-from tests.support import EXAMPLES, cli_env
+from tests.support import EXAMPLES, cli_env, closed_port
 
 ENV = "staging"
 FLEET = ("giphy", "media", "organization")  # both, Kubernetes only, Marathon only
-MESH = {"mesosAgents": ["10.1.10.1"], "kubernetesWorkers": ["10.1.30.1"], "sdbHosts": ["10.1.20.1"]}
+
+
+def loopback_mesh() -> dict:
+    """Mesh nodes on 127.0.0.1 where nothing listens: a test without a mesh never sends a
+    request anywhere else."""
+    return {
+        "mesosAgents": ["127.0.0.1"],
+        "kubernetesWorkers": [f"127.0.0.1:{closed_port()}"],
+        "sdbHosts": [f"127.0.0.1:{closed_port()}"],
+    }
 
 
 @dataclass
@@ -30,7 +39,7 @@ class World:
     consul: ConsulEmulator
     fleet: Path
     environments: Path
-    mesh: dict = field(default_factory=lambda: dict(MESH))
+    mesh: dict = field(default_factory=loopback_mesh)
 
     def service(self, name: str) -> Path:
         return self.fleet / name

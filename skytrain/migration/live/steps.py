@@ -117,21 +117,29 @@ class Migration:
     # -- the two operations --------------------------------------------------------------
 
     def cutover(self) -> Result:
-        return self._locked(self._cutover)
+        return self._locked(self._cutover_ready, self._cutover)
 
     def fallback(self, instances: int | None) -> Result:
-        return self._locked(lambda: self._fallback(instances))
+        return self._locked(
+            lambda standing: self._fallback_ready(standing, instances),
+            lambda standing: self._fallback(standing, instances),
+        )
 
     def finish(self, soak_seconds: float, remove: bool, dry_run: bool) -> Result:
-        return self._locked(lambda: self._finish(soak_seconds, remove, dry_run))
+        return self._locked(
+            lambda standing: self._finish_ready(standing, soak_seconds),
+            lambda standing: self._finish(standing, remove, dry_run),
+            lock=remove and not dry_run,
+        )
 
-    def _cutover(self) -> None:
-        standing = self._standing()
+    def _cutover_ready(self, standing: Standing) -> None:
+        if standing.phase not in (Phase.DUAL, Phase.CANARY, Phase.CUT_OVER):
+            raise Refusal(self._not_now(standing, "a cut-over starts from dual (or resumes a canary)"))
+
+    def _cutover(self, standing: Standing) -> None:
         if standing.phase is Phase.CUT_OVER:
             self._end(Ending.UNCHANGED, f"{self.app.name} is already cut over; nothing to do")
             return
-        if standing.phase not in (Phase.DUAL, Phase.CANARY):
-            raise Refusal(self._not_now(standing, "a cut-over starts from dual (or resumes a canary)"))
         self._preflight()
         self.share = standing.share
         mesos = Side()
@@ -167,8 +175,7 @@ class Migration:
             f"after it has soaked (an hour by default): {self._command('finish', ' --yes')}"
         )
 
-    def _fallback(self, instances: int | None) -> None:
-        standing = self._standing()
+    def _fallback_ready(self, standing: Standing, instances: int | None) -> None:
         seen = standing.seen
         if not seen.config_marathon:
             raise Refusal(self._not_now(standing, "the config no longer places it on Marathon"))
@@ -183,6 +190,11 @@ class Migration:
                 "Marathon runs no instance and no previous count is recorded on the app; "
                 f"pass --instances N ({self._command('fallback', ' --instances N')})"
             )
+
+    def _fallback(self, standing: Standing, instances: int | None) -> None:
+        seen = standing.seen
+        assert seen.marathon is not None, "_fallback_ready made sure"
+        target = seen.marathon.desired or seen.previous_instances or instances
         if not seen.share and seen.marathon.desired:
             self._end(
                 Ending.UNCHANGED, f"{self.app.name} is on Mesos already: no canary share, Marathon runs"
@@ -193,13 +205,17 @@ class Migration:
         if self.result.ending is Ending.DONE:
             self.result.lines.append(f"{self.app.name} is back on Mesos")
 
-    def _finish(self, soak_seconds: float, remove: bool, dry_run: bool) -> None:
-        standing = self._standing()
+    def _finish_ready(self, standing: Standing, soak_seconds: float) -> None:
         seen = standing.seen
-        removed_already = seen.marathon is None and seen.config_marathon and seen.config_kubernetes
-        if standing.phase is not Phase.CUT_OVER and not removed_already:
+        at_zero = (
+            seen.marathon is not None and seen.marathon.desired == 0 and seen.previous_instances is not None
+        )
+        edited = seen.config_kubernetes and not seen.config_marathon  # a finish without --yes ran
+        if not (standing.phase is Phase.CUT_OVER or (edited and (at_zero or seen.marathon is None))):
             raise Refusal(self._not_now(standing, "finish needs a service that is cut over"))
-        if not removed_already:
+        if seen.kubernetes is None or not seen.kubernetes.settled:
+            raise Refusal(f"Kubernetes does not run {self.app.name} healthy now; nothing was changed")
+        if seen.marathon is not None:
             soaked = soaked_for(seen.cut_over_at, datetime.datetime.now(datetime.UTC))
             if soaked is None or soaked < soak_seconds:
                 since = (
@@ -211,6 +227,9 @@ class Migration:
                     f"{self.app.name} was cut over {since}; it must soak {soak_seconds:g}s before finish "
                     "(or pass a shorter --soak); nothing was changed"
                 )
+
+    def _finish(self, standing: Standing, remove: bool, dry_run: bool) -> None:
+        seen = standing.seen
         overlay = Path(self.where) / DEPLOY_DIR / f"{seen.environment}.yml"
         old = overlay.read_text()
         new = with_scheduler(old, TO, str(overlay))
@@ -432,10 +451,21 @@ class Migration:
 
     # -- frame ------------------------------------------------------------------------------
 
-    def _locked(self, operation: Callable[[], None]) -> Result:
+    def _locked(
+        self, ready: Callable[[Standing], None], operation: Callable[[Standing], None], lock: bool = True
+    ) -> Result:
+        """Check where the service stands (nothing is locked for a request that cannot be
+        done), then, holding the service's lock, check again and do it."""
         try:
+            standing = self._standing()
+            ready(standing)
+            if not lock:
+                operation(standing)
+                return self.result
             with self._lock():
-                operation()
+                standing = self._standing(quiet=True)
+                ready(standing)
+                operation(standing)
         except Refusal as exc:
             self.result = Result(Ending.REFUSED, [str(exc)])
         except LockHeld as exc:
@@ -474,12 +504,13 @@ class Migration:
         self.result.ending = ending
         self.result.lines.append(line)
 
-    def _standing(self) -> Standing:
+    def _standing(self, quiet: bool = False) -> Standing:
         (seen,) = observe(self.live, [Service(self.app, self.where)])
         standing = stand(seen)
         if seen.unreadable:
             raise Refusal(seen.unreadable + "; nothing was changed")
-        self.say(f"{self.app.name} in {seen.environment}: {standing.label}")
+        if not quiet:
+            self.say(f"{self.app.name} in {seen.environment}: {standing.label}")
         return standing
 
     def _command(self, verb: str, extra: str = "") -> str:
