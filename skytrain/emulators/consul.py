@@ -33,6 +33,7 @@ class ConsulEmulator:
         self.index = 1
         self.lock = threading.Lock()
         self.writes: list[tuple[float, str, str | None]] = []  # (monotonic time, key, value or None)
+        self.requests: list[tuple[str, str]] = []  # (method, key) of every request
         self.on_change: list[Callable[[], None]] = []
         emulator = self
 
@@ -91,6 +92,7 @@ class ConsulEmulator:
 
     def handle(self, method: str, key: str, query: dict[str, list[str]], body: bytes) -> tuple[int, object]:
         with self.lock:
+            self.requests.append((method, key))
             if method == "GET":
                 found = sorted(
                     (k, s)
