@@ -34,8 +34,13 @@ class Sample:
     status: int  # what the caller got (0: no answer at all)
 
     @property
-    def side(self) -> str | None:
-        return {"canary": "kubernetes", "mesos": "mesos"}.get(self.route)
+    def kubernetes_first(self) -> bool:
+        """The SDB sent it to Kubernetes first (the canary's location)."""
+        return self.route == "canary"
+
+    @property
+    def mesos_first(self) -> bool:
+        return self.route == "mesos"
 
     @property
     def first_failed(self) -> bool:
@@ -108,9 +113,9 @@ class Tally:
 
     def add(self, sample: Sample) -> None:
         self.requests += 1
-        if sample.side == "kubernetes":
+        if sample.kubernetes_first:
             self.kubernetes.add(sample)
-        elif sample.side == "mesos":
+        elif sample.mesos_first:
             self.mesos.add(sample)
         self.served[sample.served_by or "none"] = self.served.get(sample.served_by or "none", 0) + 1
         if sample.status == 0 or sample.status >= 500:

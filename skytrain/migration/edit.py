@@ -55,6 +55,6 @@ def _dash_offset(text: str) -> int:
         dash = re.match(r"( *)- ", line)
         if dash and parent is not None:
             return max(0, len(dash.group(1)) - parent)
-        key = re.match(r"( *)[^\s#-][^:]*:\s*(#.*)?$", line)
+        key = re.fullmatch(r"( *)[^\s#-][^:]*:\s*(#.*)?", line)
         parent = len(key.group(1)) if key else None
     return 0

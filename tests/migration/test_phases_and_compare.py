@@ -94,13 +94,7 @@ def test_a_sample_reads_the_sdb_headers():
         },
         200,
     )
-    assert (sample.side, sample.first_failed, sample.first_ms, sample.served_by) == (
-        "kubernetes",
-        True,
-        4.0,
-        "mesos",
-    )
-    assert (
-        sample_from_headers({"x-skyline-route": "mesos", "x-skyline-upstream-status": "200"}, 200).side
-        == "mesos"
-    )
+    assert sample.kubernetes_first and sample.first_failed
+    assert (sample.first_ms, sample.served_by) == (4.0, "mesos")
+    mesos = sample_from_headers({"x-skyline-route": "mesos", "x-skyline-upstream-status": "200"}, 200)
+    assert mesos.mesos_first and not mesos.first_failed

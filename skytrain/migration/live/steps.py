@@ -353,10 +353,8 @@ class Migration:
                 why.append(found)
             return bool(found)
 
-        sides = {"kubernetes": kubernetes, "mesos": mesos}
-
         def counted(sample: Sample) -> None:
-            side = sides.get(sample.side or "")
+            side = kubernetes if sample.kubernetes_first else mesos if sample.mesos_first else None
             if side is not None:
                 with lock:
                     side.add(sample)
