@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from skytrain.commands.common import add_service_arguments, add_set_argument
 from skytrain.commands.operate import timeout_seconds
+from skytrain.commands.routes import add_fleet_argument
 
 if TYPE_CHECKING:
     from skytrain.config.model import App
@@ -49,14 +50,7 @@ def _status_parser(verbs: argparse._SubParsersAction) -> None:
         description="Derive each service's phase from its files, live Marathon, live Kubernetes and the "
         "canary shares in the mesh's Consul. Exit 1 when one of them cannot be read.",
     )
-    status.add_argument(
-        "--fleet",
-        nargs="+",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="a folder of service repositories, or service repositories themselves",
-    )
+    add_fleet_argument(status)
     status.add_argument(
         "--env",
         action="append",

@@ -30,14 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Generate skyline-local.conf, sdb.conf, skyline-bridge.conf, the bridge's Kubernetes "
         "manifests and the SDB's consul-template from the fleet's deploy files. See docs/routing.md.",
     )
-    parser.add_argument(
-        "--fleet",
-        nargs="+",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="a folder of service repositories, or service repositories themselves",
-    )
+    add_fleet_argument(parser)
     parser.add_argument("--env", required=True, help="environment to generate the mesh for")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write the files")
     parser.add_argument("--check", action="store_true", help="run `nginx -t` on each generated NGINX config")
@@ -64,6 +57,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_set_argument(parser)
     parser.set_defaults(run=run)
+
+
+def add_fleet_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fleet",
+        nargs="+",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="a folder of service repositories, or service repositories themselves",
+    )
 
 
 def fleet_services(paths: list[Path]) -> list[Path]:

@@ -139,11 +139,7 @@ def _running(copies: Copies | None) -> bool:
 
 def _marathon_only(seen: Seen) -> Standing:
     if seen.marathon is None:
-        return _wrong(
-            seen,
-            "the config places it on Marathon, but there is no Marathon app",
-            deploy_command(seen, "marathon"),
-        )
+        return _nothing_runs(seen, "Marathon", "marathon")
     if seen.share:
         return _wrong(
             seen,
@@ -212,11 +208,7 @@ def _both(seen: Seen) -> Standing:
 
 def _kubernetes_only(seen: Seen) -> Standing:
     if seen.kubernetes is None:
-        return _wrong(
-            seen,
-            "the config places it on Kubernetes, but nothing runs there",
-            deploy_command(seen, "kubernetes"),
-        )
+        return _nothing_runs(seen, "Kubernetes", "kubernetes")
     if seen.marathon is not None:
         return _wrong(
             seen,
@@ -228,6 +220,12 @@ def _kubernetes_only(seen: Seen) -> Standing:
             seen, "a canary share is still recorded for it in Consul", command("finish", seen, " --yes")
         )
     return Standing(seen, Phase.ON_KUBERNETES, 100)
+
+
+def _nothing_runs(seen: Seen, title: str, target: str) -> Standing:
+    return _wrong(
+        seen, f"the config places it on {title}, but nothing runs there", deploy_command(seen, target)
+    )
 
 
 def _wrong(seen: Seen, problem: str, fix: str) -> Standing:

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import getpass
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +27,7 @@ from pathlib import Path
 
 from skytrain import interrupts, lifecycle
 from skytrain.backends.base import Backend, DeployOptions, DeployResult, LockHeld, Outcome, SchedulerError
+from skytrain.backends.kubernetes.lock import holder_identity
 from skytrain.config.build import DEPLOY_DIR, build_apps, parse_service
 from skytrain.config.environments import Environments
 from skytrain.config.model import SKYLINE_PORT, App
@@ -75,14 +74,6 @@ class StepFailed(Exception):
     """A step could not be taken or did not pass: fall back."""
 
 
-def holder() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
 def endpoints(hosts: tuple[str, ...], port: int) -> list[tuple[str, int]]:
     """The environments file's `host` or `host:port` nodes (its schema checked them)."""
     out = []
@@ -110,7 +101,7 @@ class Migration:
         environment = app.environment
         self.sdbs = endpoints(environment.mesh.sdb_hosts, SKYLINE_PORT)
         self.workers = endpoints(environment.mesh.kubernetes_workers, BRIDGE_PORT)
-        self.by = holder()
+        self.by = holder_identity()
         self.share = 0  # what the SDBs were last told
         self.result = Result(Ending.DONE)
 

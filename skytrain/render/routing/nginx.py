@@ -67,28 +67,24 @@ def _go(action: str) -> str:
 
 
 def render_sdb(model: RoutingModel) -> str:
-    return _render(
-        "sdb.conf.j2",
-        "sdb",
-        model,
-        consul=False,
-        routes=model.mesos_routes,
-        canaries=model.canary_routes,
-        go=_go,
-    )
+    return _render_sdb(model, False, model.mesos_routes, model.canary_routes)
 
 
 def render_sdb_consul_template(model: RoutingModel) -> str:
     """The SDB for live catalogues: consul-template keeps a service's location only while
     Consul has passing Mesos tasks for it, so a scale to zero is a cut-over by itself; and
     it reads each service's canary share from Consul, so a migration step needs no render."""
+    return _render_sdb(model, True, model.marathon_routes, model.marathon_routes)
+
+
+def _render_sdb(model: RoutingModel, consul: bool, routes: tuple, canaries: tuple) -> str:
     return _render(
         "sdb.conf.j2",
         "sdb",
         model,
-        consul=True,
-        routes=model.marathon_routes,
-        canaries=model.marathon_routes,
+        consul=consul,
+        routes=routes,
+        canaries=canaries,
         go=_go,
         canary_share=CANARY_SHARE_GO,
     )
