@@ -29,6 +29,7 @@ COMMANDS = (
     "rollback",
     "scale",
     "routes",
+    "migrate",
     "pipeline",
     "jenkins",
     "dev",

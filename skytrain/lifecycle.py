@@ -35,6 +35,7 @@ from skytrain.backends.base import (
     GateResult,
     Live,
     LockHeld,
+    Marks,
     Obj,
     Outcome,
     Refused,
@@ -102,16 +103,24 @@ def rollback(
 
 
 def scale(
-    backend: Backend, app: App, replicas: int, options: DeployOptions, reporter: Reporter, where: str = ""
+    backend: Backend,
+    app: App,
+    replicas: int,
+    options: DeployOptions,
+    reporter: Reporter,
+    where: str = "",
+    marks: Marks | None = None,
 ) -> DeployResult:
-    """Change the number of copies only (never a restart), gated; nothing to scale is bad input."""
+    """Change the number of copies only (never a restart), gated; nothing to scale is bad
+    input. `marks` are recorded on the app in the same change (a migration notes there the
+    count it scaled from, so that a fall-back knows where to return)."""
 
     def plan(session: Session, live: Live) -> Change | None:
         if live.current is None:
             raise UsageError(
                 f"{app.name} does not run in {app.environment.name} on {backend.name}: deploy it first"
             )
-        return session.plan_scale(replicas, live)
+        return session.plan_scale(replicas, live, marks)
 
     return _Operation(backend, app, options, reporter, where, "scale").run(plan, restores=False)
 

@@ -9,6 +9,8 @@ their scheduler, so the lifecycle needs no scheduler's exception types.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -19,6 +21,14 @@ from skytrain.progress import Reporter
 from skytrain.wording import done, place
 
 Obj = dict[str, Any]
+# notes a scale records on the app in the same change (Marathon labels, Kubernetes
+# annotations), by a name of lowercase words and dashes; None removes one
+Marks = Mapping[str, str | None]
+
+
+def described(marks: Marks) -> str:
+    """Marks as a result says them: `previous-instances=2, no cut-over-at`."""
+    return ", ".join(f"{m}={v}" if v is not None else f"no {m}" for m, v in sorted(marks.items()))
 
 
 def subject(app: App, scheduler: str) -> str:
@@ -208,8 +218,9 @@ class Session(Protocol):
     def rollback_target(self, live: Live) -> Revision | None:
         """The revision `rollback` restores when none is named: the one before what runs."""
 
-    def plan_scale(self, replicas: int, live: Live) -> Change | None:
-        """The change to `replicas` copies, never restarting any; None when already so."""
+    def plan_scale(self, replicas: int, live: Live, marks: Marks | None = None) -> Change | None:
+        """The change to `replicas` copies, never restarting any, recording `marks` on the
+        app in the same change; None when already so."""
 
     def record(self, change: Change, outcome: str, last: bool = False) -> None:
         """Write down what `change` reached (before apply: "applying"); `last` also releases
@@ -241,6 +252,33 @@ class Backend(Protocol):
 
     def live_objects(self, apps: list[App]) -> dict[str, list[Obj]]:
         """What runs now for each app (by app name), as the scheduler returns it, for the diff."""
+
+    def census(self, apps: list[App]) -> dict[str, Census]:
+        """How many copies of each app run (by app name; absent: none deployed), from one
+        list per kind for all of them, whatever their number."""
+
+    def hold(self, app: App, options: DeployOptions) -> AbstractContextManager[None]:
+        """Hold the app's deploy lock across several operations (a migration's steps):
+        waits up to the gate timeout for another holder (not at all with `force`), then
+        raises LockHeld; nothing is changed before it is held."""
+
+    def remove(self, app: App, timeout: float) -> str:
+        """Delete the app from this scheduler and wait until it is gone; what was removed,
+        in a sentence. Raises SchedulerError (Refused when the scheduler refused)."""
+
+
+@dataclass(frozen=True)
+class Census:
+    """What a scheduler runs of one app, counted: how many copies are wanted and ready,
+    whether a rollout is still going on, and the marks skytrain recorded with a scale."""
+
+    desired: int
+    ready: int
+    settled: bool  # no rollout in progress and every wanted copy ready
+    marks: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "marks": dict(self.marks)}
 
 
 @dataclass

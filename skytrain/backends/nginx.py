@@ -158,7 +158,11 @@ class NginxServer:
         return _worker_pids(self.pid)
 
     def reload(self, timeout: float = 10.0) -> None:
-        """Reload and wait until the new workers are serving, or fail saying the old config still is."""
+        """Reload and wait until the new workers are serving, or fail saying the old config
+        still is; then until the old workers are gone (they accept new connections until
+        they act on the master's stop, and finish the requests they hold), for up to
+        `timeout` more: a caller that changes traffic (a canary step) then knows that every
+        new request meets the new config."""
         before = self.workers()
         wanted = expected_workers(self.config.read_text())
         os.kill(self.pid, signal.SIGHUP)
@@ -167,6 +171,7 @@ class NginxServer:
                 f"nginx did not take the new config within {timeout:.0f}s and keeps serving the old one; "
                 f"see {self.log}"
             )
+        _wait(lambda: not (self.workers() & before), timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop (SIGQUIT), then a kill if nginx does not finish in time."""

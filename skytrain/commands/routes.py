@@ -12,7 +12,12 @@ from pathlib import Path
 
 from skytrain.commands.common import add_set_argument, load_many
 from skytrain.config.build import DEPLOY_DIR
-from skytrain.config.environments import find_environments_file, found_in_checkout, load_environments
+from skytrain.config.environments import (
+    Environment,
+    find_environments_file,
+    found_in_checkout,
+    load_environments,
+)
 from skytrain.config.fleet import services_in
 from skytrain.errors import EXIT_OK, OperationFailed, UsageError
 from skytrain.outputs import check_directory, write_file
@@ -26,14 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Generate skyline-local.conf, sdb.conf, skyline-bridge.conf, the bridge's Kubernetes "
         "manifests and the SDB's consul-template from the fleet's deploy files. See docs/routing.md.",
     )
-    parser.add_argument(
-        "--fleet",
-        nargs="+",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="a folder of service repositories, or service repositories themselves",
-    )
+    add_fleet_argument(parser)
     parser.add_argument("--env", required=True, help="environment to generate the mesh for")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write the files")
     parser.add_argument("--check", action="store_true", help="run `nginx -t` on each generated NGINX config")
@@ -52,8 +50,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="IMAGE",
         help=f"skyline-bridge image (default: {BRIDGE_IMAGE})",
     )
+    parser.add_argument(
+        "--no-canary",
+        action="store_true",
+        help="do not read the canary shares from the environment's Consul (mesh.consul): render the SDB as "
+        "if no service were migrating",
+    )
     add_set_argument(parser)
     parser.set_defaults(run=run)
+
+
+def add_fleet_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fleet",
+        nargs="+",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="a folder of service repositories, or service repositories themselves",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,12 +88,34 @@ def run(args: argparse.Namespace) -> int:
     settings = RoutingSettings(
         cluster_dns=args.cluster_dns, bridge_image=args.bridge_image, source="skytrain routes options"
     )
-    model = build_routing(apps, environments[args.env], settings, source=environments.file)
+    shares = {} if args.no_canary else canary_shares(environments[args.env])
+    model = build_routing(apps, environments[args.env], settings, source=environments.file, shares=shares)
     files = render_routes(model)
     _write(args.out, files)
     if args.check:
         _check(model)
     return EXIT_OK
+
+
+def canary_shares(environment: Environment) -> dict[str, int]:
+    """The shares of the services migrating (docs/migration.md), from the environment's Consul;
+    none without one. A value there that is no share is refused: nothing is rendered."""
+    if not environment.mesh.consul:
+        return {}
+    from skytrain.backends.base import SchedulerError
+    from skytrain.migration.live.store import ShareStore
+
+    try:
+        snapshot = ShareStore.of(environment).snapshot()
+    except SchedulerError as exc:
+        raise OperationFailed(
+            f"could not read the canary shares: {exc}; pass --no-canary to render without them"
+        ) from None
+    if snapshot.refused:
+        raise UsageError("; ".join(snapshot.refused.values()))
+    for name, share in sorted(snapshot.shares.items()):
+        print(f"canary: {share} % of {name}'s requests to Kubernetes first (Consul)")
+    return snapshot.shares
 
 
 def _write(out: Path, files: dict[str, str]) -> None:

@@ -28,6 +28,7 @@ from skytrain.config.model import (
     DeployStrategy,
     HealthCheck,
     Maintainer,
+    MigrationSettings,
     PipelineSpec,
     PipelineStageSpec,
     Port,
@@ -361,6 +362,7 @@ def _app(document: YamlDocument, environment: Environment) -> App:
             gate_timeout_seconds=deploy.get("gateTimeoutSeconds", 300),
             rollback_on_failure=deploy.get("rollbackOnFailure", True),
         ),
+        migration=_migration(data.get("migration") or {}),
         marathon_overrides=frozen(data.get("marathon") or {}),
         kubernetes_overrides=frozen(data.get("kubernetes") or {}),
         pipeline=_pipeline(data.get("pipeline")),
@@ -397,6 +399,18 @@ def _readiness_check(raw: dict[str, Any]) -> ReadinessCheck:
         port=raw.get("port", MAIN_PORT_NAME),
         interval_seconds=raw.get("intervalSeconds", 30),
         timeout_seconds=raw.get("timeoutSeconds", 10),
+    )
+
+
+def _migration(raw: dict[str, Any]) -> MigrationSettings:
+    default = MigrationSettings()
+    return MigrationSettings(
+        canary_steps=tuple(raw.get("canarySteps", default.canary_steps)),
+        soak_seconds=float(raw.get("soakSeconds", default.soak_seconds)),
+        probe_path=raw.get("probePath"),
+        probe_rate=float(raw.get("probeRate", default.probe_rate)),
+        max_error_rate_increase=float(raw.get("maxErrorRateIncrease", default.max_error_rate_increase)),
+        max_latency_increase_ms=float(raw.get("maxLatencyIncreaseMs", default.max_latency_increase_ms)),
     )
 
 

@@ -161,7 +161,23 @@ def consistency(
                 "start a new one; raise maximumOverCapacity (e.g. 0.25) or lower minimumHealthyCapacity",
             )
         )
+    errors += _canary_steps(document)
     return errors
+
+
+def _canary_steps(document: YamlDocument) -> list[ConfigError]:
+    """The canary rises step by step and ends with every request on Kubernetes."""
+    steps = (document.data.get("migration") or {}).get("canarySteps")
+    if not steps or (list(steps) == sorted(steps) and steps[-1] == 100):
+        return []
+    return [
+        ConfigError(
+            document.positions.of_value(("migration", "canarySteps")),
+            "migration.canarySteps",
+            f"the canary's steps must rise and end at 100 (every request on Kubernetes before Marathon is "
+            f"scaled down); got {', '.join(map(str, steps))}",
+        )
+    ]
 
 
 def _dependencies(document: YamlDocument) -> list[ConfigError]:

@@ -51,6 +51,7 @@ class Mesh:
     mesos_agents: tuple[str, ...] = ()
     kubernetes_workers: tuple[str, ...] = ()
     sdb_hosts: tuple[str, ...] = ()
+    consul: str | None = None  # the Consul HTTP API holding the canary shares (docs/migration.md)
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ def _environment(name: str, raw: dict) -> Environment:
             tuple(mesh.get("mesosAgents", ())),
             tuple(mesh.get("kubernetesWorkers", ())),
             tuple(mesh.get("sdbHosts", ())),
+            mesh.get("consul"),
         ),
     )
 

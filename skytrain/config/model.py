@@ -140,6 +140,18 @@ class DeployStrategy:
 
 
 @dataclass(frozen=True)
+class MigrationSettings:
+    """How `skytrain migrate cutover` moves the service (application.yml `migration:`)."""
+
+    canary_steps: tuple[int, ...] = (5, 25, 50, 100)
+    soak_seconds: float = 60.0
+    probe_path: str | None = None  # None: the health check's path, else "/"
+    probe_rate: float = 20.0
+    max_error_rate_increase: float = 0.01
+    max_latency_increase_ms: float = 100.0
+
+
+@dataclass(frozen=True)
 class PipelineStageSpec:
     """One stage as application.yml's `pipeline:` writes it; None means "the default"."""
 
@@ -184,6 +196,7 @@ class App:
     mesh: bool = True
     namespace: str = "default"
     deploy: DeployStrategy = DeployStrategy()
+    migration: MigrationSettings = MigrationSettings()
     marathon_overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     kubernetes_overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     pipeline: PipelineSpec | None = None  # None: the default pipeline

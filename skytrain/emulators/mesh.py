@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,10 +44,15 @@ def free_port() -> int:
 
 class StandIn:
     """A small HTTP server standing for one service instance: it answers who it is, the
-    path and Host it was asked for, and the request id it got."""
+    path and Host it was asked for, and the request id it got.
 
-    def __init__(self, who: str):
+    `fail_every=n` makes every n-th request (GET or POST) answer 500, as a bad version
+    would; `requests` counts what it was asked, by method."""
+
+    def __init__(self, who: str, fail_every: int = 0):
         self.who = who
+        self.fail_every = fail_every
+        self.requests: Counter[str] = Counter()
         self.connections: set[socket.socket] = set()
         self.lock = threading.Lock()
         stand_in = self
@@ -68,6 +74,15 @@ class StandIn:
                 super().finish()
 
             def do_GET(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                with stand_in.lock:
+                    stand_in.requests[self.command] += 1
+                    count = sum(stand_in.requests.values())
+                if stand_in.fail_every and count % stand_in.fail_every == 0:
+                    self._send(500, b'{"error": "injected"}')
+                    return
                 body = json.dumps(
                     {
                         "who": stand_in.who,
@@ -78,7 +93,12 @@ class StandIn:
                         "forwarded_host": self.headers.get("X-Forwarded-Host"),
                     }
                 ).encode()
-                self.send_response(200)
+                self._send(200, body)
+
+            do_POST = do_GET
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -135,9 +155,15 @@ class LocalMesh:
         )
 
     def configs(
-        self, apps: list[App], mesos_nodes: Mapping[str, Sequence[str]], service_addresses: Mapping[str, str]
+        self,
+        apps: list[App],
+        mesos_nodes: Mapping[str, Sequence[str]],
+        service_addresses: Mapping[str, str],
+        shares: Mapping[str, int] | None = None,
     ) -> dict[str, str]:
-        model = build_routing(apps, self.environment, self.settings(service_addresses), mesos_nodes)
+        model = build_routing(
+            apps, self.environment, self.settings(service_addresses), mesos_nodes, shares=shares
+        )
         return render_nginx_configs(model)
 
     def start(self, configs: dict[str, str]) -> None:

@@ -40,9 +40,19 @@ class Client(threading.Thread):
     was reset or closed (NGINX's old workers close idle connections on reload).
     """
 
-    def __init__(self, name: str, traffic: Traffic, port: int, path: str, host: str | None, keep_alive: bool):
+    def __init__(
+        self,
+        name: str,
+        traffic: Traffic,
+        port: int,
+        path: str,
+        host: str | None,
+        keep_alive: bool,
+        count_by: str = "who",
+    ):
         super().__init__(name=name, daemon=True)
         self.traffic, self.port, self.path, self.host, self.keep_alive = traffic, port, path, host, keep_alive
+        self.count_by = count_by  # "who" answered (the stand-in's name), or who the SDB says "served_by"
         self.counts: dict[str, Counter[str]] = {}
         self.failures: list[str] = []
         self.resets = 0
@@ -74,7 +84,7 @@ class Client(threading.Thread):
             raise AssertionError(f"HTTP {response.status}: {body[:200]!r}")
         if not response.getheader("X-Request-Id"):
             raise AssertionError("the answer carries no X-Request-Id")
-        return json.loads(body)
+        return {**json.loads(body), "served_by": response.getheader("X-Skyline-Served-By")}
 
     def _connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -121,8 +131,8 @@ class Traffic:
             if self.phase != phase and self.phase in self.transitions:
                 phase = self.phase
             if answer is not None:
-                client.counts.setdefault(phase, Counter())[answer["who"]] += 1
-                client.last_who = answer["who"]
+                client.counts.setdefault(phase, Counter())[answer[client.count_by]] += 1
+                client.last_who = answer[client.count_by]
                 client.last_answer = answer
             self.changed.notify_all()
 

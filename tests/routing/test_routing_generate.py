@@ -16,6 +16,7 @@ from skytrain.config.environments import Mesh
 from skytrain.errors import ConfigErrors
 from skytrain.render import upstream
 from skytrain.render.routing import BRIDGE_CONF, LOCAL_CONF, SDB_CONF, SDB_CTMPL, build_routing, render_routes
+from skytrain.render.routing.canary import share_key
 from skytrain.render.routing.model import RoutingSettings
 from tests.support import cli_env, network_modules
 
@@ -70,8 +71,9 @@ def test_sdb_puts_mesos_services_before_the_kubernetes_catch_all(production):
     sdb = files[SDB_CONF]
     # production: giphy and organization on Marathon, media on Kubernetes only
     assert _locations(sdb) == ["^~ /service/giphy/", "^~ /service/organization/", "/service/", "/"]
-    assert "location /service/ {\n            proxy_pass http://skyline_kubernetes;" in sdb
-    assert "location ^~ /service/giphy/ {\n            proxy_pass http://skyline_mesos_giphy;" in sdb
+    route = "\n            set $skyline_route {};\n            proxy_pass http://{};"
+    assert "location /service/ {" + route.format("kubernetes", "skyline_kubernetes") in sdb
+    assert "location ^~ /service/giphy/ {" + route.format("mesos", "skyline_mesos_giphy") in sdb
     assert "listen 5040;" in sdb
 
 
@@ -247,14 +249,29 @@ def test_the_routing_renderer_stays_off_the_network_libraries():
     assert network_modules(json.loads(done.stdout)) == []
 
 
-def _consul_template(text: str, catalogue: dict[str, list[str]]) -> str:
-    """Just enough of consul-template for our SDB template: `if service`, `range service`."""
+def _consul_template(text: str, catalogue: dict[str, list[str]], kv: dict[str, str] | None = None) -> str:
+    """Just enough of consul-template for our SDB template: `if service`, `range service`,
+    and a canary share read with `keyOrDefault` and kept only when `regexMatch` says it is one."""
+    kv = kv or {}
 
     def ranges(match: re.Match[str]) -> str:
         return "".join(match.group(2).replace("{{ .Address }}", a) for a in catalogue.get(match.group(1), []))
 
+    def shares(match: re.Match[str]) -> str:
+        value = kv.get(match.group(1), match.group(2))
+        if not re.fullmatch(match.group(3).replace("$", r"\Z"), value):
+            return ""
+        return match.group(4).replace("{{ $share }}", value)
+
     text = re.sub(
         r'\{\{ range service "([a-z0-9-]+)\|passing" \}\}(.*?)\{\{ end \}\}', ranges, text, flags=re.S
+    )
+    text = re.sub(
+        r'\{\{ with \$share := keyOrDefault "([^"]+)" "([^"]*)" \}\}\{\{ if regexMatch "([^"]+)" \$share \}\}'
+        r"(.*?)\{\{ end \}\}\{\{ end \}\}",
+        shares,
+        text,
+        flags=re.S,
     )
     return re.sub(
         r'\{\{ if service "([a-z0-9-]+)\|passing" \}\}(.*?)\{\{ end \}\}',
@@ -271,10 +288,14 @@ def _significant(conf: str) -> list[str]:
 @pytest.mark.parametrize(
     "catalogue", [{"giphy": ["10.2.10.2", "10.2.10.3"]}, {"organization": ["10.2.10.1"]}, {}]
 )
-def test_consul_template_renders_what_the_static_sdb_would_for_that_catalogue(production, catalogue):
+@pytest.mark.parametrize("shares", [{}, {"giphy": 25}, {"giphy": 100, "organization": 1}])
+def test_consul_template_renders_what_the_static_sdb_would_for_that_catalogue(production, catalogue, shares):
+    """The same catalogue and canary shares make the same SDB, whichever renders it."""
     environment, apps, files = production
-    rendered = _consul_template(files[SDB_CTMPL], catalogue)
+    kv = {share_key("production", name): str(share) for name, share in shares.items()}
+    kv[share_key("production", "media")] = "25; include /etc/passwd"  # never rendered
+    rendered = _consul_template(files[SDB_CTMPL], catalogue, kv)
     assert "{{" not in rendered
     nodes = {a.name: catalogue.get(a.name, []) for a in apps if a.runs_on("marathon")}
-    static = render_routes(build_routing(apps, environment, mesos_nodes=nodes))[SDB_CONF]
+    static = render_routes(build_routing(apps, environment, mesos_nodes=nodes, shares=shares))[SDB_CONF]
     assert _significant(rendered) == _significant(static)

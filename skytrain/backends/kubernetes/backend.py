@@ -15,21 +15,30 @@ deploy that changes nothing writes nothing and passes at once when what runs is 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from skytrain import interrupts
 from skytrain.backends.base import (
+    Census,
     Change,
+    Contended,
     DeployOptions,
     GateResult,
     Live,
+    LockHeld,
+    Marks,
     ObjectStatus,
     Refused,
     Revision,
     SchedulerError,
     StatusResult,
+    described,
     subject,
 )
 from skytrain.backends.kubernetes.apply import (
@@ -87,6 +96,12 @@ class Manifests:
 @dataclass
 class Scale:
     replicas: int
+    annotations: dict[str, str | None] = field(default_factory=dict)  # the marks, as annotations
+
+
+MARK_PREFIX = (
+    "skytrain.io/mark-"  # a mark `previous-instances` is the annotation skytrain.io/mark-previous-instances
+)
 
 
 class KubernetesBackend:
@@ -102,6 +117,68 @@ class KubernetesBackend:
 
     def live_objects(self, apps: list[App]) -> dict[str, list[dict[str, Any]]]:
         """One LIST per kind and namespace for all the apps of an environment there."""
+        result = self._listed(apps, LIVE_KINDS)
+        return {name: _in_use(objects) for name, objects in result.items()}
+
+    def census(self, apps: list[App]) -> dict[str, Census]:
+        """One LIST of Deployments per namespace for the whole fleet."""
+        found = {}
+        for name, objects in self._listed(apps, ("Deployment",)).items():
+            deployment = next((o for o in objects if o["metadata"]["name"] == name), None)
+            if deployment is None:
+                continue
+            annotations = deployment["metadata"].get("annotations") or {}
+            found[name] = Census(
+                desired=deployment.get("spec", {}).get("replicas", 1),
+                ready=(deployment.get("status") or {}).get("readyReplicas", 0),
+                settled=deployment_verdict(deployment, 0).state == "healthy",
+                marks={k[len(MARK_PREFIX) :]: v for k, v in annotations.items() if k.startswith(MARK_PREFIX)},
+            )
+        return found
+
+    @contextlib.contextmanager
+    def hold(self, app: App, options: DeployOptions) -> Iterator[None]:
+        """The app's deploy lock (lock.py), held until the block ends, renewed meanwhile."""
+        lock = HistoryLock(self.kube, app, self.history_keep)
+        try:
+            lock.read(options.gate_timeout(app), options.force)
+            lock.write(lock.history(), hold=True)
+        except Contended:
+            raise LockHeld(
+                f"another deploy of {app.name} took its lock at the same moment; try again"
+            ) from None
+        except KubeError as exc:
+            raise failed(app, "taking the deploy lock", exc) from None
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except KubeError as exc:
+                raise failed(app, "releasing the deploy lock", exc) from None
+
+    def remove(self, app: App, timeout: float) -> str:
+        """Delete the app's Deployment, Services and env ConfigMaps (its history stays)."""
+        objects = self.live_objects([app])[app.name]
+        for obj in objects:
+            kind = BY_KIND[obj["kind"]]
+            try:
+                self.kube.request("DELETE", kind.path(app.namespace, obj["metadata"]["name"]))
+            except KubeError as exc:
+                if exc.status != 404:
+                    raise Refused(
+                        str(failed(app, f"deleting {obj['kind']} {obj['metadata']['name']}", exc))
+                    ) from None
+        deadline = time.monotonic() + timeout
+        while self.kube.get(BY_KIND["Deployment"], app.namespace, app.name) is not None:
+            if time.monotonic() >= deadline:
+                raise SchedulerError(f"Deployment {app.name} was still there {timeout:g}s after its deletion")
+            interrupts.wait(0.05)
+        return "deleted " + (", ".join(f"{o['kind']} {o['metadata']['name']}" for o in objects) or "nothing")
+
+    def _listed(self, apps: list[App], kinds: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+        """The apps' objects of these kinds (history ConfigMaps left out), one LIST per kind
+        and namespace."""
         result: dict[str, list[dict[str, Any]]] = {app.name: [] for app in apps}
         groups: dict[tuple[str, str], list[App]] = {}
         for app in apps:
@@ -111,7 +188,7 @@ class KubernetesBackend:
             labels = (
                 f"{MANAGED_BY_LABEL}={MANAGER},{ENVIRONMENT_LABEL}={environment},{NAME_LABEL} in ({names})"
             )
-            for kind_name in LIVE_KINDS:
+            for kind_name in kinds:
                 kind = BY_KIND[kind_name]
                 try:
                     listing = self.kube.list(kind, namespace, labels)
@@ -124,7 +201,7 @@ class KubernetesBackend:
                     obj.setdefault("apiVersion", kind.api_version)
                     obj.setdefault("kind", kind_name)
                     result.setdefault(meta["labels"][NAME_LABEL], []).append(obj)
-        return {name: _in_use(objects) for name, objects in result.items()}
+        return result
 
     def status(self, app: App) -> StatusResult:
         live = self.live_objects([app])[app.name]
@@ -230,13 +307,18 @@ class KubernetesSession:
         before = self.releases.good_before(int(live.current.revision))
         return before.summary() if before else None
 
-    def plan_scale(self, replicas: int, live: Live) -> Change | None:
+    def plan_scale(self, replicas: int, live: Live, marks: Marks | None = None) -> Change | None:
         deployment = self.known.get(("Deployment", self.app.name)) or {}
+        annotations = deployment.get("metadata", {}).get("annotations") or {}
+        changed = {
+            MARK_PREFIX + m: v for m, v in (marks or {}).items() if annotations.get(MARK_PREFIX + m) != v
+        }
         current = deployment.get("spec", {}).get("replicas")
-        if current == replicas:
+        if current == replicas and not changed:
             return None
         revision = live.current.revision if live.current else ""
-        return Change(revision, scaling(current, replicas), Scale(replicas))
+        noted = f", noting {described(marks or {})}" if changed else ""
+        return Change(revision, f"{scaling(current, replicas)}{noted}", Scale(replicas, changed))
 
     def _manifests(self, desired: list[dict[str, Any]], restores: str | None) -> Change | None:
         changed = [o for o in desired if not contains(self.known.get(_key(o)), without_revision(o))]
@@ -282,7 +364,7 @@ class KubernetesSession:
 
     def apply(self, change: Change) -> None:
         if isinstance(change.payload, Scale):
-            self._scale(change.payload.replicas)
+            self._scale(change.payload)
             return
         done: list[str] = []
         for obj in change.payload.changed:
@@ -299,13 +381,16 @@ class KubernetesSession:
             self.known[_key(obj)] = applied
             self.reporter.update(line, "applied", f"revision {change.revision}")
 
-    def _scale(self, replicas: int) -> None:
+    def _scale(self, scale: Scale) -> None:
+        patch: dict[str, Any] = {"spec": {"replicas": scale.replicas}}
+        if scale.annotations:
+            patch["metadata"] = {"annotations": scale.annotations}
         try:
             self.known[("Deployment", self.app.name)] = self.kube.request(
                 "PATCH",
                 BY_KIND["Deployment"].path(self.app.namespace, self.app.name),
                 {"fieldManager": f"{MANAGER}-scale"},
-                {"spec": {"replicas": replicas}},
+                patch,
                 "application/merge-patch+json",
             )
         except KubeError as exc:

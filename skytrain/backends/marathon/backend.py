@@ -11,22 +11,26 @@ a no-op and `status` reads the truth from the app itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from skytrain import interrupts
 from skytrain.backends.base import (
+    Census,
     Change,
     DeployOptions,
     GateResult,
     Live,
     LockHeld,
+    Marks,
     ObjectStatus,
     Refused,
     Revision,
     SchedulerError,
     StatusResult,
+    described,
     subject,
 )
 from skytrain.backends.marathon.client import (
@@ -47,6 +51,7 @@ from skytrain.render.marathon import app_id as marathon_app_id
 from skytrain.wording import REPLICA, count, rollback_to, scaling, share, surplus
 
 HISTORY = 10
+MARK_PREFIX = "SKYTRAIN_MARK_"  # a mark `previous-instances` is the label SKYTRAIN_MARK_PREVIOUS_INSTANCES
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Restore:
 @dataclass
 class Scale:
     replicas: int
+    labels: dict[str, str] | None = None  # the app's new label map, when marks change it
 
 
 class MarathonBackend:
@@ -96,6 +102,41 @@ class MarathonBackend:
         versions = _asked(lambda: self.client.versions(app_id))
         result.history = _revisions(versions, live)
         return result
+
+    def census(self, apps: list[App]) -> dict[str, Census]:
+        """One `GET /v2/apps` for the whole fleet, matched by each app's id."""
+        listed = {a["id"]: a for a in _asked(self.client.list_apps)}
+        found = {app.name: listed.get(marathon_app_id(app)) for app in apps}
+        return {
+            name: Census(
+                desired=live.get("instances", 0),
+                ready=_ready(live),
+                settled=_settled(live),
+                marks=_marks(live.get("labels") or {}),
+            )
+            for name, live in found.items()
+            if live is not None
+        }
+
+    @contextlib.contextmanager
+    def hold(self, app: App, options: DeployOptions) -> Iterator[None]:
+        """Marathon's lock is a deployment in progress: each change waits for the others (409)."""
+        yield
+
+    def remove(self, app: App, timeout: float) -> str:
+        app_id = marathon_app_id(app)
+        try:
+            self.client.delete_app(app_id)
+        except MarathonError as exc:
+            raise Refused(f"Marathon refused to delete app {app_id}: {exc}") from None
+        start = self.gate.clock()
+        while _asked(lambda: self.client.find_app(app_id)) is not None:
+            if self.gate.clock() - start >= timeout:
+                raise SchedulerError(
+                    f"app {app_id} was still listed {timeout:g}s after Marathon accepted its deletion"
+                )
+            interrupts.wait(self.gate.poll_seconds)
+        return f"deleted Marathon app {app_id}"
 
     def live_objects(self, apps: list[App]) -> dict[str, list[dict[str, Any]]]:
         """The app definitions as Marathon returns them, read-only keys stripped, for the diff."""
@@ -152,11 +193,18 @@ class MarathonSession:
                 return revision
         return None
 
-    def plan_scale(self, replicas: int, live: Live) -> Change | None:
+    def plan_scale(self, replicas: int, live: Live, marks: Marks | None = None) -> Change | None:
         instances = (self.live or {}).get("instances")
-        if instances == replicas:
+        labels = dict((self.live or {}).get("labels") or {})
+        marked = _marked(labels, marks or {})
+        if instances == replicas and marked == labels:
             return None
-        return Change("", scaling(instances, replicas), Scale(replicas))
+        noted = f", noting {described(marks or {})} on the app" if marked != labels else ""
+        return Change(
+            "",
+            f"{scaling(instances, replicas)}{noted}",
+            Scale(replicas, marked if marked != labels else None),
+        )
 
     def record(self, change: Change, outcome: str, last: bool = False) -> None:
         """Marathon stores every version it runs and no outcome: nothing to write."""
@@ -169,7 +217,9 @@ class MarathonSession:
         elif isinstance(payload, Restore):
             send = lambda force: self.client.restore_version(self.app_id, payload.version, force)  # noqa: E731
         else:
-            send = lambda force: self.client.scale_app(self.app_id, payload.replicas, force)  # noqa: E731
+            send = lambda force: self.client.scale_app(  # noqa: E731
+                self.app_id, payload.replicas, force, payload.labels
+            )
         self.reporter.update(self.subject, "applying", change.description)
         try:
             self.ref = self._send(send, payload)
@@ -258,17 +308,42 @@ def _asked(call: Callable[[], Any]) -> Any:
         raise SchedulerError(str(exc)) from None
 
 
+def _ready(live: dict[str, Any]) -> int:
+    return live.get("tasksHealthy", 0) if live.get("healthChecks") else live.get("tasksRunning", 0)
+
+
 def _settled(live: dict[str, Any]) -> bool:
-    instances = live.get("instances", 0)
-    ready = live.get("tasksHealthy", 0) if live.get("healthChecks") else live.get("tasksRunning", 0)
-    return ready == instances and live.get("tasksUnhealthy", 0) == 0 and not live.get("deployments")
+    return (
+        _ready(live) == live.get("instances", 0)
+        and live.get("tasksUnhealthy", 0) == 0
+        and not live.get("deployments")
+    )
+
+
+def _label(mark: str) -> str:
+    return MARK_PREFIX + mark.upper().replace("-", "_")
+
+
+def _marks(labels: dict[str, str]) -> dict[str, str]:
+    """The marks among an app's labels, by their names."""
+    return {
+        key[len(MARK_PREFIX) :].lower().replace("_", "-"): value
+        for key, value in labels.items()
+        if key.startswith(MARK_PREFIX)
+    }
+
+
+def _marked(labels: dict[str, str], marks: Marks) -> dict[str, str]:
+    """`labels` with `marks` set (or, for None, removed)."""
+    out = {k: v for k, v in labels.items() if k not in {_label(m) for m in marks}}
+    out.update({_label(m): v for m, v in marks.items() if v is not None})
+    return out
 
 
 def _summary(live: dict[str, Any]) -> str:
     checks = bool(live.get("healthChecks"))
-    ready = live.get("tasksHealthy", 0) if checks else live.get("tasksRunning", 0)
     instances = live.get("instances", 0)
-    summary = share(ready, instances, REPLICA, "healthy" if checks else "running")
+    summary = share(_ready(live), instances, REPLICA, "healthy" if checks else "running")
     summary += surplus(live.get("tasksRunning", 0), instances) + ("" if checks else " (no health checks)")
     deploying = [d["id"] for d in live.get("deployments", [])]
     if deploying:

@@ -146,14 +146,26 @@ class MarathonClient:
         )
         return DeploymentRef(answer["deploymentId"], answer["version"])
 
-    def scale_app(self, app_id: str, instances: int, force: bool = False) -> DeploymentRef:
+    def scale_app(
+        self, app_id: str, instances: int, force: bool = False, labels: dict[str, str] | None = None
+    ) -> DeploymentRef:
+        """Scale; with `labels`, the app's whole label map is replaced in the same change (a
+        label change is a config change, which restarts running tasks: only for a scale to
+        or from 0)."""
+        body: dict[str, Any] = {"instances": instances}
+        if labels is not None:
+            body["labels"] = labels
         answer = self._call(
             "PUT",
             f"/v2/apps{_path(app_id)}",
             params={"partialUpdate": "true", "force": _bool(force)},
-            body={"instances": instances},
+            body=body,
         )
         return DeploymentRef(answer["deploymentId"], answer["version"])
+
+    def list_apps(self) -> list[dict[str, Any]]:
+        """Every app with its counts and labels, in one request (no tasks)."""
+        return self._call("GET", "/v2/apps")["apps"]
 
     def restore_version(self, app_id: str, version: str, force: bool = False) -> DeploymentRef:
         """Roll back to a stored version: PUT {"version": v} as a partial update (§2.5)."""

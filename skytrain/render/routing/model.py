@@ -15,6 +15,7 @@ every Mesos upstream.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -22,6 +23,7 @@ from types import MappingProxyType
 from skytrain.config.environments import DEFAULT_KUBERNETES_VERSION, Environment
 from skytrain.config.model import SERVICE_PORT, SKYLINE_PORT, App
 from skytrain.errors import ConfigErrors, Location
+from skytrain.render.routing.canary import share_key
 from skytrain.render.routing.validate import DOMAIN, IMAGE, NAME, NAMESPACE, USER, WORKERS, Checker
 
 BRIDGE_PORT = 5041  # skyline-bridge on Kubernetes workers, and the destination NGINX on Mesos agents
@@ -88,6 +90,8 @@ class Route:
     kubernetes: bool  # the files place it on Kubernetes
     mesos_upstreams: tuple[Endpoint, ...]  # destination NGINX of agents with healthy tasks
     cluster_address: str  # where the bridge sends it inside Kubernetes
+    share: int = 0  # canary: percent of its requests the SDB sends to Kubernetes first (Mesos backs them)
+    share_key: str = ""  # where consul-template reads that share (render/routing/canary.py)
 
     @property
     def on_mesos(self) -> bool:
@@ -101,7 +105,12 @@ class Route:
 
     @property
     def upstream(self) -> str:
-        return "skyline_mesos_" + self.name.replace("-", "_")
+        return "skyline_mesos_" + self.variable
+
+    @property
+    def variable(self) -> str:
+        """The name as NGINX variable and upstream names allow it (no dashes)."""
+        return self.name.replace("-", "_")
 
     def server_names(self, cluster_domain: str) -> tuple[str, ...]:
         return (self.name, f"{self.name}.{self.namespace}", f"{self.name}.{self.namespace}.{cluster_domain}")
@@ -126,6 +135,11 @@ class RoutingModel:
         return tuple(r for r in self.routes if r.marathon)
 
     @property
+    def canary_routes(self) -> tuple[Route, ...]:
+        """Services whose requests the SDB partly sends to Kubernetes first."""
+        return tuple(r for r in self.routes if r.marathon and r.share)
+
+    @property
     def kubernetes_routes(self) -> tuple[Route, ...]:
         return tuple(r for r in self.routes if r.kubernetes)
 
@@ -140,12 +154,16 @@ def build_routing(
     settings: RoutingSettings | None = None,
     mesos_nodes: Mapping[str, Sequence[str]] | None = None,
     source: str = "environments file",
+    shares: Mapping[str, int] | None = None,
 ) -> RoutingModel:
-    """The routing model of one environment; every refused value of every input at once."""
+    """The routing model of one environment; every refused value of every input at once.
+    `shares` are the canary shares of services migrating (docs/migration.md), by name."""
     settings = settings or RoutingSettings()
     mesos_nodes = mesos_nodes or {}
+    shares = shares or {}
     check = Checker()
     env_where = Location(source, 1, 1)
+    check.match(NAME, environment.name, env_where, "environments", "an environment name such as 'staging'")
     mesh_field = f"environments.{environment.name}.mesh"
     mesh = environment.mesh
     agents = _endpoints(check, mesh.mesos_agents, BRIDGE_PORT, env_where, f"{mesh_field}.mesosAgents")
@@ -175,13 +193,19 @@ def build_routing(
         seen[app.name] = app
         route = _route(check, app, settings, agents, mesos_nodes)
         if route is not None:
-            routes.append(route)
-    unknown = sorted(set(mesos_nodes) - set(seen))
-    for name in unknown:
+            routes.append(_with_share(check, route, environment.name, shares, settings.source))
+    for name in sorted(set(mesos_nodes) - set(seen)):
         check.refuse(
             Location(settings.source, 1, 1),
             "mesos_nodes",
             f"{name!r} has Mesos nodes but no service files in the fleet",
+        )
+    for name in sorted(set(shares) - {r.name for r in routes if r.marathon}):
+        check.refuse(
+            Location(settings.source, 1, 1),
+            "shares",
+            f"{name!r} has a canary share, but the fleet's files place no such service on Marathon; "
+            f"`skytrain migrate fallback` or `finish` removes it",
         )
     if not agents and any(r.marathon and r.name not in mesos_nodes for r in routes):
         check.refuse(
@@ -246,6 +270,18 @@ def _check_settings(check: Checker, settings: RoutingSettings) -> None:
     for name, address in sorted(settings.service_addresses.items()):
         check.match(NAME, name, where, "service_addresses", "a service name")
         check.host_port(address, SERVICE_PORT, where, f"service_addresses.{name}")
+
+
+def _with_share(
+    check: Checker, route: Route, environment: str, shares: Mapping[str, int], source: str
+) -> Route:
+    share = shares.get(route.name, 0)
+    if not (isinstance(share, int) and not isinstance(share, bool) and 0 <= share <= 100):
+        check.refuse(
+            Location(source, 1, 1), f"shares.{route.name}", f"{share!r} is not a share from 0 to 100"
+        )
+        share = 0
+    return dataclasses.replace(route, share=share, share_key=share_key(environment, route.name))
 
 
 def _route(

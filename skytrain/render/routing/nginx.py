@@ -12,6 +12,7 @@ from functools import cache
 import jinja2
 
 from skytrain.config.model import SERVICE_PORT
+from skytrain.render.routing.canary import CANARY_SHARE_GO
 from skytrain.render.routing.model import BRIDGE_PORT, RoutingModel
 from skytrain.resources import template_dir
 
@@ -60,14 +61,33 @@ def render_local(model: RoutingModel) -> str:
     return _render("skyline-local.conf.j2", "local", model)
 
 
+def _go(action: str) -> str:
+    """A consul-template (Go template) action, written into the template as it is."""
+    return "{{ " + action + " }}"
+
+
 def render_sdb(model: RoutingModel) -> str:
-    return _render("sdb.conf.j2", "sdb", model, consul=False, routes=model.mesos_routes)
+    return _render_sdb(model, False, model.mesos_routes, model.canary_routes)
 
 
 def render_sdb_consul_template(model: RoutingModel) -> str:
     """The SDB for live catalogues: consul-template keeps a service's location only while
-    Consul has passing Mesos tasks for it, so a scale to zero is a cut-over by itself."""
-    return _render("sdb.conf.j2", "sdb", model, consul=True, routes=model.marathon_routes)
+    Consul has passing Mesos tasks for it, so a scale to zero is a cut-over by itself; and
+    it reads each service's canary share from Consul, so a migration step needs no render."""
+    return _render_sdb(model, True, model.marathon_routes, model.marathon_routes)
+
+
+def _render_sdb(model: RoutingModel, consul: bool, routes: tuple, canaries: tuple) -> str:
+    return _render(
+        "sdb.conf.j2",
+        "sdb",
+        model,
+        consul=consul,
+        routes=routes,
+        canaries=canaries,
+        go=_go,
+        canary_share=CANARY_SHARE_GO,
+    )
 
 
 def render_bridge(model: RoutingModel) -> str:

@@ -1,0 +1,166 @@
+"""The migration's end-to-end world: the staging platform and Consul (world.py) plus the
+Skyline mesh as real NGINX on 127.0.0.1 (skytrain.emulators.mesh), with stand-ins for the
+services' Mesos tasks and Kubernetes pods, and an SDB agent that plays what keeps a real
+SDB current: whenever Consul's shares or Marathon's healthy tasks change, it regenerates
+the routes (with the shares, as `skytrain routes` does) and applies them safely
+(`nginx -t`, reload only when changed). Marathon killing or starting giphy's tasks stops
+or starts its Mesos stand-in."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from skytrain.config import load_service
+from skytrain.emulators.mesh import LocalMesh, StandIn
+from skytrain.render.routing.canary import parse_share, share_key
+
+from ..routing.harness import Client, Traffic, require_nginx
+from .world import ENV, FLEET, World, world
+
+GIPHY_PATH = "/service/giphy/search?q=cat"
+
+
+@dataclass
+class MeshWorld:
+    world: World
+    mesh: LocalMesh
+    traffic: Traffic
+    kubernetes: dict[str, StandIn]
+    mesos: dict[str, StandIn]
+    timeline: list[tuple[float, str]] = field(default_factory=list)  # (when, phase) as the agent applied them
+    on_share: Callable[[MeshWorld, int], None] | None = None  # called once a share is applied
+    stopping: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    def migrate(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """`skytrain migrate ARGS` as a fresh process, the way an operator runs it."""
+        command = [
+            sys.executable,
+            "-m",
+            "skytrain",
+            "migrate",
+            *args,
+            "--environments",
+            str(self.world.environments),
+        ]
+        return subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env=self.world.process_env(),
+            timeout=timeout,
+            cwd=self.world.root,
+        )
+
+    def share(self) -> int:
+        return parse_share(self.world.consul.value(share_key(ENV, "giphy")) or "0") or 0
+
+    def _apps(self) -> list:
+        apps = []
+        for name in FLEET:
+            _, by_env = load_service(
+                self.world.service(name), str(self.world.environments), only=[ENV], environ={}
+            )
+            apps.append(by_env[ENV])
+        return apps
+
+    def _marathon_healthy(self, name: str) -> bool:
+        found = self.world.platform.marathon[ENV].app(name)
+        return bool(found) and found.get("tasksHealthy", 0) > 0
+
+    def _state(self) -> tuple[int, bool, bool]:
+        return self.share(), self._marathon_healthy("giphy"), self._marathon_healthy("organization")
+
+    def configs(self, apps: list, state: tuple[int, bool, bool]) -> dict[str, str]:
+        share, giphy_on_mesos, organization_on_mesos = state
+        if giphy_on_mesos and "giphy" not in self.mesos:
+            self.mesos["giphy"] = StandIn("giphy@mesos")  # Marathon started tasks
+        if not giphy_on_mesos and "giphy" in self.mesos:
+            self.mesos.pop("giphy").stop()  # Marathon killed them
+        nodes = {
+            "giphy": [self.mesos["giphy"].address] if "giphy" in self.mesos else [],
+            "organization": [self.mesos["organization"].address] if organization_on_mesos else [],
+        }
+        addresses = {name: s.address for name, s in self.kubernetes.items()}
+        return self.mesh.configs(apps, nodes, addresses, {"giphy": share} if share else {})
+
+    def phase_of(self, state: tuple[int, bool, bool]) -> str:
+        share, on_mesos, _ = state
+        return f"{len(self.timeline) + 1}. share {share}" + ("" if on_mesos else ", Mesos at 0")
+
+    def agent(self, apps: list) -> None:
+        state = self._state()
+        while not self.stopping.is_set():
+            self.wake.wait(0.02)
+            self.wake.clear()
+            now = self._state()
+            if now == state:
+                continue
+            state = now
+            self.mesh.apply(self.configs(apps, state))
+            phase = self.phase_of(state)
+            self.timeline.append((time.monotonic(), phase))
+            self.traffic.phase = phase
+            if self.on_share is not None:
+                self.on_share(self, state[0])
+
+
+@contextlib.contextmanager
+def mesh_world(tmp: Path, monkeypatch, kubernetes_fails_every: int = 0) -> Iterator[MeshWorld]:
+    """giphy (both), media (Kubernetes) and organization (Marathon) deployed on staging,
+    behind a real mesh, with giphy traffic from both client kinds running."""
+    binary = require_nginx()
+    with world(tmp, monkeypatch, healthy_after=0.05) as made:
+        made.deploy()
+        environment, _ = _environment(made)
+        mesh = LocalMesh(tmp / "mesh", environment, binary)
+        (tmp / "mesh").mkdir()
+        made.write_environments(
+            {
+                "mesosAgents": ["127.0.0.1"],
+                "kubernetesWorkers": [f"127.0.0.1:{mesh.ports['bridge']}"],
+                "sdbHosts": [f"127.0.0.1:{mesh.ports['sdb']}"],
+            }
+        )
+        kubernetes = {
+            "giphy": StandIn("giphy@kubernetes", fail_every=kubernetes_fails_every),
+            "media": StandIn("media@kubernetes"),
+        }
+        mesos = {"organization": StandIn("organization@mesos")}
+        running = MeshWorld(made, mesh, Traffic(), kubernetes, mesos)
+        apps = running._apps()
+        state = running._state()
+        mesh.start(running.configs(apps, state))
+        running.traffic.phase = running.phase_of(state)
+        running.timeline.append((time.monotonic(), running.traffic.phase))
+        made.consul.on_change.append(running.wake.set)
+        agent = threading.Thread(target=running.agent, args=(apps,), daemon=True)
+        agent.start()
+        local = mesh.ports["local"]
+        for keep_alive in (False, True):
+            kind = "keep-alive" if keep_alive else "new-connection"
+            running.traffic.add(
+                Client(f"giphy {kind}", running.traffic, local, GIPHY_PATH, None, keep_alive, "served_by")
+            )
+        running.traffic.start()
+        try:
+            yield running
+        finally:
+            running.traffic.stop()
+            running.stopping.set()
+            agent.join(10)
+            mesh.stop()
+            for stand_in in (*kubernetes.values(), *running.mesos.values()):
+                stand_in.stop()
+
+
+def _environment(made: World):
+    environments, _ = load_service(made.service("giphy"), str(made.environments), only=[ENV], environ={})
+    return environments[ENV], None
