@@ -39,6 +39,7 @@ from skytrain.config import load_service  # noqa: E402
 from skytrain.emulators.kubernetes_controllers import cluster  # noqa: E402
 from skytrain.progress import NullReporter  # noqa: E402
 from skytrain.schedulers import backend, render  # noqa: E402
+from skytrain.wording import place  # noqa: E402
 
 ROLLOUT = 1.0  # seconds an emulated rollout takes in the concurrency run
 
@@ -114,7 +115,7 @@ def gate_latency(runs: int) -> list[float]:
             emulated.send(app.name)
             healthy = emulated.recv()
             if run:  # the first deploy pays for imports and connection set-up
-                latencies.append(clock.healthy_at[f"staging/{app.name} kubernetes"] - healthy)
+                latencies.append(clock.healthy_at[place("staging", app.name, "kubernetes")] - healthy)
     return latencies
 
 

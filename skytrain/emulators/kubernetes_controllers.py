@@ -105,7 +105,7 @@ class Controller:
 
     def _on_write(self, event: str, kind: str, obj: dict[str, Any]) -> None:
         if kind == "Service" and event != "DELETED":  # a Service applied after its Deployment
-            self.later(0, self._service_endpoints, obj["metadata"]["namespace"])
+            self.later(0, self._service_endpoints, obj)
         if kind == "DaemonSet" and event != "DELETED":
             self._daemonset_status(obj)
         if kind != "Deployment" or event == "DELETED":
@@ -138,9 +138,16 @@ class Controller:
             0, self.emulator.patch, "DaemonSet", meta["namespace"], meta["name"], {"status": status}, "status"
         )
 
-    def _service_endpoints(self, namespace: str) -> None:
-        for deployment in self.emulator.list("Deployment", namespace):
-            self._endpoints(deployment)
+    def _service_endpoints(self, service: dict[str, Any]) -> None:
+        """Endpoints for the Deployments the Service selects, and only those: recomputing every
+        Deployment's on each Service write made 50 concurrent first deploys cost 2,500."""
+        selector = service["spec"].get("selector") or {}
+        if not selector:
+            return
+        for deployment in self.emulator.list("Deployment", service["metadata"]["namespace"]):
+            labels = deployment["spec"]["template"]["metadata"]["labels"]
+            if all(labels.get(k) == v for k, v in selector.items()):
+                self._endpoints(deployment)
 
     def later(self, delay: float, action: Callable[..., None], *args: Any) -> None:
         if delay <= 0:
@@ -258,7 +265,8 @@ class Controller:
     def _scale_down_old(self, deployment: dict[str, Any], current: dict[str, Any]) -> None:
         """The Deployment's other ReplicaSets go to 0 once its new one is ready (kept as its history)."""
         uid = deployment["metadata"]["uid"]
-        for rs in self.emulator.list("ReplicaSet", deployment["metadata"]["namespace"]):
+        selector = ",".join(f"{k}={v}" for k, v in deployment["spec"]["selector"]["matchLabels"].items())
+        for rs in self.emulator.list("ReplicaSet", deployment["metadata"]["namespace"], selector):
             owned = any(o["uid"] == uid for o in rs["metadata"].get("ownerReferences", []))
             if owned and rs["metadata"]["name"] != current["metadata"]["name"] and rs["spec"]["replicas"]:
                 self.emulator.patch(
