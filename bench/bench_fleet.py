@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_config import fresh_process_times, write_fleet
+from bench_config import command, interleaved, medians, write_fleet
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -60,13 +60,19 @@ def main() -> None:
         one = best_of(runs, lambda: against_configured_fleet(services[0], str(environments)))
         print(f"one service against that fleet (fleet: in the environments file): {one:.0f} ms")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    baseline = fresh_process_times([sys.executable, "-c", "pass"], runs, env)
-    query = fresh_process_times(
-        [sys.executable, "-m", "skytrain", "makefile", "--runs-on", "examples/giphy"], runs, env
+    times = interleaved(
+        {
+            "pass": command([sys.executable, "-c", "pass"], REPO, env),
+            "query": command(
+                [sys.executable, "-m", "skytrain", "makefile", "--runs-on", "examples/giphy"], REPO, env
+            ),
+        },
+        runs,
     )
+    (base_wall, base_cpu), (wall, cpu) = medians(times["pass"]), medians(times["query"])
     print(
-        f"skytrain makefile --runs-on examples/giphy: {query[0]:.0f} ms wall (best {query[1]:.0f}, "
-        f"{query[2]:.0f} ms CPU) against python -c pass: {baseline[0]:.0f} ms"
+        f"skytrain makefile --runs-on examples/giphy: {wall * 1000:.0f} ms wall ({cpu * 1000:.0f} ms CPU) "
+        f"against python -c pass: {base_wall * 1000:.0f} ms wall ({base_cpu * 1000:.0f} ms CPU)"
     )
 
 

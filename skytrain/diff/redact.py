@@ -24,7 +24,11 @@ Slot = tuple[tuple[str, ...], dict[str, Any], str]  # (stable key, parent, field
 def redact_pair(
     desired: Obj | None, live: Obj | None, secret_names: frozenset[str]
 ) -> tuple[Obj | None, Obj | None]:
-    """Copies of both sides with every secret value replaced by its redaction note."""
+    """Copies of both sides with every secret value replaced by its redaction note; the sides
+    themselves when neither holds a secret value (copying every object of a fleet's diff
+    cost as much as rendering it)."""
+    if not any(side is not None and next(_slots(side, secret_names), None) for side in (desired, live)):
+        return desired, live
     desired = copy.deepcopy(desired) if desired is not None else None
     live = copy.deepcopy(live) if live is not None else None
     raw_desired = _values(desired, secret_names)
