@@ -25,6 +25,7 @@ from ..routing.harness import Client, Traffic, require_nginx
 from .world import ENV, FLEET, World, world
 
 GIPHY_PATH = "/service/giphy/search?q=cat"
+RELOADING = "(reloading)"
 
 
 @dataclass
@@ -91,6 +92,15 @@ class MeshWorld:
         addresses = {name: s.address for name, s in self.kubernetes.items()}
         return self.mesh.configs(apps, nodes, addresses, {"giphy": share} if share else {})
 
+    def settled(self, condition: Callable[[str], bool] = lambda phase: True, what: str = "") -> str:
+        """The phase, once the agent has finished reloading the mesh into one that meets
+        `condition` (a step the migration just took may still be on its way)."""
+        self.traffic.wait(
+            lambda: not self.traffic.phase.endswith(RELOADING) and condition(self.traffic.phase),
+            what or "the mesh settled",
+        )
+        return self.traffic.phase
+
     def phase_of(self, state: tuple[int, bool, bool]) -> str:
         share, on_mesos, _ = state
         return f"{len(self.timeline) + 1}. share {share}" + ("" if on_mesos else ", Mesos at 0")
@@ -104,8 +114,10 @@ class MeshWorld:
             if now == state:
                 continue
             state = now
-            self.mesh.apply(self.configs(apps, state))
             phase = self.phase_of(state)
+            # answers given while NGINX reloads come from either config: counted apart
+            self.traffic.phase = f"{phase} {RELOADING}"
+            self.mesh.apply(self.configs(apps, state))
             self.timeline.append((time.monotonic(), phase))
             self.traffic.phase = phase
             if self.on_share is not None:
