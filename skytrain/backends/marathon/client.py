@@ -191,11 +191,6 @@ class MarathonClient:
     def deployments(self) -> list[dict[str, Any]]:
         return self._call("GET", "/v2/deployments")
 
-    def cancel_deployment(self, deployment_id: str) -> DeploymentRef:
-        """Without force Marathon reverts the deployment's changes in a new deployment (§2.7)."""
-        answer = self._call("DELETE", f"/v2/deployments/{quote(deployment_id)}")
-        return DeploymentRef(answer["deploymentId"], answer["version"])
-
     # ---- transport ------------------------------------------------------------------
 
     def _call(
