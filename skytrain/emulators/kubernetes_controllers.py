@@ -144,7 +144,7 @@ class Controller:
         selector = service["spec"].get("selector") or {}
         if not selector:
             return
-        for deployment in self.emulator.list("Deployment", service["metadata"]["namespace"]):
+        for deployment in self.emulator.select("Deployment", service["metadata"]["namespace"]):
             labels = deployment["spec"]["template"]["metadata"]["labels"]
             if all(labels.get(k) == v for k, v in selector.items()):
                 self._endpoints(deployment)
@@ -429,7 +429,7 @@ class Controller:
     def _endpoints(self, deployment: dict[str, Any]) -> None:
         namespace = deployment["metadata"]["namespace"]
         pods = self._pods(deployment)
-        for service in self.emulator.list("Service", namespace):
+        for service in self.emulator.select("Service", namespace):
             selector = service["spec"].get("selector") or {}
             if not selector or any(
                 deployment["spec"]["template"]["metadata"]["labels"].get(k) != v for k, v in selector.items()

@@ -11,6 +11,7 @@ import json
 import kubernetes
 import pytest
 import urllib3
+import yaml
 from kubernetes.client import ApiException
 
 from skytrain.emulators.kubernetes import serve, write_kubeconfig
@@ -162,6 +163,21 @@ def test_server_side_apply_creates_is_idempotent_and_drops_fields_no_longer_appl
     with pytest.raises(ApiException) as no_manager:
         apply(apps, body, manager=None)
     assert no_manager.value.status == 400
+
+
+def test_an_apply_patch_written_in_yaml_is_read_as_yaml(api):
+    _, _, emulator = api
+    body = "apiVersion: apps/v1\nkind: Deployment\n" + yaml.safe_dump(
+        {k: v for k, v in deployment(replicas=2).items() if k not in ("apiVersion", "kind")}
+    )
+    answer = urllib3.request(
+        "PATCH",
+        emulator.address + "/apis/apps/v1/namespaces/default/deployments/web?fieldManager=yaml-writer",
+        body=body.encode(),
+        headers={"Content-Type": "application/apply-patch+yaml"},
+    )
+    assert answer.status == 201, answer.data
+    assert emulator.get("Deployment", "default", "web")["spec"]["replicas"] == 2
 
 
 def test_dry_run_validates_without_persisting(api):
