@@ -171,16 +171,23 @@ def parse_field_selector(text: str | None) -> Callable[[dict[str, Any]], bool]:
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch: mappings merge, null deletes, everything else replaces."""
+    """RFC 7386 JSON merge patch: mappings merge, null deletes, everything else replaces.
+    The result shares nothing with `target` or `patch`, which are each copied once."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    _merge_into(result, patch)
+    return result
+
+
+def _merge_into(result: dict[str, Any], patch: dict[str, Any]) -> None:
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            _merge_into(result[key], value)
         else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
+            result[key] = merge_patch(None, value)
 
 
 def field_set(applied: Any) -> dict[str, Any]:
@@ -347,9 +354,13 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     # -- the store, callable from any thread ---------------------------------------------
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        obj = self.stored(kind, namespace, name)
+        return copy.deepcopy(obj) if obj is not None else None
+
+    def stored(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """The stored object itself, to read and never to change (see `select`)."""
         with self.store_lock:
-            obj = self.store[kind].get((namespace, name))
-            return copy.deepcopy(obj) if obj is not None else None
+            return self.store[kind].get((namespace, name))
 
     def list(
         self, kind: str, namespace: str | None = None, labels: str | None = None, fields: str | None = None
@@ -475,9 +486,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             wanted = (body.get("metadata") or {}).get("resourceVersion")
             if wanted and wanted != current["metadata"]["resourceVersion"]:
                 raise self._conflict(kind, name)
-            if subresource == "status":
-                new = copy.deepcopy(current)
-                new["status"] = patched(current, {"status": body.get("status", {})})["status"]
+            if subresource == "status":  # the status patched, the rest copied (each once)
+                new = copy.deepcopy({k: v for k, v in current.items() if k != "status"})
+                status = {"status": current["status"]} if "status" in current else {}
+                new["status"] = patched(status, {"status": body.get("status", {})})["status"]
             else:
                 new = patched(current, body)
                 new["metadata"].update(self._identity(current))
