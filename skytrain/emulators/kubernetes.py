@@ -338,6 +338,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         )
         self.oldest_revision = 0
         self.watchers: dict[str, set[_Watcher]] = collections.defaultdict(set)
+        # owner uid → (kind, namespace, name) of what it owns, in order: garbage collection
+        # looks its dependents up instead of scanning every stored object
+        self.dependents: dict[str, dict[tuple[str, str | None, str], None]] = collections.defaultdict(dict)
         self.listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
         self.logs: dict[tuple[str, str, str], list[str]] = {}
         self.calls: list[Call] = []
@@ -565,6 +568,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     f"UID in object meta: {current['metadata']['uid']}",
                 )
             del self.store[kind.kind][(namespace, name)]
+            self._own(kind, namespace, name, current, None)
             self.revision += 1
             gone = copy.deepcopy(current)
             gone["metadata"]["resourceVersion"] = str(self.revision)
@@ -574,14 +578,26 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             return gone
 
     def _delete_dependents(self, owner: str) -> None:
-        dependents = [
-            (kind, namespace, name)
-            for kind, objects in self.store.items()
-            for (namespace, name), obj in objects.items()
-            if any(ref.get("uid") == owner for ref in obj["metadata"].get("ownerReferences") or [])
-        ]
-        for kind, namespace, name in dependents:
+        for kind, namespace, name in list(self.dependents.get(owner, ())):
             self.delete(kind, namespace, name)
+
+    def _own(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        """Keep `dependents` up to date as an object goes from `before` to `after` (None: absent)."""
+        key = (kind.kind, namespace, name)
+        owners_after = _owners(after)
+        for uid in _owners(before) - owners_after:
+            self.dependents[uid].pop(key, None)
+            if not self.dependents[uid]:
+                del self.dependents[uid]
+        for uid in owners_after:
+            self.dependents[uid][key] = None
 
     def modify(
         self, kind_name: str, namespace: str | None, name: str, change: Callable[[dict[str, Any]], None]
@@ -714,6 +730,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     ) -> dict[str, Any]:
         self.revision += 1
         obj["metadata"]["resourceVersion"] = str(self.revision)
+        self._own(kind, namespace, name, self.store[kind.kind].get((namespace, name)), obj)
         self.store[kind.kind][(namespace, name)] = obj
         self._publish(event, kind, obj)
         return obj
@@ -1044,6 +1061,12 @@ def _immutable(kind: Kind, current: dict[str, Any], new: dict[str, Any]) -> None
                 "causes": [{"reason": "FieldValueForbidden", "field": changed[0]}],
             },
         )
+
+
+def _owners(obj: dict[str, Any] | None) -> set[str]:
+    """The uids an object's ownerReferences name."""
+    refs = (obj or {}).get("metadata", {}).get("ownerReferences") or []
+    return {ref["uid"] for ref in refs if ref.get("uid")}
 
 
 def _drain(queue: asyncio.Queue[Any]) -> Iterator[Any]:

@@ -189,6 +189,31 @@ def test_dry_run_validates_without_persisting(api):
     assert emulator.get("Deployment", "default", "web") is None
 
 
+def test_deleting_an_owner_collects_what_it_owns_now_unless_orphaned(api):
+    _, apps, emulator = api
+
+    def owned(name: str, *owners: dict) -> dict:
+        refs = [
+            {"kind": o["kind"], "name": o["metadata"]["name"], "uid": o["metadata"]["uid"]} for o in owners
+        ]
+        return emulator.create({**configmap(name), "metadata": {"name": name, "ownerReferences": refs}})
+
+    web = emulator.create(deployment("web"))
+    api_ = emulator.create(deployment("api"))
+    child = owned("child", web)
+    owned("grandchild", child)
+    owned("moved", web)
+    emulator.patch("ConfigMap", "default", "moved", {"metadata": {"ownerReferences": None}})
+    owned("kept", api_)
+
+    apps.delete_namespaced_deployment("web", "default")
+    assert [c["metadata"]["name"] for c in emulator.list("ConfigMap", "default")] == ["kept", "moved"]
+
+    owned("late", api_)
+    apps.delete_namespaced_deployment("api", "default", propagation_policy="Orphan")
+    assert [c["metadata"]["name"] for c in emulator.list("ConfigMap", "default")] == ["kept", "late", "moved"]
+
+
 def test_services_get_a_cluster_ip_that_survives_a_replace(api):
     core, _, _ = api
     service = {
