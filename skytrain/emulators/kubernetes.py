@@ -543,13 +543,13 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             )
             new = copy.deepcopy(current)
             drop_released(new, previous, fields)
-            new = merge_patch(new, {k: v for k, v in applied.items() if k != "status"})
+            _merge_into(new, {k: v for k, v in applied.items() if k != "status"})
             new["metadata"].update(self._identity(current))
             if kind.status:
                 new["status"] = copy.deepcopy(current.get("status", {}))
             new["metadata"]["managedFields"] = [*managed, entry]
             if _content(new) == _content(current):
-                return copy.deepcopy(current), False
+                return current, False  # a write returns the stored object (see the class)
             return self._update(kind, namespace, name, current, new, dry_run), False
 
     def delete(
@@ -722,7 +722,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if kind.generation and new.get("spec") != current.get("spec"):
             new["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
         if _content(new) == _content(current) or dry_run:
-            return new if dry_run else copy.deepcopy(current)
+            return new if dry_run else current
         return self._write("MODIFIED", kind, namespace, name, new)
 
     def _write(
