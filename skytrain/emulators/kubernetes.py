@@ -324,8 +324,8 @@ _BREAK = object()
 class ClusterEmulator(kmock.KubernetesEmulator):
     """kmock's KubernetesEmulator with a convention-following object store (see the module).
 
-    `get` and `list` return copies; the objects that writes return are the stored ones
-    (read them, change the cluster through `modify`, `patch` or `replace`)."""
+    `get` and `list` return copies; `stored`, `select` and the writes return the stored
+    objects themselves (read them, change the cluster through `modify`, `patch` or `replace`)."""
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -549,7 +549,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 new["status"] = copy.deepcopy(current.get("status", {}))
             new["metadata"]["managedFields"] = [*managed, entry]
             if _content(new) == _content(current):
-                return current, False  # a write returns the stored object (see the class)
+                return current, False
             return self._update(kind, namespace, name, current, new, dry_run), False
 
     def delete(
