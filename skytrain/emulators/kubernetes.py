@@ -171,16 +171,23 @@ def parse_field_selector(text: str | None) -> Callable[[dict[str, Any]], bool]:
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch: mappings merge, null deletes, everything else replaces."""
+    """RFC 7386 JSON merge patch: mappings merge, null deletes, everything else replaces.
+    The result shares nothing with `target` or `patch`, which are each copied once."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    _merge_into(result, patch)
+    return result
+
+
+def _merge_into(result: dict[str, Any], patch: dict[str, Any]) -> None:
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            _merge_into(result[key], value)
         else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
+            result[key] = merge_patch(None, value)
 
 
 def field_set(applied: Any) -> dict[str, Any]:
@@ -259,10 +266,15 @@ class Request:
         return self.route.subresource
 
     def data(self) -> Any:
-        """The request's object: JSON, or YAML (an apply patch)."""
-        if "yaml" in self.raw.headers.get("Content-Type", ""):
+        """The request's object: JSON, or YAML (an apply patch). An apply patch is read as
+        JSON first: clients send JSON under the YAML content type (JSON is YAML), and the
+        YAML parser takes a hundred times longer to read it."""
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError:
+            if "yaml" not in self.raw.headers.get("Content-Type", ""):
+                raise
             return yaml.safe_load(self.body.decode() or "null")
-        return json.loads(self.body or b"null")
 
 
 # --- the emulator -----------------------------------------------------------------------
@@ -312,8 +324,8 @@ _BREAK = object()
 class ClusterEmulator(kmock.KubernetesEmulator):
     """kmock's KubernetesEmulator with a convention-following object store (see the module).
 
-    `get` and `list` return copies; the objects that writes return are the stored ones
-    (read them, change the cluster through `modify`, `patch` or `replace`)."""
+    `get` and `list` return copies; `stored`, `select` and the writes return the stored
+    objects themselves (read them, change the cluster through `modify`, `patch` or `replace`)."""
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -326,6 +338,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         )
         self.oldest_revision = 0
         self.watchers: dict[str, set[_Watcher]] = collections.defaultdict(set)
+        # owner uid → (kind, namespace, name) of what it owns, in order: garbage collection
+        # looks its dependents up instead of scanning every stored object
+        self.dependents: dict[str, dict[tuple[str, str | None, str], None]] = collections.defaultdict(dict)
         self.listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
         self.logs: dict[tuple[str, str, str], list[str]] = {}
         self.calls: list[Call] = []
@@ -342,19 +357,25 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     # -- the store, callable from any thread ---------------------------------------------
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        obj = self.stored(kind, namespace, name)
+        return copy.deepcopy(obj) if obj is not None else None
+
+    def stored(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """The stored object itself, to read and never to change (see `select`)."""
         with self.store_lock:
-            obj = self.store[kind].get((namespace, name))
-            return copy.deepcopy(obj) if obj is not None else None
+            return self.store[kind].get((namespace, name))
 
     def list(
         self, kind: str, namespace: str | None = None, labels: str | None = None, fields: str | None = None
     ) -> list[dict[str, Any]]:
-        return copy.deepcopy(self._select(kind, namespace, labels, fields))
+        return copy.deepcopy(self.select(kind, namespace, labels, fields))
 
-    def _select(
+    def select(
         self, kind: str, namespace: str | None = None, labels: str | None = None, fields: str | None = None
     ) -> list[dict[str, Any]]:
-        """The stored objects themselves (never modified in place: every write stores a new one)."""
+        """The stored objects themselves, to read and never to change (a write stores a new
+        object, so they stay as they are): what `list` copies, without the copy, for a
+        controller that scans many objects to act on a few."""
         by_labels, by_fields = parse_label_selector(labels), parse_field_selector(fields)
         with self.store_lock:
             return [
@@ -468,9 +489,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             wanted = (body.get("metadata") or {}).get("resourceVersion")
             if wanted and wanted != current["metadata"]["resourceVersion"]:
                 raise self._conflict(kind, name)
-            if subresource == "status":
-                new = copy.deepcopy(current)
-                new["status"] = patched(current, {"status": body.get("status", {})})["status"]
+            if subresource == "status":  # the status patched, the rest copied (each once)
+                new = copy.deepcopy({k: v for k, v in current.items() if k != "status"})
+                status = {"status": current["status"]} if "status" in current else {}
+                new["status"] = patched(status, {"status": body.get("status", {})})["status"]
             else:
                 new = patched(current, body)
                 new["metadata"].update(self._identity(current))
@@ -521,13 +543,13 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             )
             new = copy.deepcopy(current)
             drop_released(new, previous, fields)
-            new = merge_patch(new, {k: v for k, v in applied.items() if k != "status"})
+            _merge_into(new, {k: v for k, v in applied.items() if k != "status"})
             new["metadata"].update(self._identity(current))
             if kind.status:
                 new["status"] = copy.deepcopy(current.get("status", {}))
             new["metadata"]["managedFields"] = [*managed, entry]
             if _content(new) == _content(current):
-                return copy.deepcopy(current), False
+                return current, False
             return self._update(kind, namespace, name, current, new, dry_run), False
 
     def delete(
@@ -546,6 +568,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     f"UID in object meta: {current['metadata']['uid']}",
                 )
             del self.store[kind.kind][(namespace, name)]
+            self._own(kind, namespace, name, current, None)
             self.revision += 1
             gone = copy.deepcopy(current)
             gone["metadata"]["resourceVersion"] = str(self.revision)
@@ -555,14 +578,26 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             return gone
 
     def _delete_dependents(self, owner: str) -> None:
-        dependents = [
-            (kind, namespace, name)
-            for kind, objects in self.store.items()
-            for (namespace, name), obj in objects.items()
-            if any(ref.get("uid") == owner for ref in obj["metadata"].get("ownerReferences") or [])
-        ]
-        for kind, namespace, name in dependents:
+        for kind, namespace, name in list(self.dependents.get(owner, ())):
             self.delete(kind, namespace, name)
+
+    def _own(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        """Keep `dependents` up to date as an object goes from `before` to `after` (None: absent)."""
+        key = (kind.kind, namespace, name)
+        owners_after = _owners(after)
+        for uid in _owners(before) - owners_after:
+            self.dependents[uid].pop(key, None)
+            if not self.dependents[uid]:
+                del self.dependents[uid]
+        for uid in owners_after:
+            self.dependents[uid][key] = None
 
     def modify(
         self, kind_name: str, namespace: str | None, name: str, change: Callable[[dict[str, Any]], None]
@@ -687,7 +722,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         if kind.generation and new.get("spec") != current.get("spec"):
             new["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
         if _content(new) == _content(current) or dry_run:
-            return new if dry_run else copy.deepcopy(current)
+            return new if dry_run else current
         return self._write("MODIFIED", kind, namespace, name, new)
 
     def _write(
@@ -695,6 +730,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     ) -> dict[str, Any]:
         self.revision += 1
         obj["metadata"]["resourceVersion"] = str(self.revision)
+        self._own(kind, namespace, name, self.store[kind.kind].get((namespace, name)), obj)
         self.store[kind.kind][(namespace, name)] = obj
         self._publish(event, kind, obj)
         return obj
@@ -791,7 +827,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         ):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if raw.method == "GET" and name is None:
-            items = self._select(
+            items = self.select(
                 kind.kind, namespace, raw.query.get("labelSelector"), raw.query.get("fieldSelector")
             )
             return 200, {
@@ -900,7 +936,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             else:
                 backlog = [
                     {"type": "ADDED", "object": o}
-                    for o in self._select(kind.kind, request.namespace)
+                    for o in self.select(kind.kind, request.namespace)
                     if watcher.wants(o)
                 ]
                 if query.get("sendInitialEvents") == "true":
@@ -1025,6 +1061,12 @@ def _immutable(kind: Kind, current: dict[str, Any], new: dict[str, Any]) -> None
                 "causes": [{"reason": "FieldValueForbidden", "field": changed[0]}],
             },
         )
+
+
+def _owners(obj: dict[str, Any] | None) -> set[str]:
+    """The uids an object's ownerReferences name."""
+    refs = (obj or {}).get("metadata", {}).get("ownerReferences") or []
+    return {ref["uid"] for ref in refs if ref.get("uid")}
 
 
 def _drain(queue: asyncio.Queue[Any]) -> Iterator[Any]:

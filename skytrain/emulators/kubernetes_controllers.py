@@ -11,7 +11,6 @@ controllers and a kubeconfig: what tests, the benchmark and the demo need.
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import itertools
 import json
@@ -144,7 +143,7 @@ class Controller:
         selector = service["spec"].get("selector") or {}
         if not selector:
             return
-        for deployment in self.emulator.list("Deployment", service["metadata"]["namespace"]):
+        for deployment in self.emulator.select("Deployment", service["metadata"]["namespace"]):
             labels = deployment["spec"]["template"]["metadata"]["labels"]
             if all(labels.get(k) == v for k, v in selector.items()):
                 self._endpoints(deployment)
@@ -193,7 +192,7 @@ class Controller:
 
     def reconcile(self, namespace: str, name: str, behaviour: str | None = None) -> None:
         """Bring the Deployment's pods, ReplicaSet, endpoints and status to `behaviour`'s end state."""
-        deployment = self.emulator.get("Deployment", namespace, name)
+        deployment = self.emulator.stored("Deployment", namespace, name)
         if deployment is None:
             return
         replicas = deployment["spec"].get("replicas", 1)
@@ -243,7 +242,7 @@ class Controller:
             )
 
     def _finish_slow(self, namespace: str, name: str, generation: int) -> None:
-        deployment = self.emulator.get("Deployment", namespace, name)
+        deployment = self.emulator.stored("Deployment", namespace, name)
         if deployment is None or deployment["metadata"]["generation"] != generation:
             return
         self.reconcile(namespace, name, HEALTHY)
@@ -266,29 +265,27 @@ class Controller:
         """The Deployment's other ReplicaSets go to 0 once its new one is ready (kept as its history)."""
         uid = deployment["metadata"]["uid"]
         selector = ",".join(f"{k}={v}" for k, v in deployment["spec"]["selector"]["matchLabels"].items())
-        for rs in self.emulator.list("ReplicaSet", deployment["metadata"]["namespace"], selector):
+        for rs in self.emulator.select("ReplicaSet", deployment["metadata"]["namespace"], selector):
             owned = any(o["uid"] == uid for o in rs["metadata"].get("ownerReferences", []))
             if owned and rs["metadata"]["name"] != current["metadata"]["name"] and rs["spec"]["replicas"]:
-                self.emulator.patch(
+                scaled = self.emulator.patch(
                     "ReplicaSet",
                     rs["metadata"]["namespace"],
                     rs["metadata"]["name"],
                     {"spec": {"replicas": 0}},
                 )
-                self._replicaset_status(
-                    self.emulator.get("ReplicaSet", rs["metadata"]["namespace"], rs["metadata"]["name"]), 0, 0
-                )
+                self._replicaset_status(scaled, 0, 0)
 
     def _pods(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
         labels = ",".join(f"{k}={v}" for k, v in deployment["spec"]["selector"]["matchLabels"].items())
-        return self.emulator.list("Pod", deployment["metadata"]["namespace"], labels)
+        return self.emulator.select("Pod", deployment["metadata"]["namespace"], labels)
 
     def _replicaset(self, deployment: dict[str, Any], replicas: int) -> dict[str, Any]:
         template = deployment["spec"]["template"]
         template_hash = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
         name = f"{deployment['metadata']['name']}-{template_hash}"
         namespace = deployment["metadata"]["namespace"]
-        existing = self.emulator.get("ReplicaSet", namespace, name)
+        existing = self.emulator.stored("ReplicaSet", namespace, name)
         revision = str(deployment["metadata"]["generation"])
         if existing is not None:
             return existing
@@ -329,7 +326,7 @@ class Controller:
                     "annotations": dict(template["metadata"].get("annotations", {})),
                     "ownerReferences": [_owner(rs)],
                 },
-                "spec": {**copy.deepcopy(template["spec"]), "nodeName": f"node-{index % NODES}"},
+                "spec": {**template["spec"], "nodeName": f"node-{index % NODES}"},  # create copies it
             }
         )
         self._event(
@@ -429,7 +426,7 @@ class Controller:
     def _endpoints(self, deployment: dict[str, Any]) -> None:
         namespace = deployment["metadata"]["namespace"]
         pods = self._pods(deployment)
-        for service in self.emulator.list("Service", namespace):
+        for service in self.emulator.select("Service", namespace):
             selector = service["spec"].get("selector") or {}
             if not selector or any(
                 deployment["spec"]["template"]["metadata"]["labels"].get(k) != v for k, v in selector.items()

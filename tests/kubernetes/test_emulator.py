@@ -11,6 +11,7 @@ import json
 import kubernetes
 import pytest
 import urllib3
+import yaml
 from kubernetes.client import ApiException
 
 from skytrain.emulators.kubernetes import serve, write_kubeconfig
@@ -164,6 +165,21 @@ def test_server_side_apply_creates_is_idempotent_and_drops_fields_no_longer_appl
     assert no_manager.value.status == 400
 
 
+def test_an_apply_patch_written_in_yaml_is_read_as_yaml(api):
+    _, _, emulator = api
+    body = "apiVersion: apps/v1\nkind: Deployment\n" + yaml.safe_dump(
+        {k: v for k, v in deployment(replicas=2).items() if k not in ("apiVersion", "kind")}
+    )
+    answer = urllib3.request(
+        "PATCH",
+        emulator.address + "/apis/apps/v1/namespaces/default/deployments/web?fieldManager=yaml-writer",
+        body=body.encode(),
+        headers={"Content-Type": "application/apply-patch+yaml"},
+    )
+    assert answer.status == 201, answer.data
+    assert emulator.get("Deployment", "default", "web")["spec"]["replicas"] == 2
+
+
 def test_dry_run_validates_without_persisting(api):
     core, apps, emulator = api
     dry = core.create_namespaced_config_map("default", configmap("a"), dry_run="All")
@@ -171,6 +187,31 @@ def test_dry_run_validates_without_persisting(api):
     assert emulator.get("ConfigMap", "default", "a") is None
     apply(apps, deployment(), dry_run="All")
     assert emulator.get("Deployment", "default", "web") is None
+
+
+def test_deleting_an_owner_collects_what_it_owns_now_unless_orphaned(api):
+    _, apps, emulator = api
+
+    def owned(name: str, *owners: dict) -> dict:
+        refs = [
+            {"kind": o["kind"], "name": o["metadata"]["name"], "uid": o["metadata"]["uid"]} for o in owners
+        ]
+        return emulator.create({**configmap(name), "metadata": {"name": name, "ownerReferences": refs}})
+
+    web = emulator.create(deployment("web"))
+    api_ = emulator.create(deployment("api"))
+    child = owned("child", web)
+    owned("grandchild", child)
+    owned("moved", web)
+    emulator.patch("ConfigMap", "default", "moved", {"metadata": {"ownerReferences": None}})
+    owned("kept", api_)
+
+    apps.delete_namespaced_deployment("web", "default")
+    assert [c["metadata"]["name"] for c in emulator.list("ConfigMap", "default")] == ["kept", "moved"]
+
+    owned("late", api_)
+    apps.delete_namespaced_deployment("api", "default", propagation_policy="Orphan")
+    assert [c["metadata"]["name"] for c in emulator.list("ConfigMap", "default")] == ["kept", "late", "moved"]
 
 
 def test_services_get_a_cluster_ip_that_survives_a_replace(api):
