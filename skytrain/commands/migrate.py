@@ -376,7 +376,8 @@ def _migrate(
         reporter.close()
     if args.output == "text":
         return print_migration(result)
-    document = migration_json(args.verb, app.name, environment.name, result, migration.now())
+    now = migration.now(_service(args)[0])  # read again: finish edits the files
+    document = migration_json(args.verb, app.name, environment.name, result, now)
     print_json(document)
     return document["exitCode"]
 

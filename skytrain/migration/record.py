@@ -71,20 +71,20 @@ class Step:
     kind: Kind
     passed: bool
     message: str  # the line the terminal printed for the step
-    reason: str = ""  # why it did not pass (a canary step: the comparison's verdict)
+    reason: str | None = None  # why it did not pass (a canary step: the comparison's verdict)
     share: int | None = None  # the share the step set (canary, share)
     probe: Probed | None = None  # baseline, canary
     instances: int | None = None  # scale: Marathon's instances asked for
     result: dict[str, Any] | None = None  # scale: its result, as `skytrain scale --output json` has it
-    diff: str = ""  # edit: the change to the overlay, for the pull request
-    file: str = ""  # edit: the overlay
+    diff: str | None = None  # edit: the change to the overlay, for the pull request ("" for none)
+    file: str | None = None  # edit: the overlay
 
     @property
     def outcome(self) -> str:
         return "passed" if self.passed else "failed"
 
     def to_json(self) -> dict[str, Any]:
-        """The kind, outcome and message always; the rest only where the kind has it."""
+        """The kind, outcome and message always; the rest where the kind has it."""
         optional = {
             "reason": self.reason,
             "share": self.share,
@@ -95,4 +95,4 @@ class Step:
             "diff": self.diff,
         }
         core = {"kind": self.kind.value, "outcome": self.outcome, "message": self.message}
-        return core | {key: value for key, value in optional.items() if value not in (None, "")}
+        return core | {key: value for key, value in optional.items() if value is not None}

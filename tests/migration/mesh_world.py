@@ -40,8 +40,9 @@ class MeshWorld:
     stopping: threading.Event = field(default_factory=threading.Event)
     wake: threading.Event = field(default_factory=threading.Event)
 
-    def migrate(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """`skytrain migrate ARGS` as a fresh process, the way an operator runs it."""
+    def migrate(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+        """`skytrain migrate ARGS` as a fresh process, the way an operator runs it (`env` added
+        to its environment)."""
         command = [
             sys.executable,
             "-m",
@@ -55,7 +56,7 @@ class MeshWorld:
             command,
             capture_output=True,
             text=True,
-            env=self.world.process_env(),
+            env=self.world.process_env(**env),
             timeout=timeout,
             cwd=self.world.root,
         )
@@ -125,9 +126,12 @@ class MeshWorld:
 
 
 @contextlib.contextmanager
-def mesh_world(tmp: Path, monkeypatch, kubernetes_fails_every: int = 0) -> Iterator[MeshWorld]:
+def mesh_world(
+    tmp: Path, monkeypatch, kubernetes_fails_every: int = 0, load: bool = True
+) -> Iterator[MeshWorld]:
     """giphy (both), media (Kubernetes) and organization (Marathon) deployed on staging,
-    behind a real mesh, with giphy traffic from both client kinds running."""
+    behind a real mesh, with giphy traffic from both client kinds running (unless not `load`:
+    a test of what migrate reports needs only migrate's own probe)."""
     binary = require_nginx()
     with world(tmp, monkeypatch, healthy_after=0.05) as made:
         made.deploy()
@@ -156,7 +160,7 @@ def mesh_world(tmp: Path, monkeypatch, kubernetes_fails_every: int = 0) -> Itera
         agent = threading.Thread(target=running.agent, args=(apps,), daemon=True)
         agent.start()
         local = mesh.ports["local"]
-        for keep_alive in (False, True):
+        for keep_alive in (False, True) if load else ():
             kind = "keep-alive" if keep_alive else "new-connection"
             running.traffic.add(
                 Client(f"giphy {kind}", running.traffic, local, GIPHY_PATH, None, keep_alive, "served_by")

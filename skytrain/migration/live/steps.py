@@ -375,7 +375,7 @@ class Migration:
             f"for the caller): Kubernetes {kubernetes}; Mesos {mesos}" + ("" if found else " — passed")
         )
         probed = Probed.of(took, tally, kubernetes, mesos)
-        return Step(Kind.CANARY, not found, line, reason=found or "", share=share, probe=probed)
+        return Step(Kind.CANARY, not found, line, reason=found, share=share, probe=probed)
 
     def _probe(
         self, seconds: float, counted: Callable[[Sample], None], stop: Callable[[], bool] = lambda: False
@@ -456,7 +456,7 @@ class Migration:
             Kind.SCALE,
             scaled.ok,
             what if scaled.ok else f"Marathon: {scaled.outcome.value}: {said}",
-            reason="" if scaled.ok else said or scaled.outcome.value,
+            reason=None if scaled.ok else said or scaled.outcome.value,
             instances=instances,
             result=scaled.to_json(),
         )
@@ -534,9 +534,10 @@ class Migration:
         if show is not None:
             show(step.message)
 
-    def now(self) -> Standing:
-        """Where the service stands, read now from the schedulers and Consul."""
-        (seen,) = observe(self.live, [Service(self.app, self.where)])
+    def now(self, app: App | None = None) -> Standing:
+        """Where the service stands, read now from the schedulers and Consul; `app`: the
+        service as its files say now, when they changed (finish edits them)."""
+        (seen,) = observe(self.live, [Service(app or self.app, self.where)])
         return stand(seen)
 
     def _standing(self, quiet: bool = False) -> Standing:
