@@ -13,10 +13,10 @@ from typing import Any
 
 from skytrain.redact import MASK
 
-from .mesh_world import MeshWorld, mesh_world
+from .mesh_world import PATIENT, MeshWorld, mesh_world
 from .world import ENV
 
-FAST = ("--steps", "50,100", "--soak", "0.3", "--probe-rate", "200", "--timeout", "20")
+FAST = ("--steps", "50,100", "--soak", "0.3", "--probe-rate", "200", "--timeout", "20", *PATIENT)
 
 
 def run_json(world: MeshWorld, *args: str, **env: str) -> dict[str, Any]:
