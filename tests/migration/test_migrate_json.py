@@ -16,13 +16,13 @@ from skytrain.redact import MASK
 from .mesh_world import PATIENT, MeshWorld, mesh_world
 from .world import ENV
 
-FAST = ("--steps", "50,100", "--soak", "0.3", "--probe-rate", "200", "--timeout", "20", *PATIENT)
+FAST = ("--steps", "50,100", "--soak", "0.2", "--probe-rate", "200", "--timeout", "20", *PATIENT)
 
 
 def run_json(world: MeshWorld, *args: str, **env: str) -> dict[str, Any]:
     done = world.migrate(*args, "--output", "json", **env)
     report = json.loads(done.stdout)  # fails when anything but the one object is on stdout
-    assert report["exitCode"] == done.returncode, done.stdout + done.stderr
+    assert report["exitCode"] == done.returncode and done.stderr == "", done.stdout + done.stderr
     return report
 
 
