@@ -267,6 +267,10 @@ class CutOver:
             stand_in.stop()
 
 
+# what the SDB is made of: giphy's share, and each Mesos service's healthy tasks
+SdbState = tuple[int, tuple[tuple[str, tuple[str, ...]], ...]]
+
+
 class Canary:
     """giphy moved again, guided by `skytrain migrate` through the same real NGINX: the canary
     shares live in an emulated Consul, and a Follower plays consul-template, regenerating and
@@ -279,13 +283,12 @@ class Canary:
     def share(self) -> int:
         return parse_share(self.consul.value(share_key(ENV, "giphy")) or "0") or 0
 
-    def state(self) -> tuple[int, tuple[tuple[str, tuple[str, ...]], ...]]:
-        """What the SDB is made of: giphy's share, and each Mesos service's healthy tasks."""
+    def state(self) -> SdbState:
         return self.share(), tuple(
             (name, tuple(nodes)) for name, nodes in self.cut_over.mesos_nodes().items()
         )
 
-    def apply(self, state: tuple[int, tuple[tuple[str, tuple[str, ...]], ...]]) -> None:
+    def apply(self, state: SdbState) -> None:
         share, nodes = state
         self.cut_over.mesh.apply(self.cut_over.configs(dict(nodes), {"giphy": share} if share else {}))
         self.reloads.append(f"{share} %" + ("" if dict(nodes)["giphy"] else " (no Mesos task)"))
@@ -311,7 +314,6 @@ class Canary:
         environments.write_text(yaml.safe_dump(document, sort_keys=False))
 
     def run(self) -> None:
-        """From the repository, so that the commands migrate suggests read as typed."""
         story, cut_over = self.cut_over.story, self.cut_over
         giphy = display(service("giphy"))
         self.aim(story.environments)
@@ -342,7 +344,7 @@ def migrate_giphy(story: Story, cut_over: CutOver) -> None:
         story.say(NO_NGINX)
         return
     before = story.environments.read_text()
-    try:
+    try:  # from the repository, so that the commands migrate suggests read as typed
         with ConsulEmulator() as consul, contextlib.chdir(ROOT):
             Canary(cut_over, consul).run()
     finally:
