@@ -3,8 +3,9 @@
 One environment (staging) runs on emulators started in this process on 127.0.0.1: Marathon
 (tasks healthy shortly after launch) and a Kubernetes API with its controllers. The story is
 told by running the real `skytrain` commands against them (deploy, diff, scale, rollback),
-then the cut-over of giphy through real NGINX (when installed), then a deploy that crash
-loops and is rolled back. Each step says what it expects; the demo exits 0 only when every
+then the cut-over of giphy through real NGINX (when installed), then the same move guided by
+`skytrain migrate` with a traffic canary (with an emulated Consul for the shares), then a
+deploy that crash loops and is rolled back. Each step says what it expects; the demo exits 0 only when every
 step did what it said. Nothing leaves 127.0.0.1, and everything stops by itself.
 
 Run: `python -m skytrain.demo` from the repository (or `make demo`).
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,9 +30,11 @@ from skytrain.cli import main as skytrain
 from skytrain.config import load_service
 from skytrain.config.environments import Environment
 from skytrain.config.model import App
-from skytrain.emulators.mesh import LocalMesh, StandIn
+from skytrain.emulators.consul import ConsulEmulator
+from skytrain.emulators.mesh import Follower, LocalMesh, StandIn
 from skytrain.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from skytrain.render.marathon import app_id
+from skytrain.render.routing.canary import parse_share, share_key
 
 if TYPE_CHECKING:
     from skytrain.emulators.platform import Platform
@@ -44,10 +47,13 @@ CRASHING_TAG = "2.0-crash"  # the Kubernetes controllers drive this image into C
 REQUESTS = 20  # sent through the mesh per phase of the cut-over
 SETTLE_SECONDS = 10.0  # how long a reloaded mesh may take to answer from the new side
 GIPHY_PATH = "/service/giphy/search?q=cat"
+# the canary of `migrate cutover`: few steps, a short soak, and a probe fast enough to reach
+# Kubernetes at the first step; latency gets a wide margin, since on one machine the probe,
+# NGINX and the stand-ins share the CPU (and `make test` runs other tests beside the demo)
+CANARY = ("--steps", "20,50,100", "--soak", "0.3", "--probe-rate", "200", "--max-latency-increase-ms", "1000")
 NO_NGINX = (
     "nginx is not installed, so the NGINX steps (nginx -t of the generated mesh, requests through it) "
-    "are skipped: install it (Debian: apt-get install nginx-light) and run make demo again to see them. "
-    "The regenerated SDB lines are shown instead."
+    "are skipped: install it (Debian: apt-get install nginx-light) and run make demo again to see them."
 )
 
 
@@ -174,11 +180,16 @@ class CutOver:
             for name, stand_in in self.mesos.items()
         }
 
+    def configs(
+        self, mesos_nodes: Mapping[str, Sequence[str]], shares: Mapping[str, int] | None = None
+    ) -> dict[str, str]:
+        return self.mesh.configs(
+            self.apps, mesos_nodes, {n: s.address for n, s in self.kubernetes.items()}, shares
+        )
+
     def regenerate(self) -> dict[str, str]:
         """New configs; prints what changed in the SDB's."""
-        configs = self.mesh.configs(
-            self.apps, self.mesos_nodes(), {n: s.address for n, s in self.kubernetes.items()}
-        )
+        configs = self.configs(self.mesos_nodes())
         sdb = configs["sdb.conf"]
         if self.sdb:
             changed = [
@@ -237,6 +248,7 @@ class CutOver:
         else:
             self.regenerate()
             story.say(NO_NGINX)
+            story.say("The regenerated SDB lines are shown instead.")
         self.traffic("giphy@mesos")
         story.run("scale", service("giphy"), "--env", ENV, "--target", "marathon", "--instances", "0")
         self.mesos["giphy"].stop()  # the Mesos tasks are gone
@@ -255,9 +267,93 @@ class CutOver:
             stand_in.stop()
 
 
+# what the SDB is made of: giphy's share, and each Mesos service's healthy tasks
+SdbState = tuple[int, tuple[tuple[str, tuple[str, ...]], ...]]
+
+
+class Canary:
+    """giphy moved again, guided by `skytrain migrate` through the same real NGINX: the canary
+    shares live in an emulated Consul, and a Follower plays consul-template, regenerating and
+    reloading the SDB whenever a share or Marathon's tasks change."""
+
+    def __init__(self, cut_over: CutOver, consul: ConsulEmulator) -> None:
+        self.cut_over, self.consul = cut_over, consul
+        self.reloads: list[str] = []
+
+    def share(self) -> int:
+        return parse_share(self.consul.value(share_key(ENV, "giphy")) or "0") or 0
+
+    def state(self) -> SdbState:
+        return self.share(), tuple(
+            (name, tuple(nodes)) for name, nodes in self.cut_over.mesos_nodes().items()
+        )
+
+    def apply(self, state: SdbState) -> None:
+        share, nodes = state
+        self.cut_over.mesh.apply(self.cut_over.configs(dict(nodes), {"giphy": share} if share else {}))
+        self.reloads.append(f"{share} %" + ("" if dict(nodes)["giphy"] else " (no Mesos task)"))
+
+    def said_reloads(self) -> None:
+        self.cut_over.story.say(
+            f"the SDB was regenerated and reloaded for the shares: {', '.join(self.reloads)}"
+        )
+        self.reloads.clear()
+
+    def aim(self, environments: Path) -> None:
+        """Staging's mesh in the environments file: this NGINX and this Consul."""
+        import yaml
+
+        ports = self.cut_over.mesh.ports
+        document = yaml.safe_load(environments.read_text())
+        document["environments"][ENV]["mesh"] = {
+            "mesosAgents": ["127.0.0.1"],
+            "kubernetesWorkers": [f"127.0.0.1:{ports['bridge']}"],
+            "sdbHosts": [f"127.0.0.1:{ports['sdb']}"],
+            "consul": self.consul.url,
+        }
+        environments.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def run(self) -> None:
+        story, cut_over = self.cut_over.story, self.cut_over
+        giphy = display(service("giphy"))
+        self.aim(story.environments)
+        story.say(
+            f"staging's mesh now names the NGINX above and an emulated Consul ({self.consul.url}) for the "
+            "shares; an agent regenerates and reloads the SDB when a share or Marathon's tasks change, "
+            "as consul-template does."
+        )
+        with Follower(self.state, self.apply, self.state()) as follower:
+            self.consul.on_change.append(follower.wake)
+            story.run("migrate", "cutover", giphy, "--env", ENV, *CANARY)
+            cut_over.traffic("giphy@kubernetes")
+            self.said_reloads()
+            story.run("migrate", "fallback", giphy, "--env", ENV)
+            cut_over.traffic("giphy@mesos")
+            self.said_reloads()
+        story.run("migrate", "status", "--fleet", display(str(EXAMPLES)), "--env", ENV)
+
+
+def migrate_giphy(story: Story, cut_over: CutOver) -> None:
+    story.chapter(
+        "4. The same move, guided: skytrain migrate",
+        "migrate cutover sends a growing share of giphy's requests to Kubernetes first through the SDB, a probe\n"
+        "compares both sides at each step (falling back by itself when Kubernetes is worse), then scales\n"
+        "Marathon to 0. Here three steps of 0.3 s each; in production, minutes each.",
+    )
+    if not cut_over.nginx:
+        story.say(NO_NGINX)
+        return
+    before = story.environments.read_text()
+    try:  # from the repository, so that the commands migrate suggests read as typed
+        with ConsulEmulator() as consul, contextlib.chdir(ROOT):
+            Canary(cut_over, consul).run()
+    finally:
+        story.environments.write_text(before)
+
+
 def failing_deploy(story: Story, platform: Platform) -> None:
     story.chapter(
-        "4. A deploy that crash loops",
+        "5. A deploy that crash loops",
         f"Image giphy:{CRASHING_TAG} crashes on start. The gate fails fast (no waiting for the\n"
         "timeout), prints the evidence and rolls back to the running version.",
     )
@@ -329,6 +425,7 @@ def main() -> int:
         cut_over = CutOver(story, platform, root / "mesh", find_nginx())
         try:
             cut_over.run()
+            migrate_giphy(story, cut_over)
         finally:
             cut_over.stop()
         failing_deploy(story, platform)

@@ -69,6 +69,13 @@ def _step_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", required=True, help="environment")
     parser.add_argument("--dry-run", action="store_true", help="print the steps; change nothing")
     parser.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="json: one machine-readable result of the run (each step with its evidence, where the service "
+        "stands after it, the exit code); no progress lines",
+    )
+    parser.add_argument(
         "--timeout",
         type=timeout_seconds,
         metavar="SECONDS",
@@ -277,10 +284,7 @@ def run_cutover(args: argparse.Namespace) -> int:
         timeout_seconds=args.timeout,
     )
     if args.dry_run:
-        print(f"skytrain migrate cutover {where} --env {args.env} would (nothing is changed with --dry-run):")
-        for line in describe(plan, app.name, args.env, app.replicas):
-            print(f"  {line}")
-        return 0
+        return _dry_run(args, app, where, describe(plan, app.name, args.env, app.replicas))
     return _migrate(args, app, where, plan, lambda migration: migration.cutover())
 
 
@@ -293,16 +297,30 @@ def run_fallback(args: argparse.Namespace) -> int:
     app, where = _service(args)
     plan = plan_for(app, timeout_seconds=args.timeout)
     if args.dry_run:
-        print(
-            f"skytrain migrate fallback {where} --env {args.env} would (nothing is changed with --dry-run):"
+        return _dry_run(
+            args,
+            app,
+            where,
+            [
+                f"set the canary share of {app.name} to 0 and wait until every SDB prefers Mesos again",
+                "if Marathon runs no instance: scale it back to the count recorded at the cut-over "
+                f"(or --instances), gated within {plan.timeout_seconds:g}s",
+            ],
         )
-        print(f"  set the canary share of {app.name} to 0 and wait until every SDB prefers Mesos again")
-        print(
-            "  if Marathon runs no instance: scale it back to the count recorded at the cut-over "
-            f"(or --instances), gated within {plan.timeout_seconds:g}s"
-        )
-        return 0
     return _migrate(args, app, where, plan, lambda migration: migration.fallback(args.instances))
+
+
+def _dry_run(args: argparse.Namespace, app: App, where: str, plan: list[str]) -> int:
+    from skytrain.errors import EXIT_OK
+    from skytrain.reporting.migration import plan_json, print_json
+
+    if args.output == "json":
+        print_json(plan_json(args.verb, app.name, args.env, plan))
+        return EXIT_OK
+    print(f"skytrain migrate {args.verb} {where} --env {args.env} would (nothing is changed with --dry-run):")
+    for line in plan:
+        print(f"  {line}")
+    return EXIT_OK
 
 
 def _service(args: argparse.Namespace) -> tuple[App, str]:
@@ -315,13 +333,16 @@ def _migrate(
     args: argparse.Namespace, app: App, where: str, plan: Plan, operation: Callable[[Migration], Result]
 ) -> int:
     """Run one migration operation in a worker thread (signals reach the main thread, which
-    only waits), print what it did and how to go on; the exit code its ending means."""
+    only waits), print what it did and how to go on (or, as JSON, all of it and where the
+    service stands now); the exit code its ending means."""
     from skytrain import interrupts
     from skytrain.errors import UsageError
     from skytrain.lifecycle import concurrently
     from skytrain.migration.live.observe import Live
-    from skytrain.migration.live.steps import Ending, Migration
+    from skytrain.migration.live.steps import Migration
     from skytrain.progress import make_reporter
+    from skytrain.redact import redact
+    from skytrain.reporting.migration import migration_json, print_json, print_migration
 
     environment = app.environment
     live = Live.of(environment)
@@ -341,10 +362,11 @@ def _migrate(
             f"environment {environment.name!r} lacks {', '.join(missing)} in the environments file; a migration "
             "needs both schedulers, the mesh's Consul, its SDBs and its Kubernetes workers"
         )
-    reporter = make_reporter("text")
+    reporter = make_reporter(args.output)
 
     def say(line: str) -> None:
-        print(line, flush=True)
+        if args.output == "text":
+            print(redact(line), flush=True)
 
     migration = Migration(app, where, live, plan, reporter, say, args.lock_wait)
     try:
@@ -352,17 +374,12 @@ def _migrate(
             (result,) = concurrently([migration], operation)
     finally:
         reporter.close()
-    for line in result.lines:
-        print(f"{result.ending.value}: {line}" if line is result.lines[0] else f"  {line}")
-    for step in result.next_steps:
-        print(f"  {step}")
-    return {
-        Ending.DONE: 0,
-        Ending.UNCHANGED: 0,
-        Ending.FELL_BACK: 1,
-        Ending.FAILED: 1,
-        Ending.REFUSED: 2,
-    }.get(result.ending, interrupts.exit_code())
+    if args.output == "text":
+        return print_migration(result)
+    now = migration.now(_service(args)[0])  # read again: finish edits the files
+    document = migration_json(args.verb, app.name, environment.name, result, now)
+    print_json(document)
+    return document["exitCode"]
 
 
 def run_finish(args: argparse.Namespace) -> int:

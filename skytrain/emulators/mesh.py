@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -184,3 +184,45 @@ class LocalMesh:
     def stop(self) -> None:
         for server in self.servers.values():
             server.stop()
+
+
+class Follower:
+    """Plays what keeps a real SDB current (consul-template, or `skytrain routes` run again):
+    whenever what the routes are made of changes (a canary share in Consul, the tasks
+    Marathon runs), `apply(state)` regenerates the mesh and applies it safely. `state()`
+    says what they are made of now; `applied` is the state the mesh was started with.
+    `wake` makes it look at once (a ConsulEmulator's `on_change`); it also looks every
+    `poll` seconds, for what nothing announces (Marathon starting or killing tasks)."""
+
+    def __init__(
+        self,
+        state: Callable[[], Hashable],
+        apply: Callable[[Hashable], None],
+        applied: Hashable,
+        poll: float = 0.02,
+    ):
+        self.state, self.apply, self.applied, self.poll = state, apply, applied, poll
+        self.woken = threading.Event()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="sdb-follower", daemon=True)
+
+    def __enter__(self) -> Follower:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.woken.set()
+        self.thread.join(10)
+
+    def wake(self) -> None:
+        self.woken.set()
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            self.woken.wait(self.poll)
+            self.woken.clear()
+            now = self.state()
+            if now != self.applied and not self.stopping.is_set():
+                self.applied = now
+                self.apply(now)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 EVIDENCE = 0.001  # how unlikely the failures must be under "no worse" to stop early
 MIN_LATENCY_SAMPLES = 5  # fewer successful tries on a side than this say nothing about its p95
@@ -93,6 +94,15 @@ class Side:
             return None
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+
+    def to_json(self) -> dict[str, Any]:
+        p95 = self.p95_ms
+        return {
+            "tries": self.tries,
+            "failures": self.failures,
+            "errorRate": round(self.error_rate, 4),
+            "p95Ms": None if p95 is None else round(p95, 1),
+        }
 
     def __str__(self) -> str:
         p95 = self.p95_ms

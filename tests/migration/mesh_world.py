@@ -11,20 +11,23 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from skytrain.config import load_service
-from skytrain.emulators.mesh import LocalMesh, StandIn
+from skytrain.emulators.mesh import Follower, LocalMesh, StandIn
 from skytrain.render.routing.canary import parse_share, share_key
 
 from ..routing.harness import Client, Traffic, require_nginx
 from .world import ENV, FLEET, World, world
 
 GIPHY_PATH = "/service/giphy/search?q=cat"
+# for runs that compare errors: on a machine the mesh, the clients and other tests share, a
+# p95 over a few dozen requests says how busy the CPU was, not how good a version is
+# (test_phases_and_compare.py checks the latency verdict)
+PATIENT = ("--max-latency-increase-ms", "1000")
 RELOADING = "(reloading)"
 
 
@@ -37,11 +40,10 @@ class MeshWorld:
     mesos: dict[str, StandIn]
     timeline: list[tuple[float, str]] = field(default_factory=list)  # (when, phase) as the agent applied them
     on_share: Callable[[MeshWorld, int], None] | None = None  # called once a share is applied
-    stopping: threading.Event = field(default_factory=threading.Event)
-    wake: threading.Event = field(default_factory=threading.Event)
 
-    def migrate(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """`skytrain migrate ARGS` as a fresh process, the way an operator runs it."""
+    def migrate(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+        """`skytrain migrate ARGS` as a fresh process, the way an operator runs it (`env` added
+        to its environment)."""
         command = [
             sys.executable,
             "-m",
@@ -55,7 +57,7 @@ class MeshWorld:
             command,
             capture_output=True,
             text=True,
-            env=self.world.process_env(),
+            env=self.world.process_env(**env),
             timeout=timeout,
             cwd=self.world.root,
         )
@@ -105,29 +107,25 @@ class MeshWorld:
         share, on_mesos, _ = state
         return f"{len(self.timeline) + 1}. share {share}" + ("" if on_mesos else ", Mesos at 0")
 
-    def agent(self, apps: list) -> None:
-        state = self._state()
-        while not self.stopping.is_set():
-            self.wake.wait(0.02)
-            self.wake.clear()
-            now = self._state()
-            if now == state:
-                continue
-            state = now
-            phase = self.phase_of(state)
-            # answers given while NGINX reloads come from either config: counted apart
-            self.traffic.phase = f"{phase} {RELOADING}"
-            self.mesh.apply(self.configs(apps, state))
-            self.timeline.append((time.monotonic(), phase))
-            self.traffic.phase = phase
-            if self.on_share is not None:
-                self.on_share(self, state[0])
+    def follow(self, apps: list, state: tuple[int, bool, bool]) -> None:
+        """The SDB agent's apply: the mesh for `state`, each phase timed and told to the traffic."""
+        phase = self.phase_of(state)
+        # answers given while NGINX reloads come from either config: counted apart
+        self.traffic.phase = f"{phase} {RELOADING}"
+        self.mesh.apply(self.configs(apps, state))
+        self.timeline.append((time.monotonic(), phase))
+        self.traffic.phase = phase
+        if self.on_share is not None:
+            self.on_share(self, state[0])
 
 
 @contextlib.contextmanager
-def mesh_world(tmp: Path, monkeypatch, kubernetes_fails_every: int = 0) -> Iterator[MeshWorld]:
+def mesh_world(
+    tmp: Path, monkeypatch, kubernetes_fails_every: int = 0, load: bool = True
+) -> Iterator[MeshWorld]:
     """giphy (both), media (Kubernetes) and organization (Marathon) deployed on staging,
-    behind a real mesh, with giphy traffic from both client kinds running."""
+    behind a real mesh, with giphy traffic from both client kinds running (unless not `load`:
+    a test of what migrate reports needs only migrate's own probe)."""
     binary = require_nginx()
     with world(tmp, monkeypatch, healthy_after=0.05) as made:
         made.deploy()
@@ -152,22 +150,20 @@ def mesh_world(tmp: Path, monkeypatch, kubernetes_fails_every: int = 0) -> Itera
         mesh.start(running.configs(apps, state))
         running.traffic.phase = running.phase_of(state)
         running.timeline.append((time.monotonic(), running.traffic.phase))
-        made.consul.on_change.append(running.wake.set)
-        agent = threading.Thread(target=running.agent, args=(apps,), daemon=True)
-        agent.start()
+        agent = Follower(running._state, lambda now: running.follow(apps, now), state)
+        made.consul.on_change.append(agent.wake)
         local = mesh.ports["local"]
-        for keep_alive in (False, True):
+        for keep_alive in (False, True) if load else ():
             kind = "keep-alive" if keep_alive else "new-connection"
             running.traffic.add(
                 Client(f"giphy {kind}", running.traffic, local, GIPHY_PATH, None, keep_alive, "served_by")
             )
         running.traffic.start()
         try:
-            yield running
+            with agent:
+                yield running
         finally:
             running.traffic.stop()
-            running.stopping.set()
-            agent.join(10)
             mesh.stop()
             for stand_in in (*kubernetes.values(), *running.mesos.values()):
                 stand_in.stop()

@@ -14,13 +14,13 @@ from collections import Counter
 from skytrain.migration import CUT_OVER_AT, PREVIOUS_INSTANCES
 from skytrain.render.routing.canary import share_key
 
-from .mesh_world import RELOADING, MeshWorld, mesh_world
+from .mesh_world import PATIENT, RELOADING, MeshWorld, mesh_world
 from .world import ENV
 
 REPORT_PROPERTY = "cutover"  # tests/conftest.py prints it at the end of the run
 STEPS = "5,25,50,100"
 SOAK = "1"
-FAST = ("--soak", SOAK, "--probe-rate", "200", "--timeout", "20")
+FAST = ("--soak", SOAK, "--probe-rate", "200", "--timeout", "20", *PATIENT)
 
 
 def report(world: MeshWorld, title: str) -> str:
@@ -120,6 +120,7 @@ def _falls_back_by_itself(world: MeshWorld, break_kubernetes=None) -> str:
         "200",
         "--timeout",
         "20",
+        *PATIENT,
     )
     assert done.returncode == 1, done.stdout + done.stderr
     world.traffic.run_phase(world.settled(), 30)

@@ -97,3 +97,32 @@ def test_a_symlinked_overlay_is_never_written_through(deployed, capsys, tmp_path
     assert code == 2
     assert "link" in out + err
     assert "scheduler" not in elsewhere.read_text()
+
+
+def test_finish_as_json_reports_the_edit_and_with_yes_what_it_removed(deployed, capsys):
+    cut_over(deployed)
+    code, out, _ = finish(deployed, capsys, "--output", "json")
+    edited = json.loads(out)
+    assert code == edited["exitCode"] == 0
+    assert (edited["operation"], edited["outcome"], edited["before"]) == ("finish", "done", "cut over")
+    (edit,) = edited["steps"]
+    assert (edit["kind"], edit["outcome"]) == ("edit", "passed")
+    assert edit["file"].endswith(f"giphy/deploy/{ENV}.yml") and "+scheduler: kubernetes" in edit["diff"]
+    assert "nothing live changed" in edited["nextSteps"][0] and "--yes" in edited["nextSteps"][0]
+    assert edited["now"]["marathon"]["desired"] == 0 and edited["now"]["share"] == 100, "nothing live changed"
+
+    code, out, _ = finish(deployed, capsys, "--soak", "0", "--yes", "--output", "json")
+    removed = json.loads(out)
+    assert code == removed["exitCode"] == 0
+    assert [(s["kind"], s["outcome"]) for s in removed["steps"]] == [
+        ("edit", "passed"),
+        ("remove", "passed"),
+        ("forget", "passed"),
+    ]
+    assert removed["steps"][0]["diff"] == "", "the files said kubernetes already"
+    assert (removed["now"]["phase"], removed["now"]["marathon"], removed["now"]["share"]) == (
+        "on Kubernetes",
+        None,
+        100,
+    )
+    assert removed["fellBack"] is False and removed["nextSteps"] == []

@@ -4,6 +4,7 @@ signal during a step leaves the traffic where the last step put it and says how 
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -49,6 +50,20 @@ def test_dry_run_prints_the_steps_and_changes_nothing(deployed, capsys):
         deployed, capsys, "fallback", str(deployed.service("giphy")), "--env", ENV, "--dry-run"
     )
     assert code == 0 and "set the canary share of giphy to 0" in out
+    code, out = migrate(
+        deployed,
+        capsys,
+        "cutover",
+        str(deployed.service("giphy")),
+        "--env",
+        ENV,
+        "--dry-run",
+        "--output",
+        "json",
+    )
+    planned = json.loads(out)
+    assert code == planned["exitCode"] == 0 and planned["dryRun"] and planned["outcome"] == "unchanged"
+    assert len(planned["plan"]) == 6 and planned["plan"][1].startswith("step 1: the SDB sends 5 %")
     assert len(writes(deployed)) == before
 
 
@@ -61,6 +76,15 @@ def test_preconditions_that_do_not_hold_change_nothing(deployed, capsys):
     assert code == 2, out
     assert "preflight failed, nothing was changed" in out
     assert "the bridge at 127.0.0.1:" in out and "dependency organization does not answer" in out
+    code, out = migrate(
+        deployed, capsys, "cutover", str(deployed.service("giphy")), "--env", ENV, "--output", "json"
+    )
+    refused = json.loads(out)
+    assert code == refused["exitCode"] == 2 and refused["outcome"] == "refused"
+    ((kind, outcome, reason),) = [(s["kind"], s["outcome"], s["reason"]) for s in refused["steps"]]
+    assert (kind, outcome) == ("preflight", "failed") and "dependency organization does not answer" in reason
+    assert refused["messages"][0].startswith("preflight failed, nothing was changed")
+    assert (refused["now"]["phase"], refused["now"]["share"]) == ("dual", 0)
     with pytest.raises(SystemExit) as bad:
         migrate(deployed, capsys, "cutover", str(deployed.service("giphy")), "--env", ENV, "--steps", "5,50")
     assert bad.value.code == 2 and "must rise from at least 1 and end at 100" in capsys.readouterr().err
@@ -99,16 +123,24 @@ def test_a_second_migrate_meets_the_service_lock(deployed, capsys):
     assert code == 1 and "holds the lock" in capsys.readouterr().out  # a deploy's refusal
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def said(out: str, output: str) -> str:
+    """The sentences of a run's result: its text, or its JSON's messages and next steps."""
+    if output == "text":
+        return out
+    report = json.loads(out)
+    return "\n".join(report["messages"] + report["nextSteps"])
+
+
+@pytest.mark.parametrize(("signum", "output"), [(signal.SIGINT, "text"), (signal.SIGTERM, "json")])
 def test_a_signal_during_a_step_leaves_the_traffic_where_it_was_and_says_how_to_go_on(
-    tmp_path, monkeypatch, signum
+    tmp_path, monkeypatch, signum, output
 ):
     with mesh_world(tmp_path, monkeypatch) as world:
         giphy = str(world.world.service("giphy"))
         applied = threading.Event()
         world.on_share = lambda _, share: applied.set() if share == 5 else None
         command = [sys.executable, "-m", "skytrain", "migrate", "cutover", giphy, "--env", ENV]
-        command += ["--soak", "30", "--probe-rate", "50", "--timeout", "20"]
+        command += ["--soak", "30", "--probe-rate", "50", "--timeout", "20", "--output", output]
         command += ["--environments", str(world.world.environments)]
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=world.world.process_env()
@@ -121,9 +153,16 @@ def test_a_signal_during_a_step_leaves_the_traffic_where_it_was_and_says_how_to_
             process.kill()
         assert process.returncode == 128 + signum, out + err
         assert world.world.consul.value(share_key(ENV, "giphy")) == "5", "the traffic stays where it was"
-        assert "the SDBs were last told to send 5 % of giphy's requests to Kubernetes first" in out
-        assert f"to continue the cut-over: skytrain migrate cutover {giphy} --env {ENV}" in out
-        assert f"to fall back to Mesos: skytrain migrate fallback {giphy} --env {ENV}" in out
+        sentences = said(out, output)
+        assert "the SDBs were last told to send 5 % of giphy's requests to Kubernetes first" in sentences
+        assert f"to continue the cut-over: skytrain migrate cutover {giphy} --env {ENV}" in sentences
+        assert f"to fall back to Mesos: skytrain migrate fallback {giphy} --env {ENV}" in sentences
+        if output == "json":
+            report = json.loads(out)
+            assert (report["outcome"], report["exitCode"]) == ("interrupted", 128 + signum)
+            assert [step["kind"] for step in report["steps"]] == ["preflight", "baseline"], "no step ended"
+            assert (report["now"]["phase"], report["now"]["share"]) == ("canary", 5)
+            assert report["now"]["marathon"]["desired"] == 2
         # the lock was given back: the fall-back it suggests runs at once
         back = world.migrate("fallback", giphy, "--env", ENV, "--timeout", "20", "--lock-wait", "0")
         assert back.returncode == 0, back.stdout + back.stderr

@@ -17,6 +17,7 @@ where the last step put it, saying how to continue or fall back.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import threading
 import time
@@ -40,6 +41,7 @@ from skytrain.migration.live.observe import Live, Service, observe
 from skytrain.migration.live.probe import Probe, ask
 from skytrain.migration.live.store import ShareStore, utc_now
 from skytrain.migration.phases import Phase, Standing, migrate_command, soaked_for, stand
+from skytrain.migration.record import Kind, Probed, Step
 from skytrain.outputs import write_file
 from skytrain.progress import Reporter
 
@@ -64,6 +66,9 @@ class Result:
     ending: Ending
     lines: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)  # each step taken, as it ended
+    before: str = ""  # where the service stood when the run began (a phase's label)
+    fell_back: str = ""  # why the run sent the traffic back to Mesos, if it did
 
 
 class Refusal(Exception):
@@ -138,12 +143,14 @@ class Migration:
         previous = standing.seen.marathon.desired if standing.seen.marathon else 0
         for share in self.plan.remaining(standing.share):
             try:
-                self._set_share(share, f"canary {share} %")
-                why = self._soak(share, mesos)
+                self.say(self._set_share(share, f"canary {share} %"))
+                step = self._soak(share, mesos)
+                self._took(step, self.say)
             except StepFailed as exc:
-                why = str(exc)
-            if why:
-                self._fall_back_now(f"step {share} % failed: {why}", None)
+                step = Step(Kind.CANARY, False, str(exc), reason=str(exc), share=share)
+                self._took(step, None)  # the fall-back's line says it
+            if not step.passed:
+                self._fall_back_now(f"step {share} % failed: {step.reason}", None)
                 return
         scaled = lifecycle.scale(
             self._backend(self.live.marathon),
@@ -154,7 +161,7 @@ class Migration:
             self.where,
             marks={PREVIOUS_INSTANCES: str(previous), CUT_OVER_AT: utc_now()},
         )
-        self._scaled(scaled, f"Marathon scaled from {previous} to 0 instances, gated")
+        self._scaled(scaled, f"Marathon scaled from {previous} to 0 instances, gated", 0)
         if not scaled.ok:
             self._fall_back_now("scaling Marathon to 0 failed", previous)
             return
@@ -192,6 +199,7 @@ class Migration:
             )
             return
         self.share = seen.share or 0
+        self.result.fell_back = "asked for with migrate fallback"
         self._fall_back(target if not seen.marathon.desired else None)
         if self.result.ending is Ending.DONE:
             self.result.lines.append(f"{self.app.name} is back on Mesos")
@@ -225,29 +233,31 @@ class Migration:
         old = overlay.read_text()
         new = with_scheduler(old, TO, str(overlay))
         self._check_edit(overlay.name, new)
-        self.say(
-            diff(old, new, f"{DEPLOY_DIR}/{overlay.name}").rstrip("\n") or f"{overlay} already says {TO}"
-        )
+        change = diff(old, new, f"{DEPLOY_DIR}/{overlay.name}")
+        self.say(change.rstrip("\n") or f"{overlay} already says {TO}")
         if dry_run:
-            self._end(Ending.UNCHANGED, f"--dry-run: {overlay} not written; nothing live changed")
+            self.result.ending = Ending.UNCHANGED
+            line = f"--dry-run: {overlay} not written; nothing live changed"
+            self._took(Step(Kind.EDIT, True, line, file=str(overlay), diff=change), self.result.lines.append)
             return
         if new != old:
             write_file(overlay, new, "the overlay")
-        self.result.lines.append(f"{overlay} now says scheduler: {TO}: open a pull request with it")
+        line = f"{overlay} now says scheduler: {TO}: open a pull request with it"
+        self._took(Step(Kind.EDIT, True, line, file=str(overlay), diff=change), self.result.lines.append)
         if not remove:
             self.result.next_steps.append(
                 f"nothing live changed; to remove the Marathon app and the canary entry: {self._command('finish', ' --yes')}"
             )
             return
         if seen.marathon is not None:
-            self.result.lines.append(
-                self._backend(self.live.marathon).remove(self.app, self.plan.timeout_seconds)
-            )
+            removed = self._backend(self.live.marathon).remove(self.app, self.plan.timeout_seconds)
+            self._took(Step(Kind.REMOVE, True, removed), self.result.lines.append)
         self.store.forget(self.app.name)
-        self.result.lines.append(
+        forgot = (
             f"forgot {self.app.name}'s canary share: the SDBs route it to Kubernetes by their catch-all once the "
             "pull request is merged and the routes regenerated (consul-template: at once, Marathon has no task)"
         )
+        self._took(Step(Kind.FORGET, True, forgot), self.result.lines.append)
 
     def _check_edit(self, overlay: str, text: str) -> None:
         """The edited files still make a valid service that runs on Kubernetes only there."""
@@ -282,11 +292,14 @@ class Migration:
         for dependency in self.app.dependencies:
             problems += self._reachable(dependency.name, dependency.namespace)
         if problems:
-            raise Refusal("preflight failed, nothing was changed:\n  " + "\n  ".join(problems))
-        self.say(
+            refusal = "preflight failed, nothing was changed:\n  " + "\n  ".join(problems)
+            self._took(Step(Kind.PREFLIGHT, False, refusal, reason="; ".join(problems)), None)
+            raise Refusal(refusal)
+        passed = (
             f"preflight passed: Kubernetes healthy, the bridge answers for {self.app.name} on "
             f"{len(self.workers)} worker(s), {len(self.app.dependencies)} dependencies reachable from Kubernetes"
         )
+        self._took(Step(Kind.PREFLIGHT, True, passed), self.say)
 
     def _reachable(self, name: str, namespace: str) -> list[str]:
         """A dependency answers from Kubernetes' side: through the bridge's egress (a
@@ -302,14 +315,17 @@ class Migration:
 
     def _baseline(self, mesos: Side) -> None:
         seconds = min(self.plan.soak_seconds, BASELINE_SECONDS)
-        tally = self._probe(seconds, lambda _: None)
+        tally, took = self._probe(seconds, lambda _: None)
         mesos.tries += tally.mesos.tries
         mesos.failures += tally.mesos.failures
         mesos.latencies_ms += tally.mesos.latencies_ms
-        self.say(f"baseline ({seconds:g}s at {self.share} %): Mesos {tally.mesos}")
+        line = f"baseline ({seconds:g}s at {self.share} %): Mesos {tally.mesos}"
+        probed = Probed.of(took, tally, None, tally.mesos)
+        self._took(Step(Kind.BASELINE, True, line, share=self.share, probe=probed), self.say)
 
-    def _set_share(self, share: int, what: str) -> None:
-        """Tell the SDBs and wait until each serves the share (StepFailed when one does not)."""
+    def _set_share(self, share: int, what: str) -> str:
+        """Tell the SDBs and wait until each serves the share (StepFailed when one does not);
+        the line that says it."""
         self.store.set_share(self.app.name, share, what, self.by)
         self.share = share
         deadline = time.monotonic() + self.plan.timeout_seconds
@@ -321,7 +337,7 @@ class Migration:
                         f"{self.plan.timeout_seconds:g}s (is consul-template, or the routes' apply, running?)"
                     )
                 interrupts.wait(POLL_SECONDS)
-        self.say(f"the SDBs send {share} % of {self.app.name}'s requests to Kubernetes first")
+        return f"the SDBs send {share} % of {self.app.name}'s requests to Kubernetes first"
 
     def _serves(self, host: str, port: int, share: int) -> bool:
         answer = ask(host, port, f"/skyline/canary/{self.app.name}")
@@ -329,8 +345,9 @@ class Migration:
             return answer.status == 200 and answer.body.strip() == str(share).encode()
         return answer.status == 404
 
-    def _soak(self, share: int, mesos: Side) -> str | None:
-        """Probe for the soak time; why Kubernetes is worse (at once when it is plain), or None."""
+    def _soak(self, share: int, mesos: Side) -> Step:
+        """Probe for the soak time; the step, failed with why Kubernetes is worse (at once
+        when it is plain)."""
         limits = Thresholds(self.plan.max_error_rate_increase, self.plan.max_latency_increase_ms)
         kubernetes = Side()
         lock = threading.Lock()
@@ -350,18 +367,20 @@ class Migration:
                 with lock:
                     side.add(sample)
 
-        tally = self._probe(self.plan.soak_seconds, counted, check)
+        tally, took = self._probe(self.plan.soak_seconds, counted, check)
         found = why[0] if why else verdict(kubernetes, mesos, limits)
         served = ", ".join(f"{who} {n}" for who, n in sorted(tally.served.items()))
-        self.say(
+        line = (
             f"step {share} %: {tally.requests} probe requests (served by {served}; {tally.caller_failures} failed "
             f"for the caller): Kubernetes {kubernetes}; Mesos {mesos}" + ("" if found else " — passed")
         )
-        return found
+        probed = Probed.of(took, tally, kubernetes, mesos)
+        return Step(Kind.CANARY, not found, line, reason=found, share=share, probe=probed)
 
     def _probe(
         self, seconds: float, counted: Callable[[Sample], None], stop: Callable[[], bool] = lambda: False
-    ) -> Tally:
+    ) -> tuple[Tally, float]:
+        """What the probe saw in `seconds` (less when `stop` says so), and how long it ran."""
         tally = Tally()
         lock = threading.Lock()
 
@@ -374,15 +393,16 @@ class Migration:
             self.sdbs, f"/service/{self.app.name}{self.plan.probe_path}", self.plan.probe_rate, each
         )
         probe.start()
+        started = time.monotonic()
         try:
-            deadline = time.monotonic() + seconds
+            deadline = started + seconds
             while time.monotonic() < deadline:
                 interrupts.wait(min(CHECK_SECONDS, max(0.0, deadline - time.monotonic())))
                 if stop():
                     break
         finally:
             probe.stop()
-        return tally
+        return tally, time.monotonic() - started
 
     def _kubernetes_unready(self) -> str | None:
         try:
@@ -399,6 +419,7 @@ class Migration:
         """A step failed after traffic moved: back to Mesos, exit 1 either way."""
         self.say(f"{why}; falling back to Mesos")
         self.result.lines.append(why)
+        self.result.fell_back = why
         self._fall_back(instances)
         if self.result.ending is Ending.DONE:
             self.result.ending = Ending.FELL_BACK
@@ -408,10 +429,11 @@ class Migration:
     def _fall_back(self, instances: int | None) -> None:
         """The share back to 0 first, then (when it was cut over) Marathon back to `instances`."""
         try:
-            self._set_share(0, "fall back")
+            self._took(Step(Kind.SHARE, True, self._set_share(0, "fall back"), share=0), self.say)
         except StepFailed as exc:
             self.result.ending = Ending.FAILED
-            self.result.lines.append(f"the share is 0 in Consul, but {exc}")
+            failed = Step(Kind.SHARE, False, f"the share is 0 in Consul, but {exc}", reason=str(exc), share=0)
+            self._took(failed, self.result.lines.append)
         if instances is None:
             return
         scaled = lifecycle.scale(
@@ -423,19 +445,26 @@ class Migration:
             self.where,
             marks={PREVIOUS_INSTANCES: None, CUT_OVER_AT: None},
         )
-        self._scaled(scaled, f"Marathon scaled back to {instances} instances, gated")
+        self._scaled(scaled, f"Marathon scaled back to {instances} instances, gated", instances)
         if not scaled.ok and scaled.outcome is not Outcome.INTERRUPTED:
             self.result.ending = Ending.FAILED
         self.store.note(self.app.name, f"fell back to Mesos ({instances} instances)", self.by)
 
-    def _scaled(self, scaled: DeployResult, what: str) -> None:
+    def _scaled(self, scaled: DeployResult, what: str, instances: int) -> None:
+        said = "; ".join(scaled.messages)
+        step = Step(
+            Kind.SCALE,
+            scaled.ok,
+            what if scaled.ok else f"Marathon: {scaled.outcome.value}: {said}",
+            reason=None if scaled.ok else said or scaled.outcome.value,
+            instances=instances,
+            result=scaled.to_json(),
+        )
         if scaled.outcome is Outcome.INTERRUPTED:
+            self._took(step, None)  # the interrupt's lines say where it stopped
             raise interrupts.Interrupted()
-        if scaled.ok:
-            self.say(what)
-            return
-        self.result.lines.append(f"Marathon: {scaled.outcome.value}: " + "; ".join(scaled.messages))
-        if scaled.running:
+        self._took(step, self.say if scaled.ok else self.result.lines.append)
+        if scaled.running and not scaled.ok:
             self.result.lines.append(f"Marathon runs now: {scaled.running}")
 
     # -- frame ------------------------------------------------------------------------------
@@ -447,6 +476,7 @@ class Migration:
         done), then, holding the service's lock, check again and do it."""
         try:
             standing = self._standing()
+            self.result.before = standing.label
             ready(standing)
             if not lock:
                 operation(standing)
@@ -456,9 +486,9 @@ class Migration:
                 ready(standing)
                 operation(standing)
         except Refusal as exc:
-            self.result = Result(Ending.REFUSED, [str(exc)])
+            self._refused(str(exc))
         except LockHeld as exc:
-            self.result = Result(Ending.REFUSED, [f"{exc}; nothing was changed"])
+            self._refused(f"{exc}; nothing was changed")
         except interrupts.Interrupted:
             self._interrupted()
         except SchedulerError as exc:
@@ -493,13 +523,29 @@ class Migration:
         self.result.ending = ending
         self.result.lines.append(line)
 
+    def _refused(self, line: str) -> None:
+        """Nothing was changed: that one line says why (the steps checked so far stay recorded)."""
+        self.result = dataclasses.replace(self.result, ending=Ending.REFUSED, lines=[line], next_steps=[])
+
+    def _took(self, step: Step, show: Callable[[str], None] | None) -> None:
+        """Record a step taken and show its line: as progress (`self.say`), among the
+        result's lines, or not at all (None: another line says it)."""
+        self.result.steps.append(step)
+        if show is not None:
+            show(step.message)
+
+    def now(self, app: App | None = None) -> Standing:
+        """Where the service stands, read now from the schedulers and Consul; `app`: the
+        service as its files say now, when they changed (finish edits them)."""
+        (seen,) = observe(self.live, [Service(app or self.app, self.where)])
+        return stand(seen)
+
     def _standing(self, quiet: bool = False) -> Standing:
-        (seen,) = observe(self.live, [Service(self.app, self.where)])
-        standing = stand(seen)
-        if seen.unreadable:
-            raise Refusal(seen.unreadable + "; nothing was changed")
+        standing = self.now()
+        if standing.seen.unreadable:
+            raise Refusal(standing.seen.unreadable + "; nothing was changed")
         if not quiet:
-            self.say(f"{self.app.name} in {seen.environment}: {standing.label}")
+            self.say(f"{self.app.name} in {standing.seen.environment}: {standing.label}")
         return standing
 
     def _command(self, verb: str, extra: str = "") -> str:
