@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 EVIDENCE = 0.001  # how unlikely the failures must be under "no worse" to stop early
-MIN_LATENCY_SAMPLES = 5  # fewer successful tries on a side than this say nothing about its p95
+# fewer successful first tries on a side than this say nothing about its p95: with 5, the
+# p95 is the slowest request, and one slow answer at a 5 % step would fall back
+MIN_LATENCY_SAMPLES = 20
 
 
 @dataclass(frozen=True)

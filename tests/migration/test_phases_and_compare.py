@@ -7,7 +7,15 @@ from __future__ import annotations
 import pytest
 
 from skytrain.migration import board
-from skytrain.migration.compare import Sample, Side, Thresholds, early, sample_from_headers, verdict
+from skytrain.migration.compare import (
+    MIN_LATENCY_SAMPLES,
+    Sample,
+    Side,
+    Thresholds,
+    early,
+    sample_from_headers,
+    verdict,
+)
 from skytrain.migration.phases import Copies, Phase, Seen, stand
 
 READY, ZERO, UNREADY = Copies(2, 2, True), Copies(0, 0, True), Copies(2, 0, False)
@@ -82,6 +90,15 @@ def test_latency_and_silence_fail_a_step_at_the_end():
     assert "slower" in verdict(side(50, 0, ms=250), side(50, 0, ms=2), LIMITS)
     assert verdict(side(50, 0, ms=90), side(50, 0, ms=2), LIMITS) is None
     assert "no probe request reached Kubernetes" in verdict(Side(), side(50, 0), LIMITS)
+
+
+def test_a_few_slow_answers_are_no_evidence_of_a_slower_side():
+    """A p95 needs MIN_LATENCY_SAMPLES successful first tries: at a 5 % step a handful of
+    Kubernetes answers, one of them slow, must not fall back."""
+    few = side(MIN_LATENCY_SAMPLES - 1, 0, ms=250)
+    assert few.p95_ms is None
+    assert verdict(few, side(400, 0), LIMITS) is None
+    assert "slower" in verdict(side(MIN_LATENCY_SAMPLES, 0, ms=250), side(400, 0), LIMITS)
 
 
 def test_a_sample_reads_the_sdb_headers():
