@@ -1,8 +1,9 @@
 """A service's deploy/ files as they were at a git ref, read with git, never touching
 the working tree, and parsed by the same pure pipeline as the files on disk.
 
-One `git cat-file --batch` process per service, run in the service folder: it reads
-the tree `REF:./` (that folder at REF), then its deploy/ tree and the blobs of its *.yml
+One `git cat-file --batch` process per repository, kept for the run (starting git costs
+~1.3 ms, an answer ~0.1 ms: a fleet's diff would spend most of its time starting git): it
+reads the tree `REF:<service folder>`, then its deploy/ tree and the blobs of its *.yml
 files. Only when the folder is missing does a second call tell a service that did not
 exist at REF from a REF that does not exist. What is at REF is as untrusted as the
 working tree: a symbolic link is followed only inside the service folder, and a file
@@ -11,9 +12,11 @@ over the size limit is dropped unread.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import posixpath
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,9 +61,17 @@ class _Repository:
 
     def __init__(self, process: subprocess.Popen[bytes]):
         assert process.stdin is not None and process.stdout is not None
+        self.process = process
         self._stdin = process.stdin
         self._stdout = process.stdout
         self.id_size = 20  # bytes; 32 in a SHA-256 repository, learnt from each answer
+        self.lock = threading.Lock()  # one question and its answer at a time
+
+    def close(self) -> None:
+        # git may have gone already (not a repository): what is left in the pipe's buffer is moot
+        with contextlib.suppress(BrokenPipeError):
+            self._stdin.close()
+        self.process.wait()
 
     def ask(self, name: str, max_size: int | None = None) -> tuple[str, bytes | None]:
         """(type, content) of an object; content None when it is over `max_size` (then it
@@ -97,38 +108,76 @@ def _read_deploy_files(
 
     A symbolic link is followed only while it stays inside the service folder at `ref`,
     resolved here from git's own trees (never through the working tree or the file system)."""
+    top, inside = _repository_of(directory)
+    repository = _conversation(top)
     try:
-        process = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=directory,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    except FileNotFoundError:
-        raise UsageError("--against needs git, and git is not installed") from None
-    assert process.stdin is not None
-    try:
-        repository = _Repository(process)
-        root = repository.tree(f"{ref}:./")
-        if root is None:
-            return None
-        deploy = _resolve(repository, root, [DEPLOY_DIR])
-        if isinstance(deploy, str):
-            return {}, [
-                ConfigError(Location(prefix, 1, 1), "(top level)", deploy.replace("file", "folder", 1))
-            ]
-        if deploy is None or deploy.mode != _TREE:
-            return None
-        return _read_files(repository, root, repository.tree(deploy.oid) or {}, prefix)
+        with repository.lock:
+            root = repository.tree(f"{ref}:{inside}")
+            if root is None:
+                return None
+            deploy = _resolve(repository, root, [DEPLOY_DIR])
+            if isinstance(deploy, str):
+                return {}, [
+                    ConfigError(Location(prefix, 1, 1), "(top level)", deploy.replace("file", "folder", 1))
+                ]
+            if deploy is None or deploy.mode != _TREE:
+                return None
+            return _read_files(repository, root, repository.tree(deploy.oid) or {}, prefix)
     except (BrokenPipeError, ValueError):
-        process.kill()
-        raise UsageError(_failure(process, directory, ref)) from None
-    finally:
-        # git may have gone already (not a repository): what is left in the pipe's buffer is moot
-        with contextlib.suppress(BrokenPipeError):
-            process.stdin.close()
-        process.wait()
+        _forget(top)
+        repository.process.kill()
+        repository.close()
+        raise UsageError(_failure(repository.process, directory, ref)) from None
+
+
+def _repository_of(directory: Path) -> tuple[Path, str]:
+    """(the folder to run git in, the service folder's path from there as `REF:<path>` wants
+    it): the work tree's top when `directory` is in one, else `directory` itself with `./`
+    (git then says why it cannot answer)."""
+    service = directory.resolve()
+    for folder in (service, *service.parents):
+        if (folder / ".git").exists():
+            return folder, "" if folder == service else service.relative_to(folder).as_posix()
+    return service, "./"
+
+
+_OPEN: dict[Path, _Repository] = {}
+_OPEN_LOCK = threading.Lock()
+_MOST_OPEN = 4  # repositories a run reads at once: a diff reads one; the oldest is closed
+
+
+def _conversation(top: Path) -> _Repository:
+    with _OPEN_LOCK:
+        if top in _OPEN:
+            return _OPEN[top]
+        try:
+            process = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=top,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError:
+            raise UsageError("--against needs git, and git is not installed") from None
+        oldest = _OPEN.pop(next(iter(_OPEN))) if len(_OPEN) >= _MOST_OPEN else None
+        _OPEN[top] = opened = _Repository(process)
+    if oldest is not None:
+        with oldest.lock:  # once its current question is answered
+            oldest.close()
+    return opened
+
+
+def _forget(top: Path) -> None:
+    with _OPEN_LOCK:
+        _OPEN.pop(top, None)
+
+
+@atexit.register
+def _close_all() -> None:
+    with _OPEN_LOCK:
+        while _OPEN:
+            _OPEN.popitem()[1].close()
 
 
 def _read_files(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from diff_helpers import commit_all, git
+from diff_helpers import BASE, commit_all, git
 
 from skytrain.errors import EXIT_CHANGES, EXIT_OK, EXIT_USAGE
 
@@ -116,3 +116,28 @@ def test_a_broken_file_at_the_ref_is_reported_at_the_ref(repo):
     completed = repo.cli("--env", "staging", "--against", "HEAD")
     assert completed.returncode == EXIT_USAGE
     assert completed.stderr.startswith("HEAD:") and "hello/deploy/application.yml:7:" in completed.stderr
+
+
+def test_services_anywhere_in_one_repository_are_read_at_the_ref_in_one_process(tmp_path):
+    """One git conversation per repository serves every service of a fleet: a service at
+    the repository's top, one in a folder, one in a hidden folder, each reads its own files."""
+    from skytrain.diff.gitref import read_service_at
+
+    folders = {
+        "top": tmp_path,
+        "nested": tmp_path / "services" / "nested",
+        "hidden": tmp_path / ".fleet" / "hidden",
+    }
+    for name, folder in folders.items():
+        (folder / "deploy").mkdir(parents=True)
+        (folder / "deploy" / "application.yml").write_text(BASE.replace("name: hello", f"name: {name}"))
+        (folder / "deploy" / "staging.yml").write_text("replicas: 1\n")
+    git(tmp_path, "init", "-q", "-b", "main")
+    commit_all(tmp_path, "three services")
+    for folder in folders.values():
+        (folder / "deploy" / "application.yml").write_text("name: changed-since\n")
+    for name, folder in folders.items():
+        files = read_service_at("HEAD", folder)
+        assert files is not None and files.base.data["name"] == name
+        assert set(files.overlays) == {"staging"}
+    assert read_service_at("HEAD", tmp_path / "services") is None  # no service there at HEAD
