@@ -149,6 +149,10 @@ def test_a_signal_during_a_step_leaves_the_traffic_where_it_was_and_says_how_to_
             assert applied.wait(60), "the first step was never applied"
             process.send_signal(signum)
             out, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+            pytest.fail(f"still running 30 s after the signal:\n{out}\n{err}")
         finally:
             process.kill()
         assert process.returncode == 128 + signum, out + err

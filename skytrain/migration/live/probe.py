@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from skytrain import interrupts
 from skytrain.migration.compare import Sample, sample_from_headers
 
 TIMEOUT = 10.0  # seconds a probe request may take: as long as the SDB lets a retry take
@@ -65,7 +66,11 @@ class Probe:
             thread.start()
 
     def stop(self) -> None:
+        """Stop sending and let the requests in flight finish, unless a signal asked skytrain to
+        stop: then nothing waits for them (daemon threads: they end with the process)."""
         self.stopping.set()
+        if interrupts.requested():
+            return
         for thread in self.threads:
             thread.join(TIMEOUT + 1)
 
